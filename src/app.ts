@@ -1,0 +1,122 @@
+/**
+ * buildApp(deps): the one place Latchkey is wired together, used by the server, the CLI-less tests
+ * and the benchmark alike. Nothing here reads the environment or opens connections: callers pass
+ * the configuration, the database client and the crypto module in.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Writable } from 'node:stream';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { Db } from './db/prisma.js';
+import type { Config } from './lib/config.js';
+import type { Crypto } from './lib/crypto.js';
+import { loggerOptions } from './lib/logger.js';
+import { authDecoratorPlugin, registerApiKeyAuth } from './plugins/auth.js';
+import errorHandler from './plugins/error-handler.js';
+import openapi from './plugins/openapi.js';
+import rateLimit, { rateLimitPresets } from './plugins/rate-limit.js';
+import { healthRoutes } from './modules/health/health.routes.js';
+import { projectsRepository } from './modules/projects/projects.repository.js';
+import { projectsService } from './modules/projects/projects.service.js';
+import { loadCatalogue } from './modules/toolkits/catalogue.js';
+import type { ToolkitDefinition } from './modules/toolkits/toolkit-definition.js';
+import { toolkitsRepository } from './modules/toolkits/toolkits.repository.js';
+import { toolkitsRoutes } from './modules/toolkits/toolkits.routes.js';
+import { toolkitsService } from './modules/toolkits/toolkits.service.js';
+
+export const API_PREFIXES = ['/api/v3.1', '/api/v3'] as const;
+export const VERSION = '0.1.0';
+
+export type AppConfig = Pick<
+  Config,
+  'LOG_LEVEL' | 'BODY_LIMIT_BYTES' | 'TRUST_PROXY' | 'RATE_LIMIT_MAX' | 'RATE_LIMIT_WINDOW_MS' | 'API_KEY_CACHE_MS' | 'publicUrl'
+>;
+
+export type AppDeps = {
+  config: AppConfig;
+  db: Db;
+  crypto: Crypto;
+  /** Defaults to the built-in catalogue. */
+  catalogue?: Map<string, ToolkitDefinition>;
+  /** Where logs go (tests capture them); defaults to stdout. */
+  logStream?: Writable;
+};
+
+export function buildServices(deps: AppDeps, log: (err: unknown) => void) {
+  const projects = projectsService({
+    repo: projectsRepository(deps.db),
+    crypto: deps.crypto,
+    cacheMs: deps.config.API_KEY_CACHE_MS,
+    onError: log,
+  });
+  const toolkits = toolkitsService({
+    catalogue: deps.catalogue ?? loadCatalogue(),
+    repo: toolkitsRepository(deps.db),
+    managedSchemes: () => [],
+  });
+  return { projects, toolkits };
+}
+export type Services = ReturnType<typeof buildServices>;
+
+export type RouteDeps = { services: Services; limits: ReturnType<typeof rateLimitPresets> };
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { config } = deps;
+  const logger: FastifyBaseLogger = pino(loggerOptions(config.LOG_LEVEL), deps.logStream ?? process.stdout);
+  const app = Fastify({
+    loggerInstance: logger,
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    trustProxy: config.TRUST_PROXY,
+    requestIdHeader: false,
+    // Keep a caller's well-formed x-request-id so logs correlate across services; otherwise make one.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : `req_${randomBytes(9).toString('base64url')}`;
+    },
+    routerOptions: { maxParamLength: 200 },
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  // JSON bodies: an empty body is "no body" (clients send DELETE with a JSON content type and nothing).
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    if (body === '' || body === undefined) return done(null, undefined);
+    parseJson(req, body as string, done);
+  });
+
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  const services = buildServices(deps, (err) => app.log.warn({ err: (err as Error)?.message }, 'background write failed'));
+  const limits = rateLimitPresets({ max: config.RATE_LIMIT_MAX, windowMs: config.RATE_LIMIT_WINDOW_MS });
+
+  await app.register(errorHandler);
+  await app.register(authDecoratorPlugin);
+  await app.register(rateLimit, { max: config.RATE_LIMIT_MAX, windowMs: config.RATE_LIMIT_WINDOW_MS });
+  await app.register(openapi, { publicUrl: config.publicUrl, version: VERSION });
+  await app.register(healthRoutes, { db: deps.db });
+
+  for (const prefix of API_PREFIXES) {
+    await app.register(
+      async (api) => {
+        registerApiKeyAuth(api, services.projects);
+        await api.register(toolkitsRoutes, { services, limits });
+      },
+      { prefix },
+    );
+  }
+
+  app.decorate('services', services);
+  return app;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    services: Services;
+  }
+}

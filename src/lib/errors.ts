@@ -1,0 +1,71 @@
+/**
+ * One error type and one table. Every failure a client can see is an AppError with a code from
+ * ERROR_CODES, rendered by plugins/error-handler.ts in Composio's envelope:
+ * {"error":{"message","code","slug","status","request_id","suggested_fix"?,"errors"?}}.
+ */
+export const ERROR_CODES = {
+  Request_ValidationError: { status: 400, code: 1001 },
+  Request_MalformedJson: { status: 400, code: 1002 },
+  Request_UnsupportedMediaType: { status: 415, code: 1003 },
+  Request_BodyTooLarge: { status: 413, code: 1004 },
+  Request_InvalidCursor: { status: 400, code: 1005 },
+  Route_NotFound: { status: 404, code: 1006 },
+  Auth_MissingApiKey: { status: 401, code: 1101 },
+  Auth_InvalidApiKey: { status: 401, code: 1102 },
+  Auth_MultipleAuthModes: { status: 401, code: 1103 },
+  Auth_Forbidden: { status: 403, code: 1104 },
+  RateLimit_Exceeded: { status: 429, code: 1201 },
+  Toolkit_ResourceNotFound: { status: 404, code: 301 },
+  Toolkit_AlreadyExists: { status: 409, code: 302 },
+  Toolkit_InvalidDefinition: { status: 400, code: 303 },
+  AuthConfig_ResourceNotFound: { status: 404, code: 401 },
+  AuthConfig_InvalidRequest: { status: 400, code: 402 },
+  AuthConfig_Disabled: { status: 400, code: 403 },
+  ConnectedAccount_ResourceNotFound: { status: 404, code: 606 },
+  ConnectedAccount_InvalidRequest: { status: 400, code: 607 },
+  ConnectedAccount_Conflict: { status: 409, code: 608 },
+  ConnectedAccount_InvalidTransition: { status: 409, code: 609 },
+  ConnectedAccount_NotSupported: { status: 400, code: 610 },
+  Conflict: { status: 409, code: 1301 },
+  Database_Unavailable: { status: 503, code: 1501 },
+  Internal_ServerError: { status: 500, code: 1500 },
+} as const satisfies Record<string, { status: number; code: number }>;
+
+export type ErrorSlug = keyof typeof ERROR_CODES;
+
+export type AppErrorOptions = {
+  suggestedFix?: string;
+  /** Field-level problems, e.g. "body.toolkit.slug: Required". */
+  errors?: string[];
+  /** Extra response headers, e.g. x-should-retry: false on deterministic conflicts. */
+  headers?: Record<string, string>;
+};
+
+export class AppError extends Error {
+  readonly slug: ErrorSlug;
+  readonly status: number;
+  readonly code: number;
+  readonly suggestedFix?: string;
+  readonly errors?: string[];
+  readonly headers?: Record<string, string>;
+
+  constructor(slug: ErrorSlug, message: string, options: AppErrorOptions = {}) {
+    super(message);
+    this.name = 'AppError';
+    this.slug = slug;
+    this.status = ERROR_CODES[slug].status;
+    this.code = ERROR_CODES[slug].code;
+    this.suggestedFix = options.suggestedFix;
+    this.errors = options.errors;
+    this.headers = options.headers;
+  }
+
+  /** For errors the client should not retry as is (Composio's SDKs retry 409 unless told not to). */
+  static final(slug: ErrorSlug, message: string, options: AppErrorOptions = {}) {
+    return new AppError(slug, message, { ...options, headers: { 'x-should-retry': 'false', ...options.headers } });
+  }
+}
+
+export function isAppError(e: unknown): e is AppError {
+  return e instanceof AppError;
+}

@@ -1,0 +1,31 @@
+/** Liveness and readiness. Public: no API key. */
+import { z } from 'zod';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { AppError } from '../../lib/errors.js';
+import type { Db } from '../../db/prisma.js';
+
+export const healthRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }) => {
+  app.get('/healthz', {
+    schema: { operationId: 'healthz', tags: ['Operations'], security: [], response: { 200: z.object({ status: z.literal('ok') }) } },
+    config: { rateLimit: false },
+    handler: async () => ({ status: 'ok' as const }),
+  });
+
+  app.get('/readyz', {
+    schema: {
+      operationId: 'readyz',
+      tags: ['Operations'],
+      security: [],
+      response: { 200: z.object({ status: z.literal('ready'), database: z.literal('ok') }) },
+    },
+    config: { rateLimit: false },
+    handler: async () => {
+      try {
+        await db.$queryRaw`SELECT 1`;
+      } catch {
+        throw new AppError('Database_Unavailable', 'The database is not answering');
+      }
+      return { status: 'ready' as const, database: 'ok' as const };
+    },
+  });
+};

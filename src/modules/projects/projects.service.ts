@@ -1,0 +1,91 @@
+/**
+ * Projects (tenants) and their API keys. A key is random, shown once, and stored only as an HMAC
+ * with the server secret; verification looks the HMAC up and compares it in constant time.
+ * Verified keys are cached per process for API_KEY_CACHE_MS so the hot path makes no extra query;
+ * a revocation is immediate in the revoking process and reaches other replicas within that time.
+ */
+import type { Crypto } from '../../lib/crypto.js';
+import { AppError } from '../../lib/errors.js';
+import { newApiKeySecret, newId } from '../../lib/ids.js';
+import type { ProjectsRepository } from './projects.repository.js';
+
+export type Caller = { projectId: string; keyId: string };
+
+const KEY_FORMAT = /^ak_[0-9A-Za-z]{20,80}$/;
+/** last_used_at is written at most this often per key, so that reads stay reads. */
+const TOUCH_INTERVAL_MS = 60_000;
+
+export function projectsService(deps: {
+  repo: ProjectsRepository;
+  crypto: Pick<Crypto, 'hmac' | 'equal'>;
+  cacheMs: number;
+  onError?: (err: unknown) => void;
+}) {
+  const { repo, crypto, cacheMs } = deps;
+  const cache = new Map<string, { caller: Caller; until: number }>();
+  const lastTouched = new Map<string, number>();
+
+  function material(name: string) {
+    const secret = newApiKeySecret();
+    return { secret, key: { id: newId('apiKeyId'), name, prefix: secret.slice(0, 7), hash: crypto.hmac(secret) } };
+  }
+
+  function touch(keyId: string) {
+    const now = Date.now();
+    if ((lastTouched.get(keyId) ?? 0) > now - TOUCH_INTERVAL_MS) return;
+    lastTouched.set(keyId, now);
+    repo.touchKey(keyId, new Date(now)).catch((err: unknown) => deps.onError?.(err));
+  }
+
+  return {
+    async createProject(name: string) {
+      const { secret, key } = material('default');
+      const project = await repo.createProjectWithKey({ id: newId('project'), name }, key);
+      return { project, apiKey: secret, keyId: key.id };
+    },
+
+    async createKey(projectId: string, name: string) {
+      if (!(await repo.findProject(projectId))) throw new AppError('Route_NotFound', `Project ${projectId} not found`);
+      const { secret, key } = material(name);
+      await repo.createKey(projectId, key);
+      return { id: key.id, name, prefix: key.prefix, apiKey: secret };
+    },
+
+    listKeys: (projectId: string) => repo.listKeys(projectId),
+    listProjects: () => repo.listProjects(),
+    findProjectByName: (name: string) => repo.findProjectByName(name),
+    countProjects: () => repo.countProjects(),
+
+    async revokeKey(projectId: string, keyId: string) {
+      const ok = await repo.revokeKey(projectId, keyId);
+      if (!ok) throw new AppError('Route_NotFound', `API key ${keyId} not found or already revoked`);
+      for (const [h, v] of cache) if (v.caller.keyId === keyId) cache.delete(h);
+    },
+
+    /** Resolves an `x-api-key` value to its project, or throws a 401 AppError. */
+    async authenticate(presented: string): Promise<Caller> {
+      if (presented.startsWith('uak_')) {
+        throw new AppError('Auth_InvalidApiKey', 'User API keys (uak_) are not accepted in x-api-key; use a project API key (ak_)');
+      }
+      if (!KEY_FORMAT.test(presented)) throw new AppError('Auth_InvalidApiKey', 'Invalid API key');
+      const hash = crypto.hmac(presented);
+      const cacheKey = hash.toString('base64');
+      const hit = cache.get(cacheKey);
+      const now = Date.now();
+      if (hit && hit.until > now) {
+        touch(hit.caller.keyId);
+        return hit.caller;
+      }
+      const row = await repo.findKeyByHash(hash);
+      if (!row || !crypto.equal(Buffer.from(row.hash), hash) || row.revokedAt) {
+        cache.delete(cacheKey);
+        throw new AppError('Auth_InvalidApiKey', 'Invalid API key');
+      }
+      const caller = { projectId: row.projectId, keyId: row.id };
+      if (cacheMs > 0) cache.set(cacheKey, { caller, until: now + cacheMs });
+      touch(row.id);
+      return caller;
+    },
+  };
+}
+export type ProjectsService = ReturnType<typeof projectsService>;

@@ -1,0 +1,26 @@
+/** Prisma access for a project's own toolkits. Every query is scoped to the project. */
+import type { Db } from '../../db/prisma.js';
+import type { ToolkitDefinition } from './toolkit-definition.js';
+
+export function toolkitsRepository(db: Db) {
+  return {
+    listCustom(projectId: string) {
+      return db.customToolkit.findMany({ where: { projectId }, orderBy: { slug: 'asc' } });
+    },
+    findCustom(projectId: string, slug: string) {
+      return db.customToolkit.findUnique({ where: { projectId_slug: { projectId, slug } } });
+    },
+    createCustom(projectId: string, id: string, def: ToolkitDefinition) {
+      return db.customToolkit.create({ data: { id, projectId, slug: def.slug, definition: def as object } });
+    },
+    async replaceCustom(projectId: string, slug: string, def: ToolkitDefinition) {
+      const r = await db.customToolkit.updateMany({ where: { projectId, slug }, data: { definition: def as object } });
+      return r.count === 1;
+    },
+    async deleteCustom(projectId: string, slug: string) {
+      const r = await db.customToolkit.deleteMany({ where: { projectId, slug } });
+      return r.count === 1;
+    },
+  };
+}
+export type ToolkitsRepository = ReturnType<typeof toolkitsRepository>;

@@ -82,11 +82,23 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setSerializerCompiler(serializerCompiler);
 
   // JSON bodies: an empty body is "no body" (clients send DELETE with a JSON content type and nothing).
+  // The API speaks JSON only: anything else is a 415.
+  app.removeContentTypeParser('text/plain');
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
     if (body === '' || body === undefined) return done(null, undefined);
-    parseJson(req, body as string, done);
+    void parseJson(req, body as string, done);
   });
+
+  // Every API route declares its whole contract; one that does not is a programming error caught at boot.
+  const apiRoutes: { method: string; url: string }[] = [];
+  app.addHook('onRoute', (route) => {
+    if (!route.url.startsWith('/api/')) return;
+    const missing = [!route.schema?.response && 'a response schema', !route.config?.rateLimit && 'a rate-limit preset'].filter(Boolean);
+    if (missing.length) throw new Error(`route ${String(route.method)} ${route.url} lacks ${missing.join(' and ')}`);
+    for (const m of [route.method].flat()) if (m !== 'HEAD') apiRoutes.push({ method: m, url: route.url });
+  });
+  app.decorate('apiRoutes', apiRoutes);
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -118,5 +130,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 declare module 'fastify' {
   interface FastifyInstance {
     services: Services;
+    /** Every route under /api, as registered (both prefixes). */
+    apiRoutes: { method: string; url: string }[];
   }
 }

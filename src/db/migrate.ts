@@ -42,8 +42,12 @@ export async function applyMigrations(databaseUrl: string, dir = MIGRATIONS_DIR)
  * The migrations are replayed into a scratch database on the given server, which is then described
  * and compared with the schema, and dropped.
  */
-export async function pendingSchemaChanges(databaseUrl: string, dir = MIGRATIONS_DIR): Promise<string> {
-  const schema = readFileSync(SCHEMA_PATH, 'utf8');
+export async function pendingSchemaChanges(
+  databaseUrl: string,
+  dir = MIGRATIONS_DIR,
+  schemaPath = SCHEMA_PATH,
+): Promise<string> {
+  const schema = readFileSync(schemaPath, 'utf8');
   const scratch = `latchkey_scratch_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: databaseUrl });
   await admin.connect();
@@ -53,11 +57,11 @@ export async function pendingSchemaChanges(databaseUrl: string, dir = MIGRATIONS
     u.pathname = `/${scratch}`;
     const scratchUrl = u.toString();
     await applyMigrations(scratchUrl, dir);
-    const { engine, close } = await openSchemaEngine(scratchUrl, schema);
+    const { engine, close } = await openSchemaEngine(scratchUrl, schema, schemaPath);
     try {
-      const files = [{ path: SCHEMA_PATH, content: schema }];
+      const files = [{ path: schemaPath, content: schema }];
       const out = await engine.diff({
-        from: { tag: 'schemaDatasource', files, configDir: path.dirname(SCHEMA_PATH) },
+        from: { tag: 'schemaDatasource', files, configDir: path.dirname(schemaPath) },
         to: { tag: 'schemaDatamodel', files },
         script: true,
         exitCode: true,

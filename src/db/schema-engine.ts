@@ -18,7 +18,8 @@ const { WebAssembly: Wasm } = globalThis as unknown as {
   WebAssembly: { instantiate(bytes: Uint8Array, imports: object): Promise<{ instance: { exports: Record<string, unknown> } }> };
 };
 
-let glue: Promise<typeof import('@prisma/schema-engine-wasm/schema_engine_bg')> | undefined;
+type Glue = typeof import('@prisma/schema-engine-wasm/schema_engine_bg'); // eslint-disable-line @typescript-eslint/consistent-type-imports -- the module is loaded lazily
+let glue: Promise<Glue> | undefined;
 
 /** The package is built for bundlers (it imports the .wasm file); instantiate the module by hand. */
 function loadGlue() {
@@ -62,11 +63,11 @@ class CharAsTextPool extends pg.Pool {
   }
 }
 
-export async function openSchemaEngine(databaseUrl: string, schemaText?: string): Promise<Engine> {
+export async function openSchemaEngine(databaseUrl: string, schemaText?: string, schemaPath = SCHEMA_PATH): Promise<Engine> {
   const { SchemaEngine } = await loadGlue();
   const pool = new CharAsTextPool({ connectionString: databaseUrl, Client: CharAsTextClient, max: 2 });
   const factory = bindMigrationAwareSqlAdapterFactory(new PrismaPg(pool));
-  const datamodels: [string, string][] = [[SCHEMA_PATH, schemaText ?? readFileSync(SCHEMA_PATH, 'utf8')]];
+  const datamodels: [string, string][] = [[schemaPath, schemaText ?? readFileSync(schemaPath, 'utf8')]];
   const engine = await SchemaEngine.new({ datamodels }, () => {}, factory);
   return {
     engine,

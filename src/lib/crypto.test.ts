@@ -1,0 +1,37 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { DecryptError, createCrypto } from './crypto.js';
+
+const k1 = randomBytes(32);
+const k2 = randomBytes(32);
+
+describe('crypto', () => {
+  const c = createCrypto({ hmacSecret: randomBytes(32), encryptionKeys: new Map([['k1', k1]]), activeKeyId: 'k1' });
+
+  it('seals with AES-256-GCM and opens only with the same associated data', () => {
+    const sealed = c.seal('s3cret-token', 'proj_a/ca_1');
+    expect(sealed).toMatch(/^lk1\.k1\./);
+    expect(sealed).not.toContain('s3cret');
+    expect(c.open(sealed, 'proj_a/ca_1')).toBe('s3cret-token');
+    expect(() => c.open(sealed, 'proj_b/ca_1')).toThrow(DecryptError);
+    expect(c.seal('same', 'a')).not.toBe(c.seal('same', 'a'));
+  });
+
+  it('detects tampering', () => {
+    const sealed = c.seal('value', 'aad');
+    const parts = sealed.split('.');
+    const ct = Buffer.from(parts[4]!, 'base64url');
+    ct[0]! ^= 1;
+    parts[4] = ct.toString('base64url');
+    expect(() => c.open(parts.join('.'), 'aad')).toThrow(DecryptError);
+    expect(() => c.open('garbage', 'aad')).toThrow(DecryptError);
+  });
+
+  it('opens values sealed under an older key after rotation, and says they need re-sealing', () => {
+    const old = c.seal('v', 'aad');
+    const rotated = createCrypto({ hmacSecret: randomBytes(32), encryptionKeys: new Map([['k2', k2], ['k1', k1]]), activeKeyId: 'k2' });
+    expect(rotated.open(old, 'aad')).toBe('v');
+    expect(rotated.needsRotation(old)).toBe(true);
+    expect(rotated.needsRotation(rotated.seal('v', 'aad'))).toBe(false);
+  });
+});

@@ -13,7 +13,8 @@ import type { Config } from './lib/config.js';
 import type { Crypto } from './lib/crypto.js';
 import { loggerOptions } from './lib/logger.js';
 import { authDecoratorPlugin, registerApiKeyAuth } from './plugins/auth.js';
-import errorHandler from './plugins/error-handler.js';
+import errorHandler, { envelope } from './plugins/error-handler.js';
+import { AppError } from './lib/errors.js';
 import openapi from './plugins/openapi.js';
 import rateLimit, { rateLimitPresets } from './plugins/rate-limit.js';
 import { healthRoutes } from './modules/health/health.routes.js';
@@ -77,6 +78,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : `req_${randomBytes(9).toString('base64url')}`;
     },
     routerOptions: { maxParamLength: 200 },
+    // Errors raised before routing (undecodable URL, over-long path parameter) get the envelope too.
+    frameworkErrors: (error, request, reply) => {
+      const message = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path parameter is too long' : 'The URL could not be decoded';
+      const err = new AppError('Request_ValidationError', message);
+      void reply.code(err.status).header('x-request-id', request.id).type('application/json').send(envelope(err, request.id));
+    },
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -32,9 +32,9 @@ export const cursorParam = z.string().max(512);
 /** Lowercase toolkit slug, accepted in any case. */
 export const toolkitSlug = z
   .string()
-  .max(63)
-  .transform((s) => s.toLowerCase())
-  .pipe(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'not a toolkit slug'));
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/, 'not a toolkit slug')
+  // Checked before lower-casing: Unicode case folding would turn e.g. the Kelvin sign into "k".
+  .transform((s) => s.toLowerCase());
 
 export const successResponse = z.object({ success: z.boolean() });
 

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Writable } from 'node:stream';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import { pino } from 'pino';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Db } from './db/prisma.js';
@@ -82,7 +82,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     frameworkErrors: (error, request, reply) => {
       const message = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path parameter is too long' : 'The URL could not be decoded';
       const err = new AppError('Request_ValidationError', message);
-      void reply.code(err.status).header('x-request-id', request.id).type('application/json').send(envelope(err, request.id));
+      void (reply as FastifyReply).code(err.status).header('x-request-id', request.id).type('application/json').send(envelope(err, request.id));
     },
   });
   app.setValidatorCompiler(validatorCompiler);

@@ -25,6 +25,12 @@ import type { ToolkitDefinition } from './modules/toolkits/toolkit-definition.js
 import { toolkitsRepository } from './modules/toolkits/toolkits.repository.js';
 import { toolkitsRoutes } from './modules/toolkits/toolkits.routes.js';
 import { toolkitsService } from './modules/toolkits/toolkits.service.js';
+import { authConfigsRepository } from './modules/auth-configs/auth-configs.repository.js';
+import { authConfigsRoutes } from './modules/auth-configs/auth-configs.routes.js';
+import { authConfigsService, managedSchemesOf } from './modules/auth-configs/auth-configs.service.js';
+import { connectedAccountsRepository } from './modules/connected-accounts/connected-accounts.repository.js';
+import { connectedAccountsRoutes } from './modules/connected-accounts/connected-accounts.routes.js';
+import { connectedAccountsService } from './modules/connected-accounts/connected-accounts.service.js';
 
 export const API_PREFIXES = ['/api/v3.1', '/api/v3'] as const;
 export const VERSION = '0.1.0';
@@ -32,7 +38,7 @@ export const VERSION = '0.1.0';
 export type AppConfig = Pick<
   Config,
   'LOG_LEVEL' | 'BODY_LIMIT_BYTES' | 'TRUST_PROXY' | 'RATE_LIMIT_MAX' | 'RATE_LIMIT_WINDOW_MS' | 'API_KEY_CACHE_MS' | 'publicUrl'
->;
+> & { managedAuth?: Config['managedAuth'] };
 
 export type AppDeps = {
   config: AppConfig;
@@ -51,12 +57,24 @@ export function buildServices(deps: AppDeps, log: (err: unknown) => void) {
     cacheMs: deps.config.API_KEY_CACHE_MS,
     onError: log,
   });
+  const managedAuth = deps.config.managedAuth ?? new Map();
+  const catalogue = deps.catalogue ?? loadCatalogue();
   const toolkits = toolkitsService({
-    catalogue: deps.catalogue ?? loadCatalogue(),
+    catalogue,
     repo: toolkitsRepository(deps.db),
-    managedSchemes: () => [],
+    managedSchemes: (slug) => {
+      const def = catalogue.get(slug);
+      return def ? managedSchemesOf(def, managedAuth) : [];
+    },
   });
-  return { projects, toolkits };
+  const authConfigs = authConfigsService({ repo: authConfigsRepository(deps.db), toolkits, crypto: deps.crypto, managedAuth });
+  const connectedAccounts = connectedAccountsService({
+    repo: connectedAccountsRepository(deps.db),
+    authConfigs,
+    toolkits,
+    crypto: deps.crypto,
+  });
+  return { projects, toolkits, authConfigs, connectedAccounts };
 }
 export type Services = ReturnType<typeof buildServices>;
 
@@ -125,6 +143,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       async (api) => {
         registerApiKeyAuth(api, services.projects);
         await api.register(toolkitsRoutes, { services, limits });
+        await api.register(authConfigsRoutes, { services, limits });
+        await api.register(connectedAccountsRoutes, { services, limits });
       },
       { prefix },
     );

@@ -45,13 +45,33 @@ const EnvSchema = z
 
 export type Env = z.infer<typeof EnvSchema>;
 
+export class ConfigError extends Error {}
+
+/** App credentials the operator configured for a toolkit ("managed auth"). */
+export type ManagedCredentials = { client_id: string; client_secret: string };
+
 export type Config = Env & {
   publicUrl: string;
   dataDir: string;
   isProduction: boolean;
+  /** Toolkit slug → app credentials, from LATCHKEY_MANAGED_<SLUG>_CLIENT_ID / _CLIENT_SECRET. */
+  managedAuth: Map<string, ManagedCredentials>;
 };
 
-export class ConfigError extends Error {}
+const MANAGED_RE = /^LATCHKEY_MANAGED_([A-Z0-9_]{1,63})_CLIENT_ID$/;
+
+export function parseManagedAuth(env: Record<string, string | undefined>): Map<string, ManagedCredentials> {
+  const out = new Map<string, ManagedCredentials>();
+  for (const [name, value] of Object.entries(env)) {
+    const m = MANAGED_RE.exec(name);
+    if (!m || !value) continue;
+    const secret = env[`LATCHKEY_MANAGED_${m[1]}_CLIENT_SECRET`];
+    if (!secret) throw new ConfigError(`${name} is set but LATCHKEY_MANAGED_${m[1]}_CLIENT_SECRET is not`);
+    out.set(m[1]!.toLowerCase(), { client_id: value, client_secret: secret });
+  }
+  return out;
+}
+
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // Treat empty strings as unset, as shells and .env files often produce them.
@@ -67,5 +87,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
     dataDir: path.resolve(e.LATCHKEY_DATA_DIR),
     isProduction: e.NODE_ENV === 'production',
+    managedAuth: parseManagedAuth(cleaned),
   };
 }

@@ -1,4 +1,5 @@
 /** Prefixed random ids (`proj_…`, `ak_…`, `ca_…`), Composio style. */
+import { randomInt } from 'node:crypto';
 import { customAlphabet } from 'nanoid';
 
 const ALPHANUM = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
@@ -26,4 +27,13 @@ export function newApiKeySecret(): string {
 /** The shape of every id Latchkey issues; used to reject malformed ids before any query. */
 export function idPattern(kind: keyof typeof ID_PREFIXES): RegExp {
   return new RegExp(`^${ID_PREFIXES[kind]}_[0-9A-Za-z]{6,40}$`);
+}
+
+const ADJECTIVES = ['amber', 'brave', 'calm', 'dusty', 'eager', 'fancy', 'gentle', 'happy', 'icy', 'jolly', 'keen', 'lucky', 'merry', 'noble', 'olive', 'proud', 'quick', 'red', 'silver', 'tidy', 'urban', 'vivid', 'witty', 'young', 'zesty', 'bold', 'crisp', 'deep', 'fair', 'green'];
+const NOUNS = ['anchor', 'bridge', 'castle', 'delta', 'ember', 'falcon', 'garden', 'harbor', 'island', 'jungle', 'kite', 'lantern', 'meadow', 'nebula', 'orchard', 'pepper', 'quartz', 'river', 'summit', 'tiger', 'umbrella', 'valley', 'willow', 'yarrow', 'zephyr', 'maple', 'comet', 'pine', 'otter', 'beacon'];
+const pick = (list: string[]) => list[randomInt(list.length)]!;
+
+/** A short, memorable handle for an account, e.g. `linear_red-castle` (not unique). */
+export function newWordId(toolkitSlug: string): string {
+  return `${toolkitSlug}_${pick(ADJECTIVES)}-${pick(NOUNS)}`;
 }

@@ -31,11 +31,14 @@ export function projectsRepository(db: Db) {
     listProjects() {
       return db.project.findMany({ orderBy: { createdAt: 'asc' } });
     },
-    createKey(projectId: string, key: Pick<ApiKeyRow, 'id' | 'name' | 'prefix' | 'hash'>) {
+    createKey(projectId: string, key: Pick<ApiKeyRow, 'id' | 'name' | 'prefix' | 'hash'> & { maskCredentials?: boolean }) {
       return db.apiKey.create({ data: { ...key, hash: new Uint8Array(key.hash), projectId } });
     },
-    findKeyByHash(hash: Buffer): Promise<ApiKeyRow | null> {
-      return db.apiKey.findUnique({ where: { hash: new Uint8Array(hash) } });
+    findKeyByHash(hash: Buffer) {
+      return db.apiKey.findUnique({ where: { hash: new Uint8Array(hash) }, include: { project: { select: { maskCredentials: true } } } });
+    },
+    setProjectMasking(projectId: string, maskCredentials: boolean) {
+      return db.project.update({ where: { id: projectId }, data: { maskCredentials } });
     },
     listKeys(projectId: string) {
       return db.apiKey.findMany({ where: { projectId }, orderBy: { createdAt: 'asc' } });

@@ -9,7 +9,8 @@ import { AppError } from '../../lib/errors.js';
 import { newApiKeySecret, newId } from '../../lib/ids.js';
 import type { ProjectsRepository } from './projects.repository.js';
 
-export type Caller = { projectId: string; keyId: string };
+/** Who is calling: the project, the key, and whether credential values must be masked for it. */
+export type Caller = { projectId: string; keyId: string; maskCredentials: boolean };
 
 const KEY_FORMAT = /^ak_[0-9A-Za-z]{20,80}$/;
 /** last_used_at is written at most this often per key, so that reads stay reads. */
@@ -44,11 +45,18 @@ export function projectsService(deps: {
       return { project, apiKey: secret, keyId: key.id };
     },
 
-    async createKey(projectId: string, name: string) {
+    /** A new key; `masked` keys see credential values masked whatever the project setting. */
+    async createKey(projectId: string, name: string, opts: { masked?: boolean } = {}) {
       if (!(await repo.findProject(projectId))) throw new AppError('Route_NotFound', `Project ${projectId} not found`);
       const { secret, key } = material(name);
-      await repo.createKey(projectId, key);
+      await repo.createKey(projectId, { ...key, maskCredentials: opts.masked ?? false });
       return { id: key.id, name, prefix: key.prefix, apiKey: secret };
+    },
+
+    /** Project setting: mask credential values in every response (takes effect within API_KEY_CACHE_MS). */
+    async setMasking(projectId: string, masked: boolean) {
+      await repo.setProjectMasking(projectId, masked);
+      for (const [h, v] of cache) if (v.caller.projectId === projectId) cache.delete(h);
     },
 
     listKeys: (projectId: string) => repo.listKeys(projectId),
@@ -81,7 +89,7 @@ export function projectsService(deps: {
         cache.delete(cacheKey);
         throw new AppError('Auth_InvalidApiKey', 'Invalid API key');
       }
-      const caller = { projectId: row.projectId, keyId: row.id };
+      const caller = { projectId: row.projectId, keyId: row.id, maskCredentials: row.maskCredentials || row.project.maskCredentials };
       if (cacheMs > 0) cache.set(cacheKey, { caller, until: now + cacheMs });
       touch(row.id);
       return caller;

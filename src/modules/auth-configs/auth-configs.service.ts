@@ -1,0 +1,218 @@
+/**
+ * Auth configs: a project's configuration of a toolkit. Credentials (client secrets, shared API keys)
+ * are sealed as one value bound to the project and the config id; responses show secret values
+ * masked. Deleting is soft and takes the config's connections with it.
+ */
+import type { ManagedCredentials } from '../../lib/config.js';
+import type { Crypto } from '../../lib/crypto.js';
+import { AppError } from '../../lib/errors.js';
+import { newId } from '../../lib/ids.js';
+import { decodeCursor, encodeCursor, pageInfo } from '../../lib/pagination.js';
+import { z } from 'zod';
+import type { AuthScheme, AuthSchemeDefinition } from '../toolkits/toolkit-definition.js';
+import type { ResolvedToolkit, ToolkitsService } from '../toolkits/toolkits.service.js';
+import type { AuthConfigRow, AuthConfigsRepository } from './auth-configs.repository.js';
+import type { AuthConfigObject, CreateAuthConfigBody, ListAuthConfigsQuery, UpdateAuthConfigBody } from './auth-configs.schemas.js';
+
+export const MASK = '********';
+/** Credential names treated as secret even when the toolkit does not say so. */
+export const SECRET_NAME = /secret|password|token|private|api_?key|credentials_json|basic_encoded/i;
+
+type CredentialMap = Record<string, unknown>;
+const CursorShape = z.object({ c: z.iso.datetime(), i: z.string().max(64) });
+
+/** Schemes that need nothing from the operator: they can always be "managed". */
+function needsNoAppCredentials(s: AuthSchemeDefinition) {
+  return s.mode !== 'OAUTH2' && s.mode !== 'OAUTH1' && s.mode !== 'DCR_OAUTH' && !s.fields.auth_config_creation.some((f) => f.required);
+}
+
+export function managedSchemesOf(def: { slug: string; auth_schemes: AuthSchemeDefinition[] }, managed: Map<string, ManagedCredentials>): AuthScheme[] {
+  return def.auth_schemes.filter((s) => (s.mode === 'OAUTH2' && managed.has(def.slug)) || needsNoAppCredentials(s)).map((s) => s.mode);
+}
+
+export function authConfigsService(deps: {
+  repo: AuthConfigsRepository;
+  toolkits: Pick<ToolkitsService, 'resolve'>;
+  crypto: Pick<Crypto, 'seal' | 'open'>;
+  managedAuth: Map<string, ManagedCredentials>;
+}) {
+  const { repo, toolkits, crypto, managedAuth } = deps;
+  const aad = (projectId: string, id: string) => `auth_config:${projectId}/${id}`;
+
+  function secretKeysFor(scheme: AuthSchemeDefinition | undefined, creds: CredentialMap) {
+    const declared = new Set((scheme?.fields.auth_config_creation ?? []).filter((f) => f.is_secret).map((f) => f.name));
+    return Object.keys(creds).filter((k) => declared.has(k) || SECRET_NAME.test(k));
+  }
+
+  function openCredentials(row: AuthConfigRow): CredentialMap {
+    return row.credentials ? (JSON.parse(crypto.open(row.credentials, aad(row.projectId, row.id))) as CredentialMap) : {};
+  }
+
+  function toObject(row: AuthConfigRow, toolkit: ResolvedToolkit | undefined, connections: number): AuthConfigObject {
+    const creds = openCredentials(row);
+    const masked = Object.fromEntries(Object.entries(creds).map(([k, v]) => [k, row.secretKeys.includes(k) ? MASK : v]));
+    const tac = (row.toolAccessConfig ?? {}) as Record<string, string[] | undefined>;
+    const proxy = row.proxyConfig as AuthConfigObject['proxy_config'];
+    return {
+      id: row.id,
+      uuid: row.id,
+      type: row.isComposioManaged ? 'default' : 'custom',
+      toolkit: { slug: row.toolkitSlug, logo: toolkit?.definition.logo ?? '', auth_guide_url: toolkit?.definition.docs_url ?? null },
+      name: row.name,
+      auth_scheme: row.authScheme as AuthScheme,
+      is_composio_managed: row.isComposioManaged,
+      credentials: masked,
+      ...(proxy ? { proxy_config: proxy } : {}),
+      status: row.status as 'ENABLED' | 'DISABLED',
+      created_at: row.createdAt.toISOString(),
+      last_updated_at: row.updatedAt.toISOString(),
+      no_of_connections: connections,
+      expected_input_fields: [],
+      tool_access_config: {
+        tools_for_connected_account_creation: tac.tools_for_connected_account_creation ?? [],
+        tools_available_for_execution: tac.tools_available_for_execution ?? [],
+      },
+      is_enabled_for_tool_router: row.isEnabledForToolRouter,
+    };
+  }
+
+  async function toolkitOrUndefined(projectId: string, slug: string) {
+    return toolkits.resolve(projectId, slug).catch(() => undefined);
+  }
+
+  async function findOrThrow(projectId: string, id: string) {
+    const row = await repo.find(projectId, id);
+    if (!row) throw new AppError('AuthConfig_ResourceNotFound', `Auth config ${id} not found`);
+    return row;
+  }
+
+  return {
+    findOrThrow,
+    openCredentials,
+
+    async create(projectId: string, body: CreateAuthConfigBody) {
+      const toolkit = await toolkits.resolve(projectId, body.toolkit.slug);
+      const def = toolkit.definition;
+      const ac = body.auth_config ?? { type: 'use_composio_managed_auth' as const };
+      let scheme: AuthSchemeDefinition | undefined;
+      let creds: CredentialMap = { ...(ac.credentials ?? {}) };
+      if (ac.type === 'use_composio_managed_auth') {
+        const managed = managedSchemesOf(def, managedAuth);
+        scheme = def.auth_schemes.find((s) => managed.includes(s.mode));
+        if (!scheme) {
+          throw new AppError('AuthConfig_InvalidRequest', `Latchkey has no managed credentials for ${def.slug}`, {
+            suggestedFix: `Create a custom auth config (type use_custom_auth) with your own app credentials, or have the operator set LATCHKEY_MANAGED_${def.slug.toUpperCase()}_CLIENT_ID and _CLIENT_SECRET`,
+          });
+        }
+        // Only scope choices are kept; the app credentials stay in the server's configuration.
+        creds = Object.fromEntries(Object.entries(creds).filter(([k]) => k === 'scopes' || k === 'user_scopes'));
+      } else {
+        scheme = def.auth_schemes.find((s) => s.mode === ac.authScheme);
+        if (!scheme && def.auth_schemes.length) {
+          throw new AppError('AuthConfig_InvalidRequest', `Toolkit ${def.slug} does not support ${ac.authScheme}`, {
+            suggestedFix: `Use one of: ${def.auth_schemes.map((s) => s.mode).join(', ')}`,
+          });
+        }
+        const missing = (scheme?.fields.auth_config_creation ?? []).filter((f) => f.required && (creds[f.name] === undefined || creds[f.name] === ''));
+        if (missing.length) {
+          throw new AppError('AuthConfig_InvalidRequest', `Missing required credentials: ${missing.map((f) => f.name).join(', ')}`, {
+            errors: missing.map((f) => `auth_config.credentials.${f.name}: required`),
+          });
+        }
+      }
+      const id = newId('authConfig');
+      const mode = scheme?.mode ?? (ac.type === 'use_custom_auth' ? ac.authScheme : 'NO_AUTH');
+      await repo.create({
+        id,
+        projectId,
+        toolkitSlug: def.slug,
+        name: ac.name ?? `${def.name} Auth Config`,
+        authScheme: mode,
+        isComposioManaged: ac.type === 'use_composio_managed_auth',
+        credentials: Object.keys(creds).length ? crypto.seal(JSON.stringify(creds), aad(projectId, id)) : null,
+        secretKeys: secretKeysFor(scheme, creds),
+        proxyConfig: ac.type === 'use_custom_auth' && ac.proxy_config ? ac.proxy_config : undefined,
+        toolAccessConfig: ac.tool_access_config ?? {},
+        isEnabledForToolRouter: ac.is_enabled_for_tool_router ?? false,
+      });
+      return {
+        toolkit: { slug: def.slug },
+        auth_config: {
+          id,
+          auth_scheme: mode,
+          is_composio_managed: ac.type === 'use_composio_managed_auth',
+          ...(ac.restrict_to_following_tools ? { restrict_to_following_tools: ac.restrict_to_following_tools } : {}),
+        },
+      };
+    },
+
+    async get(projectId: string, id: string) {
+      const row = await findOrThrow(projectId, id);
+      const counts = await repo.connectionCounts(projectId, [id]);
+      return toObject(row, await toolkitOrUndefined(projectId, row.toolkitSlug), counts.get(id) ?? 0);
+    },
+
+    async list(projectId: string, q: ListAuthConfigsQuery) {
+      const after = q.cursor ? decodeCursor(q.cursor, CursorShape) : undefined;
+      const { rows, total, before } = await repo.list(
+        projectId,
+        { toolkitSlugs: q.toolkit_slug, managed: q.is_composio_managed, showDisabled: q.show_disabled ?? false, search: q.search?.trim() || undefined },
+        { after: after && { createdAt: new Date(after.c), id: after.i }, limit: q.limit },
+      );
+      const page = rows.slice(0, q.limit);
+      const counts = await repo.connectionCounts(projectId, page.map((r) => r.id));
+      const kits = new Map<string, ResolvedToolkit | undefined>();
+      for (const slug of new Set(page.map((r) => r.toolkitSlug))) kits.set(slug, await toolkitOrUndefined(projectId, slug));
+      const last = page[page.length - 1];
+      return {
+        items: page.map((r) => toObject(r, kits.get(r.toolkitSlug), counts.get(r.id) ?? 0)),
+        next_cursor: rows.length > q.limit && last ? encodeCursor({ c: last.createdAt.toISOString(), i: last.id }) : null,
+        ...pageInfo(total, q.limit, before),
+      };
+    },
+
+    /** True patch: omitted fields are kept; null (or [] / "") clears. Credentials merge key by key. */
+    async update(projectId: string, id: string, body: UpdateAuthConfigBody) {
+      const row = await findOrThrow(projectId, id);
+      if ((body.type === 'default') !== row.isComposioManaged) {
+        throw new AppError('AuthConfig_InvalidRequest', `Auth config ${id} is ${row.isComposioManaged ? 'managed: use type "default"' : 'custom: use type "custom"'}`);
+      }
+      let creds = openCredentials(row);
+      if (body.type === 'custom' && body.credentials !== undefined) {
+        creds = body.credentials === null ? {} : { ...creds, ...body.credentials };
+        for (const [k, v] of Object.entries(creds)) if (v === '' || v === null) delete creds[k];
+      }
+      if (body.type === 'default') {
+        for (const k of ['scopes', 'user_scopes'] as const) {
+          const v = body[k];
+          if (v === null || (Array.isArray(v) && !v.length) || v === '') delete creds[k];
+          else if (v !== undefined) creds[k] = v;
+        }
+      }
+      const toolkit = await toolkitOrUndefined(projectId, row.toolkitSlug);
+      const scheme = toolkit?.definition.auth_schemes.find((s) => s.mode === row.authScheme);
+      const tac = { ...((row.toolAccessConfig ?? {}) as object), ...(body.tool_access_config ?? {}) };
+      if (body.restrict_to_following_tools !== undefined) Object.assign(tac, { tools_available_for_execution: body.restrict_to_following_tools });
+      await repo.update(projectId, id, {
+        ...(body.name !== undefined ? { name: body.name } : {}),
+        credentials: Object.keys(creds).length ? crypto.seal(JSON.stringify(creds), aad(projectId, id)) : null,
+        secretKeys: secretKeysFor(scheme, creds),
+        toolAccessConfig: tac,
+        ...(body.is_enabled_for_tool_router !== undefined ? { isEnabledForToolRouter: body.is_enabled_for_tool_router } : {}),
+        ...(body.type === 'custom' && body.proxy_config !== undefined ? { proxyConfig: body.proxy_config ?? undefined } : {}),
+      });
+      return {};
+    },
+
+    async setStatus(projectId: string, id: string, status: 'ENABLED' | 'DISABLED') {
+      if (!(await repo.update(projectId, id, { status }))) throw new AppError('AuthConfig_ResourceNotFound', `Auth config ${id} not found`);
+      return {};
+    },
+
+    async remove(projectId: string, id: string) {
+      if (!(await repo.softDelete(projectId, id))) throw new AppError('AuthConfig_ResourceNotFound', `Auth config ${id} not found`);
+      return { success: true };
+    },
+  };
+}
+export type AuthConfigsService = ReturnType<typeof authConfigsService>;

@@ -1,0 +1,34 @@
+/**
+ * "Auth params": what a caller needs to call the provider directly, computed from the toolkit's
+ * description of how a credential goes on a request, with `{{field}}` templates filled from the
+ * account's fields (and the auth config's non-secret fields).
+ */
+import type { AuthSchemeDefinition, ToolkitDefinition } from '../toolkits/toolkit-definition.js';
+
+const TEMPLATE = /\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}/g;
+
+export function fill(template: string, values: Record<string, unknown>): string {
+  return template.replace(TEMPLATE, (_m, name: string) => {
+    const v = values[name];
+    return typeof v === 'string' || typeof v === 'number' ? String(v) : '';
+  });
+}
+
+export type AuthParams = {
+  base_url: string;
+  parameters: { name: string; in: 'header' | 'query'; value: string }[];
+  body: Record<string, unknown>;
+};
+
+export function computeAuthParams(toolkit: ToolkitDefinition, scheme: AuthSchemeDefinition | undefined, values: Record<string, unknown>): AuthParams {
+  const parameters: AuthParams['parameters'] = [];
+  for (const r of scheme?.request_auth ?? []) {
+    if (r.in === 'basic') {
+      const pair = `${fill(r.username, values)}:${fill(r.password, values)}`;
+      parameters.push({ name: 'Authorization', in: 'header', value: `Basic ${Buffer.from(pair, 'utf8').toString('base64')}` });
+    } else {
+      parameters.push({ name: r.name, in: r.in, value: fill(r.value, values) });
+    }
+  }
+  return { base_url: fill(scheme?.base_url ?? toolkit.base_url, values), parameters, body: {} };
+}

@@ -1,0 +1,135 @@
+/** /connected_accounts: Composio's connected-account API (§3), plus Latchkey's /auth_params. */
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { RouteDeps } from '../../app.js';
+import { callerOf } from '../../plugins/auth.js';
+import {
+  AccountList,
+  AccountObject,
+  AccountParams,
+  AccountStatusParams,
+  AuthParamsResponse,
+  CreateAccountBody,
+  CreateAccountResponse,
+  DeleteAccountQuery,
+  ListAccountsQuery,
+  RefreshBody,
+  RefreshQuery,
+  RefreshResponse,
+  RevokeResponse,
+  StatusBody,
+  SuccessResponse,
+  UpdateAccountBody,
+  UpdateAccountResponse,
+} from './connected-accounts.schemas.js';
+
+export const connectedAccountsRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { services, limits }) => {
+  const { connectedAccounts: accounts } = services;
+  const tags = ['Connected accounts'];
+
+  app.post('/connected_accounts', {
+    schema: {
+      operationId: 'createConnectedAccount',
+      tags,
+      description: 'Connects an end user. Credential schemes (API_KEY, BEARER_TOKEN, BASIC, ...) become ACTIVE at once.',
+      body: CreateAccountBody,
+      response: { 201: CreateAccountResponse },
+    },
+    config: { rateLimit: limits.write },
+    handler: async (req, reply) => reply.code(201).send(await accounts.create(callerOf(req), req.body)),
+  });
+
+  app.get('/connected_accounts', {
+    schema: {
+      operationId: 'listConnectedAccounts',
+      tags,
+      description: 'Array filters take comma-joined values (user_ids=a,b) or repeated keys. Cursors are opaque keysets.',
+      querystring: ListAccountsQuery,
+      response: { 200: AccountList },
+    },
+    config: { rateLimit: limits.read },
+    handler: async (req) => accounts.list(callerOf(req), req.query),
+  });
+
+  app.get('/connected_accounts/:nanoid', {
+    schema: { operationId: 'getConnectedAccount', tags, params: AccountParams, response: { 200: AccountObject } },
+    config: { rateLimit: limits.read },
+    handler: async (req) => accounts.get(callerOf(req), req.params.nanoid),
+  });
+
+  app.patch('/connected_accounts/:nanoid', {
+    schema: {
+      operationId: 'updateConnectedAccount',
+      tags,
+      description: 'Sets the alias ("" or null clears) and patches credentials: an omitted field is kept, null removes it.',
+      params: AccountParams,
+      body: UpdateAccountBody,
+      response: { 200: UpdateAccountResponse },
+    },
+    config: { rateLimit: limits.write },
+    handler: async (req) => accounts.update(callerOf(req), req.params.nanoid, req.body),
+  });
+
+  app.patch('/connected_accounts/:nanoId/status', {
+    schema: {
+      operationId: 'setConnectedAccountStatus',
+      tags,
+      description: 'enabled=false moves ACTIVE to INACTIVE; enabled=true moves it back.',
+      params: AccountStatusParams,
+      body: StatusBody,
+      response: { 200: SuccessResponse },
+    },
+    config: { rateLimit: limits.write },
+    handler: async (req) => accounts.setEnabled(callerOf(req), req.params.nanoId, req.body.enabled),
+  });
+
+  app.delete('/connected_accounts/:nanoid', {
+    schema: {
+      operationId: 'deleteConnectedAccount',
+      tags,
+      description: 'Soft delete: the account is gone from every read. revoke_on_delete is accepted.',
+      params: AccountParams,
+      querystring: DeleteAccountQuery,
+      response: { 200: SuccessResponse },
+    },
+    config: { rateLimit: limits.write },
+    handler: async (req) => accounts.remove(callerOf(req), req.params.nanoid),
+  });
+
+  app.post('/connected_accounts/:nanoid/refresh', {
+    schema: {
+      operationId: 'refreshConnectedAccount',
+      tags,
+      params: AccountParams,
+      querystring: RefreshQuery,
+      body: RefreshBody,
+      response: { 200: RefreshResponse },
+    },
+    config: { rateLimit: limits.write },
+    handler: async (req) => accounts.refresh(callerOf(req), req.params.nanoid),
+  });
+
+  app.post('/connected_accounts/:nanoid/revoke', {
+    schema: {
+      operationId: 'revokeConnectedAccount',
+      tags,
+      description: 'Revokes the credential at the provider where the toolkit supports it (400 where it does not).',
+      params: AccountParams,
+      response: { 200: RevokeResponse },
+    },
+    config: { rateLimit: limits.write },
+    handler: async (req) => accounts.revoke(callerOf(req), req.params.nanoid),
+  });
+
+  app.get('/connected_accounts/:nanoid/auth_params', {
+    schema: {
+      operationId: 'getConnectedAccountAuthParams',
+      tags,
+      description:
+        'Latchkey extension: what a caller needs to call the provider directly — base URL (templates filled) and the headers or query parameters that carry the credential.',
+      params: AccountParams,
+      response: { 200: AuthParamsResponse },
+    },
+    config: { rateLimit: limits.read },
+    handler: async (req) => accounts.authParams(callerOf(req), req.params.nanoid),
+  });
+};

@@ -1,0 +1,132 @@
+/** Wire shapes of /connected_accounts (Composio's contract, §2-§3). */
+import { z } from 'zod';
+import { idPattern } from '../../lib/ids.js';
+import { cursorParam, csvParam, queryBool, toolkitSlug } from '../../lib/schemas.js';
+import { AuthConfigId } from '../auth-configs/auth-configs.schemas.js';
+import { AUTH_SCHEMES } from '../toolkits/toolkit-definition.js';
+import { STATUSES } from './state-machine.js';
+
+export const ConnectedAccountId = z.string().max(64).regex(idPattern('connectedAccount'), 'not a connected account id');
+export const AccountParams = z.object({ nanoid: ConnectedAccountId });
+export const AccountStatusParams = z.object({ nanoId: ConnectedAccountId });
+
+/** The app's own user id: printable, at most 256 characters. */
+export const UserId = z.string().min(1).max(256).regex(/^[^\u0000-\u001f\u007f]+$/, 'user ids cannot contain control characters');
+const Alias = z.string().max(255).regex(/^[^\u0000-\u001f\u007f]*$/, 'aliases cannot contain control characters');
+
+/** Values in a connection's `val`: strings (bounded), numbers, booleans, or null to remove on update. */
+const ValValue = z.union([z.string().max(20_000), z.number(), z.boolean(), z.null(), z.array(z.string().max(1000)).max(100)]);
+export const Val = z
+  .record(z.string().min(1).max(100).regex(/^[A-Za-z0-9_.-]+$/, 'field names use A-Z, a-z, 0-9, _ . -'), ValValue)
+  .refine((r) => Object.keys(r).length <= 60, 'at most 60 fields');
+
+export const ConnectionState = z.object({ authScheme: z.enum(AUTH_SCHEMES), val: Val });
+
+const Experimental = z
+  .object({
+    account_type: z.enum(['PRIVATE', 'SHARED']).optional(),
+    acl_config_for_shared: z
+      .object({
+        allow_all_users: z.boolean().optional(),
+        allowed_user_ids: z.array(UserId).max(1000).optional(),
+        not_allowed_user_ids: z.array(UserId).max(1000).optional(),
+      })
+      .optional(),
+  })
+  .optional();
+
+const httpUrl = z.url({ protocol: /^https?$/ }).max(2000);
+
+export const CreateAccountBody = z.object({
+  auth_config: z.object({ id: AuthConfigId }),
+  connection: z.object({
+    state: ConnectionState.optional(),
+    data: Val.optional(),
+    user_id: UserId.optional(),
+    alias: Alias.optional(),
+    callback_url: httpUrl.optional(),
+    redirect_uri: httpUrl.optional(),
+    deprecated_is_v1_rerouted: z.boolean().optional(),
+    experimental: Experimental,
+  }),
+  validate_credentials: z.boolean().optional(),
+});
+export type CreateAccountBody = z.infer<typeof CreateAccountBody>;
+
+const StateOut = z.object({ authScheme: z.enum(AUTH_SCHEMES), val: z.record(z.string(), z.unknown()) });
+
+export const CreateAccountResponse = z.object({
+  id: z.string(),
+  connectionData: StateOut,
+  status: z.enum(STATUSES),
+  redirect_url: z.string().nullable(),
+  redirect_uri: z.string().nullable(),
+});
+
+export const AccountObject = z.object({
+  id: z.string(),
+  toolkit: z.object({ slug: z.string() }),
+  auth_config: z.object({ id: z.string(), auth_scheme: z.enum(AUTH_SCHEMES), is_composio_managed: z.boolean(), is_disabled: z.boolean() }),
+  user_id: z.string(),
+  status: z.enum(STATUSES),
+  status_reason: z.string().nullable(),
+  is_disabled: z.boolean(),
+  created_at: z.string(),
+  updated_at: z.string(),
+  state: StateOut,
+  data: z.record(z.string(), z.unknown()),
+  params: z.record(z.string(), z.unknown()).optional(),
+  word_id: z.string().nullable(),
+  alias: z.string().nullable(),
+  experimental: z.object({ account_type: z.enum(['PRIVATE', 'SHARED']) }),
+});
+export type AccountObject = z.infer<typeof AccountObject>;
+
+export const AccountList = z.object({
+  items: z.array(AccountObject),
+  next_cursor: z.string().nullable(),
+  total_pages: z.number().int(),
+  current_page: z.number().int(),
+  total_items: z.number().int(),
+});
+
+export const ListAccountsQuery = z.object({
+  user_ids: csvParam(UserId, 100).optional(),
+  toolkit_slugs: csvParam(toolkitSlug, 50).optional(),
+  auth_config_ids: csvParam(AuthConfigId, 100).optional(),
+  connected_account_ids: csvParam(ConnectedAccountId, 100).optional(),
+  statuses: csvParam(z.enum(STATUSES), 7).optional(),
+  order_by: z.enum(['created_at', 'updated_at']).default('created_at'),
+  order_direction: z.enum(['asc', 'desc']).default('desc'),
+  account_type: z.enum(['PRIVATE', 'SHARED', 'ALL']).default('PRIVATE'),
+  limit: z.coerce.number().int().min(1).max(1000).default(20),
+  cursor: cursorParam.optional(),
+});
+export type ListAccountsQuery = z.infer<typeof ListAccountsQuery>;
+
+export const UpdateAccountBody = z.object({
+  alias: Alias.nullable().optional(),
+  connection: z.object({ state: ConnectionState }).optional(),
+  experimental: Experimental,
+});
+export type UpdateAccountBody = z.infer<typeof UpdateAccountBody>;
+export const UpdateAccountResponse = z.object({ success: z.boolean(), id: z.string(), status: z.enum(STATUSES) });
+
+export const StatusBody = z.object({ enabled: z.boolean() });
+export const SuccessResponse = z.object({ success: z.boolean() });
+export const DeleteAccountQuery = z.object({ revoke_on_delete: queryBool.optional() });
+
+export const RefreshQuery = z.object({ redirect_url: httpUrl.optional() });
+export const RefreshBody = z.object({ redirect_url: httpUrl.optional(), validate_credentials: z.boolean().optional() }).optional();
+export const RefreshResponse = z.object({ id: z.string(), status: z.enum(STATUSES), redirect_url: z.string().nullable() });
+
+export const RevokeResponse = z.object({
+  revoked_tokens: z.array(z.enum(['access_token', 'refresh_token', 'credential'])),
+  connected_account: z.object({ id: z.string(), status: z.enum(STATUSES) }),
+});
+
+export const AuthParamsResponse = z.object({
+  base_url: z.string(),
+  parameters: z.array(z.object({ name: z.string(), in: z.enum(['header', 'query']), value: z.string() })),
+  body: z.record(z.string(), z.unknown()),
+});

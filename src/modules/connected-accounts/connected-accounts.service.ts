@@ -1,0 +1,305 @@
+/**
+ * Connected accounts: one end user's credentials for one toolkit.
+ * - The connection's fields (`state.val` without `status`) are sealed as one value bound to the
+ *   project and the account id; `secretKeys` records which of them are secret so masking needs no
+ *   decryption rules of its own.
+ * - Credential schemes (API_KEY, BEARER_TOKEN, BASIC, ...) become ACTIVE on creation; every status
+ *   change goes through state-machine.ts.
+ * - Another project's account is "not found", never "forbidden".
+ */
+import { z } from 'zod';
+import type { Crypto } from '../../lib/crypto.js';
+import { AppError } from '../../lib/errors.js';
+import { newId, newWordId } from '../../lib/ids.js';
+import { decodeCursor, encodeCursor } from '../../lib/pagination.js';
+import { MASK, SECRET_NAME, type AuthConfigsService } from '../auth-configs/auth-configs.service.js';
+import type { Caller } from '../projects/projects.service.js';
+import type { AuthScheme, AuthSchemeDefinition, ToolkitField } from '../toolkits/toolkit-definition.js';
+import type { ToolkitsService } from '../toolkits/toolkits.service.js';
+import { computeAuthParams } from './auth-params.js';
+import type { AccountRow, ConnectedAccountsRepository } from './connected-accounts.repository.js';
+import type { AccountObject, CreateAccountBody, ListAccountsQuery, UpdateAccountBody } from './connected-accounts.schemas.js';
+import { type Status, STATUS_REASONS, transition } from './state-machine.js';
+
+type Val = Record<string, unknown>;
+
+/** Schemes whose credentials arrive in the request; OAuth schemes run a redirect flow instead. */
+const REDIRECT_SCHEMES: AuthScheme[] = ['OAUTH2', 'OAUTH1', 'DCR_OAUTH', 'CIMD_OAUTH', 'S2S_OAUTH2'];
+/** Schemes whose credentials can be patched in place (Composio's PATCH contract). */
+const PATCHABLE: AuthScheme[] = ['BEARER_TOKEN', 'API_KEY', 'BASIC', 'BASIC_WITH_JWT', 'GOOGLE_SERVICE_ACCOUNT', 'SERVICE_ACCOUNT', 'NO_AUTH'];
+
+const CursorShape = z.object({
+  o: z.enum(['created_at', 'updated_at']),
+  d: z.enum(['asc', 'desc']),
+  v: z.iso.datetime(),
+  i: z.string().max(64),
+  p: z.number().int().min(1).max(1_000_000_000),
+});
+
+function checkFields(fields: ToolkitField[], val: Val): string[] {
+  const problems: string[] = [];
+  for (const f of fields) {
+    const v = val[f.name];
+    if (v === undefined || v === null || v === '') {
+      if (f.required) problems.push(`${f.name}: required`);
+      continue;
+    }
+    if (typeof v !== 'string' && f.type !== 'number' && f.type !== 'boolean') problems.push(`${f.name}: must be a string`);
+    else if (f.pattern && !new RegExp(f.pattern).test(String(v))) problems.push(`${f.name}: invalid format`);
+  }
+  return problems;
+}
+
+export function connectedAccountsService(deps: {
+  repo: ConnectedAccountsRepository;
+  authConfigs: Pick<AuthConfigsService, 'findOrThrow' | 'openCredentials'>;
+  toolkits: Pick<ToolkitsService, 'resolve'>;
+  crypto: Pick<Crypto, 'seal' | 'open'>;
+}) {
+  const { repo, authConfigs, toolkits, crypto } = deps;
+  const aad = (projectId: string, id: string) => `connected_account:${projectId}/${id}`;
+
+  const openVal = (row: Pick<AccountRow, 'projectId' | 'id' | 'state'>): Val => JSON.parse(crypto.open(row.state, aad(row.projectId, row.id))) as Val;
+  const masked = (val: Val, secretKeys: string[], mask: boolean): Val =>
+    mask ? Object.fromEntries(Object.entries(val).map(([k, v]) => [k, secretKeys.includes(k) && v !== null && v !== undefined ? MASK : v])) : val;
+
+  function toObject(row: AccountRow, mask: boolean, full: boolean): AccountObject {
+    const val = { status: row.status, ...masked(openVal(row), row.secretKeys, mask) };
+    return {
+      id: row.id,
+      toolkit: { slug: row.toolkitSlug },
+      auth_config: {
+        id: row.authConfigId,
+        auth_scheme: row.authScheme as AuthScheme,
+        is_composio_managed: row.authConfig.isComposioManaged,
+        is_disabled: row.authConfig.status === 'DISABLED',
+      },
+      user_id: row.userId,
+      status: row.status as Status,
+      status_reason: row.statusReason,
+      is_disabled: row.status === 'INACTIVE',
+      created_at: row.createdAt.toISOString(),
+      updated_at: row.updatedAt.toISOString(),
+      state: { authScheme: row.authScheme as AuthScheme, val },
+      data: val,
+      ...(full ? { params: {} } : {}),
+      word_id: row.wordId,
+      alias: row.alias,
+      experimental: { account_type: row.accountType as 'PRIVATE' | 'SHARED' },
+    };
+  }
+
+  async function findOrThrow(projectId: string, id: string) {
+    const row = await repo.find(projectId, id);
+    if (!row) throw new AppError('ConnectedAccount_ResourceNotFound', `Connected account "${id}" not found`);
+    return row;
+  }
+
+  async function schemeOf(projectId: string, toolkitSlug: string, mode: string) {
+    const toolkit = await toolkits.resolve(projectId, toolkitSlug).catch(() => undefined);
+    return { toolkit, scheme: toolkit?.definition.auth_schemes.find((s) => s.mode === mode) };
+  }
+
+  function secretKeysOf(scheme: AuthSchemeDefinition | undefined, val: Val) {
+    const declared = new Set((scheme?.fields.connected_account_initiation ?? []).filter((f) => f.is_secret).map((f) => f.name));
+    return Object.keys(val).filter((k) => declared.has(k) || SECRET_NAME.test(k));
+  }
+
+  async function assertAliasFree(projectId: string, userId: string, toolkitSlug: string, alias: string, exceptId?: string) {
+    if (await repo.aliasTaken(projectId, userId, toolkitSlug, alias, exceptId)) {
+      throw AppError.final('ConnectedAccount_Conflict', `Alias "${alias}" is already used by this user's ${toolkitSlug} accounts`);
+    }
+  }
+
+  return {
+    openVal,
+    findOrThrow,
+
+    async create(caller: Caller, body: CreateAccountBody) {
+      const { projectId } = caller;
+      const cfg = await authConfigs.findOrThrow(projectId, body.auth_config.id);
+      if (cfg.status === 'DISABLED') {
+        throw new AppError('AuthConfig_Disabled', `Auth config ${cfg.id} is disabled and cannot create new connections`, {
+          suggestedFix: `Enable it with PATCH /api/v3.1/auth_configs/${cfg.id}/ENABLED`,
+        });
+      }
+      const c = body.connection;
+      const state = c.state ?? (c.data ? { authScheme: cfg.authScheme as AuthScheme, val: c.data } : undefined);
+      if (state && state.authScheme !== cfg.authScheme) {
+        throw new AppError('ConnectedAccount_InvalidRequest', `Auth config ${cfg.id} uses ${cfg.authScheme}, not ${state.authScheme}`);
+      }
+      if (REDIRECT_SCHEMES.includes(cfg.authScheme as AuthScheme)) {
+        throw new AppError('ConnectedAccount_NotSupported', `${cfg.authScheme} connections are not available in this version of Latchkey`);
+      }
+      const { scheme } = await schemeOf(projectId, cfg.toolkitSlug, cfg.authScheme);
+      const val: Val = { ...(state?.val ?? {}) };
+      delete val.status;
+      for (const k of Object.keys(val)) if (val[k] === null) delete val[k];
+      const problems = checkFields(scheme?.fields.connected_account_initiation ?? [], val);
+      if (problems.length) {
+        throw new AppError('ConnectedAccount_InvalidRequest', `Invalid connection fields: ${problems.join('; ')}`, {
+          errors: problems.map((p) => `connection.state.val.${p}`),
+        });
+      }
+      const userId = c.user_id ?? 'default';
+      const alias = c.alias?.trim() || null;
+      if (alias) await assertAliasFree(projectId, userId, cfg.toolkitSlug, alias);
+      const id = newId('connectedAccount');
+      const secretKeys = secretKeysOf(scheme, val);
+      try {
+        await repo.create({
+          id,
+          projectId,
+          authConfigId: cfg.id,
+          toolkitSlug: cfg.toolkitSlug,
+          userId,
+          authScheme: cfg.authScheme,
+          status: 'ACTIVE',
+          state: crypto.seal(JSON.stringify(val), aad(projectId, id)),
+          secretKeys,
+          alias,
+          wordId: newWordId(cfg.toolkitSlug),
+          callbackUrl: c.callback_url ?? c.redirect_uri ?? null,
+          accountType: c.experimental?.account_type ?? 'PRIVATE',
+        });
+      } catch (err) {
+        // A concurrent create took the alias between the check and the insert.
+        if ((err as { code?: string }).code === 'P2002') await assertAliasFree(projectId, userId, cfg.toolkitSlug, alias ?? '');
+        throw err;
+      }
+      return {
+        id,
+        connectionData: { authScheme: cfg.authScheme as AuthScheme, val: { status: 'ACTIVE', ...masked(val, secretKeys, caller.maskCredentials) } },
+        status: 'ACTIVE' as const,
+        redirect_url: null,
+        redirect_uri: null,
+      };
+    },
+
+    async get(caller: Caller, id: string) {
+      return toObject(await findOrThrow(caller.projectId, id), caller.maskCredentials, true);
+    },
+
+    async list(caller: Caller, q: ListAccountsQuery) {
+      const cursor = q.cursor ? decodeCursor(q.cursor, CursorShape) : undefined;
+      if (cursor && (cursor.o !== q.order_by || cursor.d !== q.order_direction)) {
+        throw new AppError('Request_InvalidCursor', 'This cursor belongs to another ordering', { suggestedFix: 'Keep order_by and order_direction while paging' });
+      }
+      const by = q.order_by === 'created_at' ? 'createdAt' : 'updatedAt';
+      const { rows, total } = await repo.list(
+        caller.projectId,
+        { userIds: q.user_ids, toolkitSlugs: q.toolkit_slugs, authConfigIds: q.auth_config_ids, ids: q.connected_account_ids, statuses: q.statuses, accountType: q.account_type },
+        { by, dir: q.order_direction },
+        { after: cursor && { at: new Date(cursor.v), id: cursor.i }, limit: q.limit },
+      );
+      const page = rows.slice(0, q.limit);
+      const current = cursor?.p ?? 1;
+      const last = page[page.length - 1];
+      return {
+        items: page.map((r) => toObject(r, caller.maskCredentials, false)),
+        // The page number rides in the cursor, so a deep page costs what the first one does.
+        next_cursor:
+          rows.length > q.limit && last
+            ? encodeCursor({ o: q.order_by, d: q.order_direction, v: last[by].toISOString(), i: last.id, p: current + 1 })
+            : null,
+        total_items: total,
+        total_pages: Math.max(1, Math.ceil(total / q.limit)),
+        current_page: current,
+      };
+    },
+
+    async update(caller: Caller, id: string, body: UpdateAccountBody) {
+      const { projectId } = caller;
+      const row = await findOrThrow(projectId, id);
+      if (body.experimental?.acl_config_for_shared && row.accountType !== 'SHARED') {
+        throw new AppError('ConnectedAccount_InvalidRequest', 'acl_config_for_shared is only valid on SHARED connected accounts');
+      }
+      const data: { alias?: string | null; state?: string; secretKeys?: string[] } = {};
+      if (body.alias !== undefined) {
+        const alias = body.alias?.trim() || null;
+        if (alias) await assertAliasFree(projectId, row.userId, row.toolkitSlug, alias, id);
+        data.alias = alias;
+      }
+      if (body.connection) {
+        const { state } = body.connection;
+        if (state.authScheme !== row.authScheme) {
+          throw new AppError('ConnectedAccount_InvalidRequest', `This account uses ${row.authScheme}, not ${state.authScheme}`);
+        }
+        if (!PATCHABLE.includes(row.authScheme as AuthScheme)) {
+          throw new AppError('ConnectedAccount_NotSupported', `${row.authScheme} credentials cannot be patched; re-authorise instead`);
+        }
+        // Omitted keeps a value, null removes it.
+        const val = openVal(row);
+        for (const [k, v] of Object.entries(state.val)) {
+          if (k === 'status') continue;
+          if (v === null) delete val[k];
+          else val[k] = v;
+        }
+        const { scheme } = await schemeOf(projectId, row.toolkitSlug, row.authScheme);
+        const problems = checkFields(scheme?.fields.connected_account_initiation ?? [], val);
+        if (problems.length) {
+          throw new AppError('ConnectedAccount_InvalidRequest', `Invalid connection fields: ${problems.join('; ')}`, {
+            errors: problems.map((p) => `connection.state.val.${p}`),
+          });
+        }
+        data.state = crypto.seal(JSON.stringify(val), aad(projectId, id));
+        data.secretKeys = secretKeysOf(scheme, val);
+      }
+      if (Object.keys(data).length && !(await repo.updateIf(projectId, id, row.status, data))) {
+        throw AppError.final('ConnectedAccount_Conflict', 'The account changed during the update; retry');
+      }
+      return { success: true, id, status: row.status as Status };
+    },
+
+    async setEnabled(caller: Caller, id: string, enabled: boolean) {
+      const row = await findOrThrow(caller.projectId, id);
+      const to = transition(row.status as Status, enabled ? 'ACTIVE' : 'INACTIVE');
+      if (to !== row.status) {
+        const reason = enabled ? null : STATUS_REASONS.userUpdated;
+        if (!(await repo.updateIf(caller.projectId, id, row.status, { status: to, statusReason: reason }))) {
+          throw AppError.final('ConnectedAccount_Conflict', 'The account changed during the update; retry');
+        }
+      }
+      return { success: true };
+    },
+
+    async remove(caller: Caller, id: string) {
+      if (!(await repo.softDelete(caller.projectId, id))) {
+        throw new AppError('ConnectedAccount_ResourceNotFound', `Connected account "${id}" not found`);
+      }
+      return { success: true };
+    },
+
+    /** Credential accounts have nothing to refresh: the answer reports the account as it is. */
+    async refresh(caller: Caller, id: string) {
+      const row = await findOrThrow(caller.projectId, id);
+      if (REDIRECT_SCHEMES.includes(row.authScheme as AuthScheme)) {
+        throw new AppError('ConnectedAccount_NotSupported', `${row.authScheme} re-authorisation is not available in this version of Latchkey`);
+      }
+      return { id, status: row.status as Status, redirect_url: null };
+    },
+
+    async revoke(caller: Caller, id: string): Promise<never> {
+      const row = await findOrThrow(caller.projectId, id);
+      const { scheme } = await schemeOf(caller.projectId, row.toolkitSlug, row.authScheme);
+      throw new AppError('ConnectedAccount_NotSupported', `Revocation is not supported for ${row.toolkitSlug} ${row.authScheme} accounts`, {
+        suggestedFix: scheme?.oauth2?.revocation_url ? undefined : 'Revoke the credential at the provider, then delete the account',
+      });
+    },
+
+    async authParams(caller: Caller, id: string) {
+      const row = await findOrThrow(caller.projectId, id);
+      if (row.status !== 'ACTIVE') {
+        throw AppError.final('ConnectedAccount_InvalidTransition', `The account is ${row.status}; auth params need an ACTIVE account`);
+      }
+      const { toolkit, scheme } = await schemeOf(caller.projectId, row.toolkitSlug, row.authScheme);
+      if (!toolkit) throw new AppError('Toolkit_ResourceNotFound', `Toolkit ${row.toolkitSlug} not found`);
+      const cfg = await authConfigs.findOrThrow(caller.projectId, row.authConfigId);
+      const cfgCreds = authConfigs.openCredentials(cfg);
+      const publicCfg = Object.fromEntries(Object.entries(cfgCreds).filter(([k]) => !cfg.secretKeys.includes(k)));
+      const val = masked(openVal(row), row.secretKeys, caller.maskCredentials);
+      return computeAuthParams(toolkit.definition, scheme, { ...publicCfg, ...val });
+    },
+  };
+}
+export type ConnectedAccountsService = ReturnType<typeof connectedAccountsService>;

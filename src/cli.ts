@@ -10,6 +10,7 @@ import { ConfigError } from './lib/config.js';
 import { isAppError } from './lib/errors.js';
 import { openRuntime } from './runtime.js';
 import { createMigration } from './db/create-migration.js';
+import { rotateEncryptionKeys } from './jobs/rotate-encryption-keys.js';
 
 const HELP = `Usage: latchkey <command> [options]
 
@@ -21,6 +22,15 @@ Projects and API keys
   api-keys list --project <id|name>       list a project's keys (prefix, last use, revoked)
   api-keys revoke --project <id|name> <key_id>
                                           revoke a key
+
+  projects set-masking --project <id|name> <on|off>
+                                          mask credential values in every API response of the project
+  api-keys create --project <id|name> --masked [--name <label>]
+                                          a key that always sees credential values masked
+
+Encryption
+  keys rotate                             re-seal every stored credential under the active key
+                                          (the first of LATCHKEY_ENCRYPTION_KEYS); online, in batches
 
 Database
   migrate                                 apply pending migrations
@@ -36,7 +46,7 @@ async function main(argv: string[]) {
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { project: { type: 'string' }, name: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { project: { type: 'string' }, name: { type: 'string' }, masked: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
   });
   const [group, action, ...rest] = positionals;
   if (!group || values.help) return out(HELP);
@@ -89,9 +99,22 @@ async function main(argv: string[]) {
         for (const p of await projects.listProjects()) out(`${p.id}\t${p.name}\t${p.createdAt.toISOString()}`);
         break;
       case 'api-keys create': {
-        const k = await projects.createKey(await projectId(), values.name ?? 'cli');
+        const k = await projects.createKey(await projectId(), values.name ?? 'cli', { masked: values.masked });
         out(`api key id: ${k.id} (${k.name})`);
         out(`x-api-key: ${k.apiKey}   <- shown once; store it now`);
+        break;
+      }
+      case 'projects set-masking': {
+        const on = rest[0] === 'on' ? true : rest[0] === 'off' ? false : undefined;
+        if (on === undefined) throw new Error('usage: latchkey projects set-masking --project <id|name> <on|off>');
+        await projects.setMasking(await projectId(), on);
+        out(`credential masking ${on ? 'on' : 'off'} (running servers apply it within API_KEY_CACHE_MS)`);
+        break;
+      }
+      case 'keys rotate': {
+        const r = await rotateEncryptionKeys(rt.db, rt.crypto, { log: (m) => rt.log.info(m) });
+        for (const [table, n] of Object.entries(r)) out(`${table}: ${n.rotated} re-sealed${n.raced ? `, ${n.raced} changed meanwhile (already current)` : ''}`);
+        out(`Every credential is now sealed under key ${rt.crypto.activeKeyId()}. Older keys can leave the keyring.`);
         break;
       }
       case 'api-keys list':

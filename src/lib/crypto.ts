@@ -57,6 +57,11 @@ export function createCrypto(secrets: Pick<ServerSecrets, 'hmacSecret' | 'encryp
       }
     },
 
+    /** The id of the key new values are sealed with (not the key). */
+    activeKeyId(): string {
+      return activeKeyId;
+    },
+
     /** Whether a sealed value was made with an older key and should be re-sealed. */
     needsRotation(sealed: string): boolean {
       return sealed.split('.')[1] !== activeKeyId;

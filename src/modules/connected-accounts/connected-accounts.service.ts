@@ -76,7 +76,8 @@ export function connectedAccountsService(deps: {
       },
       user_id: row.userId,
       status: row.status as Status,
-      status_reason: row.statusReason,
+      // Derived, not stored: it follows the auth config both ways.
+      status_reason: row.statusReason ?? (row.authConfig.status === 'DISABLED' ? STATUS_REASONS.authConfigDisabled : null),
       is_disabled: row.status === 'INACTIVE',
       created_at: row.createdAt.toISOString(),
       updated_at: row.updatedAt.toISOString(),

@@ -73,6 +73,7 @@ export function buildServices(deps: AppDeps, log: (err: unknown) => void) {
     authConfigs,
     toolkits,
     crypto: deps.crypto,
+    onUnreadable: (id) => log(new Error(`connected account ${id}: stored credentials could not be decrypted`)),
   });
   return { projects, toolkits, authConfigs, connectedAccounts };
 }
@@ -129,7 +130,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     reply.header('x-request-id', request.id);
   });
 
-  const services = buildServices(deps, (err) => app.log.warn({ err: (err as Error)?.message }, 'background write failed'));
+  const services = buildServices(deps, (err) => app.log.error({ err: (err as Error)?.message }, 'service error'));
   const limits = rateLimitPresets({ max: config.RATE_LIMIT_MAX, windowMs: config.RATE_LIMIT_WINDOW_MS });
 
   await app.register(errorHandler);

@@ -28,6 +28,7 @@ export const ERROR_CODES = {
   ConnectedAccount_NotSupported: { status: 400, code: 610 },
   Conflict: { status: 409, code: 1301 },
   Database_Unavailable: { status: 503, code: 1501 },
+  Storage_Unreadable: { status: 500, code: 1502 },
   Internal_ServerError: { status: 500, code: 1500 },
 } as const satisfies Record<string, { status: number; code: number }>;
 

@@ -6,6 +6,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
+import { DecryptError } from '../lib/crypto.js';
 import { AppError, isAppError } from '../lib/errors.js';
 
 export type ErrorEnvelope = {
@@ -48,6 +49,12 @@ function toAppError(err: unknown): AppError | undefined {
     case 'P2025':
       return new AppError('Route_NotFound', 'Resource not found');
   }
+  if (e instanceof DecryptError) {
+    // Not the client's mistake: a row sealed under a key the keyring lacks, or altered in the database.
+    return new AppError('Storage_Unreadable', 'Stored credentials could not be decrypted', {
+      suggestedFix: 'The operator should check LATCHKEY_ENCRYPTION_KEYS holds every key in use',
+    });
+  }
   if (e instanceof SyntaxError && 'statusCode' in e && e.statusCode === 400) {
     return new AppError('Request_MalformedJson', 'The request body is not valid JSON');
   }
@@ -85,7 +92,7 @@ async function errorHandlerPlugin(app: FastifyInstance) {
         suggestedFix: `Retry later; if it persists, report request ${request.id} to the operator`,
       });
     } else if (appErr.status >= 500) {
-      request.log.warn({ slug: appErr.slug }, appErr.message);
+      request.log.error({ slug: appErr.slug }, appErr.message);
     }
     if (appErr.headers) reply.headers(appErr.headers);
     return reply.code(appErr.status).type('application/json').send(envelope(appErr, request.id));

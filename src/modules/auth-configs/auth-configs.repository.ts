@@ -22,7 +22,8 @@ export function authConfigsRepository(db: Db) {
         ...(f.toolkitSlugs?.length ? { toolkitSlug: { in: f.toolkitSlugs } } : {}),
         ...(f.managed !== undefined ? { isComposioManaged: f.managed } : {}),
         ...(f.showDisabled ? {} : { status: 'ENABLED' }),
-        ...(f.search ? { OR: [{ name: { contains: f.search, mode: 'insensitive' } }, { id: f.search }] } : {}),
+        // LIKE wildcards in the search are plain characters.
+        ...(f.search ? { OR: [{ name: { contains: f.search.replace(/[\\%_]/g, '\\$&'), mode: 'insensitive' } }, { id: f.search }] } : {}),
       };
       const keyset: Prisma.AuthConfigWhereInput = page.after
         ? { OR: [{ createdAt: { lt: page.after.createdAt } }, { createdAt: page.after.createdAt, id: { lt: page.after.id } }] }

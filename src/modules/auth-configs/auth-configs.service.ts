@@ -3,6 +3,7 @@
  * are sealed as one value bound to the project and the config id; responses show secret values
  * masked. Deleting is soft and takes the config's connections with it.
  */
+import { DbNull } from '../../db/prisma.js';
 import type { ManagedCredentials } from '../../lib/config.js';
 import type { Crypto } from '../../lib/crypto.js';
 import { AppError } from '../../lib/errors.js';
@@ -199,7 +200,7 @@ export function authConfigsService(deps: {
         secretKeys: secretKeysFor(scheme, creds),
         toolAccessConfig: tac,
         ...(body.is_enabled_for_tool_router !== undefined ? { isEnabledForToolRouter: body.is_enabled_for_tool_router } : {}),
-        ...(body.type === 'custom' && body.proxy_config !== undefined ? { proxyConfig: body.proxy_config ?? undefined } : {}),
+        ...(body.type === 'custom' && body.proxy_config !== undefined ? { proxyConfig: body.proxy_config ?? DbNull } : {}),
       });
       return {};
     },

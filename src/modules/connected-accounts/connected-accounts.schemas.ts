@@ -117,7 +117,8 @@ export const SuccessResponse = z.object({ success: z.boolean() });
 export const DeleteAccountQuery = z.object({ revoke_on_delete: queryBool.optional() });
 
 export const RefreshQuery = z.object({ redirect_url: httpUrl.optional() });
-export const RefreshBody = z.object({ redirect_url: httpUrl.optional(), validate_credentials: z.boolean().optional() }).optional();
+// nullish: a POST without a body arrives as null.
+export const RefreshBody = z.object({ redirect_url: httpUrl.optional(), validate_credentials: z.boolean().optional() }).nullish();
 export const RefreshResponse = z.object({ id: z.string(), status: z.enum(STATUSES), redirect_url: z.string().nullable() });
 
 export const RevokeResponse = z.object({

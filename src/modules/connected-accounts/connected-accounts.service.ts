@@ -8,7 +8,7 @@
  * - Another project's account is "not found", never "forbidden".
  */
 import { z } from 'zod';
-import type { Crypto } from '../../lib/crypto.js';
+import { type Crypto, DecryptError } from '../../lib/crypto.js';
 import { AppError } from '../../lib/errors.js';
 import { newId, newWordId } from '../../lib/ids.js';
 import { decodeCursor, encodeCursor } from '../../lib/pagination.js';
@@ -22,6 +22,8 @@ import type { AccountObject, CreateAccountBody, ListAccountsQuery, UpdateAccount
 import { type Status, STATUS_REASONS, transition } from './state-machine.js';
 
 type Val = Record<string, unknown>;
+
+const UNREADABLE = 'Stored credentials could not be decrypted';
 
 /** Schemes whose credentials arrive in the request; OAuth schemes run a redirect flow instead. */
 const REDIRECT_SCHEMES: AuthScheme[] = ['OAUTH2', 'OAUTH1', 'DCR_OAUTH', 'CIMD_OAUTH', 'S2S_OAUTH2'];
@@ -55,6 +57,8 @@ export function connectedAccountsService(deps: {
   authConfigs: Pick<AuthConfigsService, 'findOrThrow' | 'openCredentials'>;
   toolkits: Pick<ToolkitsService, 'resolve'>;
   crypto: Pick<Crypto, 'seal' | 'open'>;
+  /** Told about rows whose sealed state does not open (wrong keyring or altered data). */
+  onUnreadable?: (accountId: string) => void;
 }) {
   const { repo, authConfigs, toolkits, crypto } = deps;
   const aad = (projectId: string, id: string) => `connected_account:${projectId}/${id}`;
@@ -63,8 +67,8 @@ export function connectedAccountsService(deps: {
   const masked = (val: Val, secretKeys: string[], mask: boolean): Val =>
     mask ? Object.fromEntries(Object.entries(val).map(([k, v]) => [k, secretKeys.includes(k) && v !== null && v !== undefined ? MASK : v])) : val;
 
-  function toObject(row: AccountRow, mask: boolean, full: boolean): AccountObject {
-    const val = { status: row.status, ...masked(openVal(row), row.secretKeys, mask) };
+  function toObject(row: AccountRow, mask: boolean, full: boolean, unreadable = false): AccountObject {
+    const val = { status: row.status, ...(unreadable ? {} : masked(openVal(row), row.secretKeys, mask)) };
     return {
       id: row.id,
       toolkit: { slug: row.toolkitSlug },
@@ -77,7 +81,9 @@ export function connectedAccountsService(deps: {
       user_id: row.userId,
       status: row.status as Status,
       // Derived, not stored: it follows the auth config both ways.
-      status_reason: row.statusReason ?? (row.authConfig.status === 'DISABLED' ? STATUS_REASONS.authConfigDisabled : null),
+      status_reason: unreadable
+        ? UNREADABLE
+        : (row.statusReason ?? (row.authConfig.status === 'DISABLED' ? STATUS_REASONS.authConfigDisabled : null)),
       is_disabled: row.status === 'INACTIVE',
       created_at: row.createdAt.toISOString(),
       updated_at: row.updatedAt.toISOString(),
@@ -197,7 +203,16 @@ export function connectedAccountsService(deps: {
       const current = cursor?.p ?? 1;
       const last = page[page.length - 1];
       return {
-        items: page.map((r) => toObject(r, caller.maskCredentials, false)),
+        items: page.map((r) => {
+          // One row that cannot be opened must not take the whole page down: list it without credentials.
+          try {
+            return toObject(r, caller.maskCredentials, false);
+          } catch (err) {
+            if (!(err instanceof DecryptError)) throw err;
+            deps.onUnreadable?.(r.id);
+            return toObject(r, caller.maskCredentials, false, true);
+          }
+        }),
         // The page number rides in the cursor, so a deep page costs what the first one does.
         next_cursor:
           rows.length > q.limit && last

@@ -11,8 +11,8 @@ export const AccountParams = z.object({ nanoid: ConnectedAccountId });
 export const AccountStatusParams = z.object({ nanoId: ConnectedAccountId });
 
 /** The app's own user id: printable, at most 256 characters. */
-export const UserId = z.string().min(1).max(256).regex(/^[^\u0000-\u001f\u007f]+$/, 'user ids cannot contain control characters');
-const Alias = z.string().max(255).regex(/^[^\u0000-\u001f\u007f]*$/, 'aliases cannot contain control characters');
+export const UserId = z.string().min(1).max(256).regex(/^\P{Cc}+$/u, 'user ids cannot contain control characters');
+const Alias = z.string().max(255).regex(/^\P{Cc}*$/u, 'aliases cannot contain control characters');
 
 /** Values in a connection's `val`: strings (bounded), numbers, booleans, or null to remove on update. */
 const ValValue = z.union([z.string().max(20_000), z.number(), z.boolean(), z.null(), z.array(z.string().max(1000)).max(100)]);

@@ -2,6 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { buildApp } from '../src/app.js';
 import { createCrypto } from '../src/lib/crypto.js';
+import type pg from 'pg';
 import type { Db } from '../src/db/prisma.js';
 import { openapiDocument } from '../src/plugins/openapi.js';
 
@@ -18,6 +19,7 @@ const app = await buildApp({
   },
   // The document needs no database.
   db: {} as Db,
+  pool: {} as pg.Pool,
   crypto: createCrypto({ hmacSecret: key, encryptionKeys: new Map([['x', key]]), activeKeyId: 'x' }),
 });
 await app.ready();

@@ -8,6 +8,7 @@ import type { Writable } from 'node:stream';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import { pino } from 'pino';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type pg from 'pg';
 import type { Db } from './db/prisma.js';
 import type { Config } from './lib/config.js';
 import type { Crypto } from './lib/crypto.js';
@@ -43,6 +44,8 @@ export type AppConfig = Pick<
 export type AppDeps = {
   config: AppConfig;
   db: Db;
+  /** The pool under `db`, for hand-written hot-path queries. */
+  pool: pg.Pool;
   crypto: Crypto;
   /** Defaults to the built-in catalogue. */
   catalogue?: Map<string, ToolkitDefinition>;
@@ -69,7 +72,7 @@ export function buildServices(deps: AppDeps, log: (err: unknown) => void) {
   });
   const authConfigs = authConfigsService({ repo: authConfigsRepository(deps.db), toolkits, crypto: deps.crypto, managedAuth });
   const connectedAccounts = connectedAccountsService({
-    repo: connectedAccountsRepository(deps.db),
+    repo: connectedAccountsRepository(deps.db, deps.pool),
     authConfigs,
     toolkits,
     crypto: deps.crypto,

@@ -74,7 +74,7 @@ async function main(argv: string[]) {
 
   const rt = await openRuntime({ migrate: group === 'migrate' });
   try {
-    const { projects } = buildServices({ config: rt.config, db: rt.db, crypto: rt.crypto, catalogue: new Map() }, () => {});
+    const { projects } = buildServices({ config: rt.config, db: rt.db, pool: rt.pool, crypto: rt.crypto, catalogue: new Map() }, () => {});
     const projectId = async () => {
       const ref = values.project;
       if (!ref) throw new Error('--project <id|name> is required');

@@ -5,7 +5,8 @@
 import { pino, type Logger } from 'pino';
 import { type DatabaseHandle, openDatabase } from './db/database.js';
 import { applyMigrations } from './db/migrate.js';
-import { type Db, createPrisma } from './db/prisma.js';
+import type pg from 'pg';
+import { type Db, createDatabase } from './db/prisma.js';
 import { type Config, loadConfig } from './lib/config.js';
 import { type Crypto, createCrypto } from './lib/crypto.js';
 import { loggerOptions } from './lib/logger.js';
@@ -18,6 +19,7 @@ export type Runtime = {
   crypto: Crypto;
   database: DatabaseHandle;
   db: Db;
+  pool: pg.Pool;
   close: () => Promise<void>;
 };
 
@@ -31,15 +33,16 @@ export async function openRuntime(opts: { migrate: boolean; env?: NodeJS.Process
       const applied = await applyMigrations(database.url);
       if (applied.length) log.info({ applied }, 'applied database migrations');
     }
-    const db = createPrisma(database.url, config.DATABASE_POOL_SIZE);
+    const clients = createDatabase(database.url, config.DATABASE_POOL_SIZE, (err) => log.warn({ err: err.message }, 'idle database connection lost'));
     return {
       config,
       log,
       crypto: createCrypto(secrets),
       database,
-      db,
+      db: clients.db,
+      pool: clients.pool,
       close: async () => {
-        await db.$disconnect();
+        await clients.close();
         await database.stop();
       },
     };

@@ -6,7 +6,7 @@ import { bootstrapDefaultProject, openRuntime } from './runtime.js';
 async function main() {
   const rt = await openRuntime({ migrate: process.env.MIGRATE_ON_START !== 'false' && process.env.MIGRATE_ON_START !== '0' });
   const { config, log } = rt;
-  const app = await buildApp({ config, db: rt.db, crypto: rt.crypto });
+  const app = await buildApp({ config, db: rt.db, pool: rt.pool, crypto: rt.crypto });
   if (!config.DATABASE_URL) {
     await bootstrapDefaultProject(app.services.projects, (s) => process.stdout.write(s + '\n'));
   }

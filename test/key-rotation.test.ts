@@ -42,7 +42,7 @@ describe('latchkey keys rotate', () => {
 
     // A server that holds only the new key reads everything.
     const onlyNew = createCrypto({ ...TEST_SECRETS, encryptionKeys: new Map([['k2', k2]]), activeKeyId: 'k2' });
-    const app = await buildApp({ config: TEST_CONFIG, db: ctx.db, crypto: onlyNew, logStream: process.stderr });
+    const app = await buildApp({ config: TEST_CONFIG, db: ctx.db, pool: ctx.pool, crypto: onlyNew, logStream: process.stderr });
     await app.ready();
     try {
       const http = supertest(app.server);

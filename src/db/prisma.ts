@@ -1,5 +1,9 @@
-/** The Prisma client, on the `pg` driver adapter (no Rust engine). */
+/**
+ * The database clients: one `pg` pool per process, used by Prisma (through the pg driver adapter,
+ * no Rust engine) and directly by the few hot reads that a single hand-written query serves best.
+ */
 import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
 import { Prisma, PrismaClient } from '../generated/prisma/client.js';
 
 export type Db = PrismaClient;
@@ -7,7 +11,20 @@ export type { Prisma } from '../generated/prisma/client.js';
 /** Writes SQL NULL into a Json column. */
 export const DbNull = Prisma.DbNull;
 
-export function createPrisma(databaseUrl: string, poolSize = 10): Db {
-  const adapter = new PrismaPg({ connectionString: databaseUrl, max: poolSize });
-  return new PrismaClient({ adapter });
+export type Database = { db: Db; pool: pg.Pool; close: () => Promise<void> };
+
+export function createDatabase(databaseUrl: string, poolSize = 10, onError?: (err: Error) => void): Database {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: poolSize });
+  // An idle connection dropped by the server (restart, failover, shutdown) must not crash the process;
+  // the pool replaces it on the next checkout.
+  pool.on('error', (err) => onError?.(err));
+  const db = new PrismaClient({ adapter: new PrismaPg(pool) });
+  return {
+    db,
+    pool,
+    close: async () => {
+      await db.$disconnect();
+      await pool.end();
+    },
+  };
 }

@@ -7,7 +7,8 @@ import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import supertest from 'supertest';
 import { type AppConfig, buildApp } from '../../src/app.js';
-import { type Db, createPrisma } from '../../src/db/prisma.js';
+import type pg from 'pg';
+import { type Db, createDatabase } from '../../src/db/prisma.js';
 import { createCrypto } from '../../src/lib/crypto.js';
 import { freshDatabase } from './database.js';
 
@@ -30,6 +31,7 @@ export const TEST_CONFIG: AppConfig = {
 export type TestContext = {
   app: FastifyInstance;
   db: Db;
+  pool: pg.Pool;
   databaseUrl: string;
   http: ReturnType<typeof supertest>;
   apiKey: string;
@@ -45,7 +47,8 @@ export async function createTestContext(
   opts: { config?: Partial<AppConfig>; secrets?: typeof TEST_SECRETS; beforeReady?: (app: FastifyInstance) => void } = {},
 ): Promise<TestContext> {
   const database = await freshDatabase();
-  const db = createPrisma(database.url, 5);
+  const clients = createDatabase(database.url, 5);
+  const { db, pool } = clients;
   const chunks: string[] = [];
   const logStream = new Writable({
     write(chunk, _enc, cb) {
@@ -54,7 +57,7 @@ export async function createTestContext(
     },
   });
   const crypto = createCrypto(opts.secrets ?? TEST_SECRETS);
-  const app = await buildApp({ config: { ...TEST_CONFIG, ...opts.config }, db, crypto, logStream });
+  const app = await buildApp({ config: { ...TEST_CONFIG, ...opts.config }, db, pool, crypto, logStream });
   opts.beforeReady?.(app);
   await app.ready();
   let n = 0;
@@ -66,6 +69,7 @@ export async function createTestContext(
   return {
     app,
     db,
+    pool,
     databaseUrl: database.url,
     http: supertest(app.server),
     apiKey: first.apiKey,
@@ -74,7 +78,7 @@ export async function createTestContext(
     newProject,
     close: async () => {
       await app.close();
-      await db.$disconnect();
+      await clients.close();
       await database.drop();
     },
   };

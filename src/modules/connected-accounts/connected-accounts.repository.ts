@@ -29,10 +29,14 @@ const FIND_SQL = `
     FROM connected_accounts a JOIN auth_configs c ON c.id = a.auth_config_id
    WHERE a.id = $1 AND a.project_id = $2 AND a.deleted_at IS NULL`;
 
+/** Inserts only while the auth config is live and enabled, so the check and the write are one statement. */
 const INSERT_SQL = `
   INSERT INTO connected_accounts (id, project_id, auth_config_id, toolkit_slug, user_id, auth_scheme, status,
                                   state, secret_keys, alias, word_id, callback_url, account_type, created_at, updated_at)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, now(), now())`;
+  SELECT $1::varchar, $2::varchar, $3::varchar, $4::varchar, $5::varchar, $6::varchar, $7::varchar, $8::text,
+         $9::text[], $10::varchar, $11::varchar, $12::varchar, $13::varchar, now(), now()
+   WHERE EXISTS (SELECT 1 FROM auth_configs
+                  WHERE id = $3::varchar AND project_id = $2::varchar AND status = 'ENABLED' AND deleted_at IS NULL)`;
 
 export type NewAccount = {
   id: string;
@@ -73,14 +77,18 @@ type FindRow = {
 
 export function connectedAccountsRepository(db: Db, pool: pg.Pool) {
   return {
-    /** One prepared INSERT (creates are the other hot path). A duplicate alias raises P2002. */
-    async create(a: NewAccount) {
+    /**
+     * One prepared INSERT (creates are the other hot path). False when the auth config is gone or
+     * disabled. A duplicate alias raises P2002.
+     */
+    async create(a: NewAccount): Promise<boolean> {
       try {
-        await pool.query({
+        const r = await pool.query({
           name: 'connected_account_insert',
           text: INSERT_SQL,
           values: [a.id, a.projectId, a.authConfigId, a.toolkitSlug, a.userId, a.authScheme, a.status, a.state, a.secretKeys, a.alias, a.wordId, a.callbackUrl, a.accountType],
         });
+        return r.rowCount === 1;
       } catch (err) {
         if ((err as { code?: string }).code === '23505') throw Object.assign(new Error('unique violation'), { code: 'P2002' });
         throw err;

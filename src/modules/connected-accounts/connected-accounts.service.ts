@@ -59,7 +59,7 @@ function checkFields(fields: ToolkitField[], val: Val): string[] {
 
 export function connectedAccountsService(deps: {
   repo: ConnectedAccountsRepository;
-  authConfigs: Pick<AuthConfigsService, 'findOrThrow' | 'openCredentials'>;
+  authConfigs: Pick<AuthConfigsService, 'findOrThrow' | 'openCredentials' | 'fixedPartsOf' | 'usableOrThrow'>;
   toolkits: Pick<ToolkitsService, 'resolve'>;
   crypto: Pick<Crypto, 'seal' | 'open'>;
   /** Told about rows whose sealed state does not open (wrong keyring or altered data). */
@@ -147,12 +147,7 @@ export function connectedAccountsService(deps: {
 
     async create(caller: Caller, body: CreateAccountBody) {
       const { projectId } = caller;
-      const cfg = await authConfigs.findOrThrow(projectId, body.auth_config.id);
-      if (cfg.status === 'DISABLED') {
-        throw new AppError('AuthConfig_Disabled', `Auth config ${cfg.id} is disabled and cannot create new connections`, {
-          suggestedFix: `Enable it with PATCH /api/v3.1/auth_configs/${cfg.id}/ENABLED`,
-        });
-      }
+      const cfg = { id: body.auth_config.id, ...(await authConfigs.fixedPartsOf(projectId, body.auth_config.id)) };
       const c = body.connection;
       const state = c.state ?? (c.data ? { authScheme: cfg.authScheme as AuthScheme, val: c.data } : undefined);
       if (state && state.authScheme !== cfg.authScheme) {
@@ -176,8 +171,9 @@ export function connectedAccountsService(deps: {
       if (alias) await assertAliasFree(projectId, userId, cfg.toolkitSlug, alias);
       const id = newId('connectedAccount');
       const secretKeys = secretKeysOf(scheme, val);
+      let created: boolean;
       try {
-        await repo.create({
+        created = await repo.create({
           id,
           projectId,
           authConfigId: cfg.id,
@@ -192,12 +188,14 @@ export function connectedAccountsService(deps: {
           callbackUrl: c.callback_url ?? c.redirect_uri ?? null,
           accountType: c.experimental?.account_type ?? 'PRIVATE',
         });
-        changed(projectId);
       } catch (err) {
         // A concurrent create took the alias between the check and the insert.
         if ((err as { code?: string }).code === 'P2002') await assertAliasFree(projectId, userId, cfg.toolkitSlug, alias ?? '');
         throw err;
       }
+      // Not inserted: the config was deleted or disabled since; say which.
+      if (!created) await authConfigs.usableOrThrow(projectId, cfg.id);
+      changed(projectId);
       return {
         id,
         connectionData: { authScheme: cfg.authScheme as AuthScheme, val: { status: 'ACTIVE', ...masked(val, secretKeys, caller.maskCredentials) } },

@@ -32,6 +32,9 @@ import { authConfigsService, managedSchemesOf } from './modules/auth-configs/aut
 import { connectedAccountsRepository } from './modules/connected-accounts/connected-accounts.repository.js';
 import { connectedAccountsRoutes } from './modules/connected-accounts/connected-accounts.routes.js';
 import { connectedAccountsService } from './modules/connected-accounts/connected-accounts.service.js';
+import { oauthRepository } from './modules/oauth/oauth.repository.js';
+import { oauthRoutes } from './modules/oauth/oauth.routes.js';
+import { oauthService } from './modules/oauth/oauth.service.js';
 
 export const API_PREFIXES = ['/api/v3.1', '/api/v3'] as const;
 export const VERSION = '0.1.0';
@@ -39,7 +42,11 @@ export const VERSION = '0.1.0';
 export type AppConfig = Pick<
   Config,
   'LOG_LEVEL' | 'BODY_LIMIT_BYTES' | 'TRUST_PROXY' | 'RATE_LIMIT_MAX' | 'RATE_LIMIT_WINDOW_MS' | 'API_KEY_CACHE_MS' | 'publicUrl'
-> & { managedAuth?: Config['managedAuth'] };
+> &
+  Partial<Pick<Config, 'managedAuth' | 'OAUTH_ALLOW_INSECURE_LOOPBACK' | 'OAUTH_TIMEOUT_SECONDS' | 'OAUTH_REFRESH_MARGIN_MS'>> & {
+    /** How long an OAuth redirect may take (10 minutes; tests shorten it). */
+    oauthAttemptTtlMs?: number;
+  };
 
 export type AppDeps = {
   config: AppConfig;
@@ -53,12 +60,12 @@ export type AppDeps = {
   logStream?: Writable;
 };
 
-export function buildServices(deps: AppDeps, log: (err: unknown) => void) {
+export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) => void) {
   const projects = projectsService({
     repo: projectsRepository(deps.db),
     crypto: deps.crypto,
     cacheMs: deps.config.API_KEY_CACHE_MS,
-    onError: log,
+    onError: (err) => log('background write failed', { err: (err as Error)?.message }),
   });
   const managedAuth = deps.config.managedAuth ?? new Map();
   const catalogue = deps.catalogue ?? loadCatalogue();
@@ -71,14 +78,35 @@ export function buildServices(deps: AppDeps, log: (err: unknown) => void) {
     },
   });
   const authConfigs = authConfigsService({ repo: authConfigsRepository(deps.db, deps.pool), toolkits, crypto: deps.crypto, managedAuth });
-  const connectedAccounts = connectedAccountsService({
-    repo: connectedAccountsRepository(deps.db, deps.pool),
-    authConfigs,
+  const accountsRepo = connectedAccountsRepository(deps.db, deps.pool);
+  const authConfigsRepo = authConfigsRepository(deps.db, deps.pool);
+  const c = deps.config;
+  const oauth = oauthService({
+    repo: oauthRepository(deps.db),
+    findAccount: accountsRepo.find,
+    findConfig: authConfigsRepo.find,
+    openConfigCredentials: authConfigs.openCredentials,
     toolkits,
     crypto: deps.crypto,
-    onUnreadable: (id) => log(new Error(`connected account ${id}: stored credentials could not be decrypted`)),
+    managedAuth,
+    settings: {
+      publicUrl: c.publicUrl,
+      allowInsecureLoopback: c.OAUTH_ALLOW_INSECURE_LOOPBACK ?? false,
+      timeoutSeconds: c.OAUTH_TIMEOUT_SECONDS ?? 15,
+      refreshMarginMs: c.OAUTH_REFRESH_MARGIN_MS ?? 120_000,
+      attemptTtlMs: c.oauthAttemptTtlMs ?? 10 * 60_000,
+    },
+    log,
   });
-  return { projects, toolkits, authConfigs, connectedAccounts };
+  const connectedAccounts = connectedAccountsService({
+    repo: accountsRepo,
+    authConfigs,
+    toolkits,
+    oauth,
+    crypto: deps.crypto,
+    onUnreadable: (id) => log('stored credentials could not be decrypted', { account: id }),
+  });
+  return { projects, toolkits, authConfigs, connectedAccounts, oauth };
 }
 export type Services = ReturnType<typeof buildServices>;
 
@@ -123,9 +151,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const apiRoutes: { method: string; url: string }[] = [];
   app.addHook('onRoute', (route) => {
     if (!route.url.startsWith('/api/')) return;
-    const missing = [!route.schema?.response && 'a response schema', !route.config?.rateLimit && 'a rate-limit preset'].filter(Boolean);
+    // Public routes (the OAuth callback) answer pages, not JSON: they need a rate limit but no response schema.
+    const isPublic = (route.config as { public?: boolean } | undefined)?.public === true;
+    const missing = [!isPublic && !route.schema?.response && 'a response schema', !route.config?.rateLimit && 'a rate-limit preset'].filter(Boolean);
     if (missing.length) throw new Error(`route ${String(route.method)} ${route.url} lacks ${missing.join(' and ')}`);
-    for (const m of [route.method].flat()) if (m !== 'HEAD') apiRoutes.push({ method: m, url: route.url });
+    if (!isPublic) for (const m of [route.method].flat()) if (m !== 'HEAD') apiRoutes.push({ method: m, url: route.url });
   });
   app.decorate('apiRoutes', apiRoutes);
 
@@ -133,7 +163,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     reply.header('x-request-id', request.id);
   });
 
-  const services = buildServices(deps, (err) => app.log.error({ err: (err as Error)?.message }, 'service error'));
+  const services = buildServices(deps, (msg, extra) => app.log.warn(extra ?? {}, msg));
   const limits = rateLimitPresets({ max: config.RATE_LIMIT_MAX, windowMs: config.RATE_LIMIT_WINDOW_MS });
 
   await app.register(errorHandler);
@@ -143,6 +173,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes, { db: deps.db });
 
   for (const prefix of API_PREFIXES) {
+    // Public routes under the API prefixes (the OAuth callback): outside the API-key scope.
+    await app.register(async (pub) => pub.register(oauthRoutes, { services, limits }), { prefix });
     await app.register(
       async (api) => {
         registerApiKeyAuth(api, services.projects);
@@ -161,7 +193,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 declare module 'fastify' {
   interface FastifyInstance {
     services: Services;
-    /** Every route under /api, as registered (both prefixes). */
+    /** Every route under /api that needs an API key, as registered (both prefixes). */
     apiRoutes: { method: string; url: string }[];
   }
 }

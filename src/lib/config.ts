@@ -32,6 +32,16 @@ const EnvSchema = z
     BODY_LIMIT_BYTES: int(1024, 50 * 1024 * 1024).default(1024 * 1024),
     TRUST_PROXY: bool.default(false),
     SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
+    /** Allow plain-HTTP OAuth endpoints on loopback hosts (local or test authorization servers). */
+    OAUTH_ALLOW_INSECURE_LOOPBACK: bool.default(false),
+    /** Seconds per request to a provider's token or revocation endpoint. */
+    OAUTH_TIMEOUT_SECONDS: int(1, 120).default(15),
+    /** A token read within this many milliseconds of expiry is refreshed first. */
+    OAUTH_REFRESH_MARGIN_MS: int(0, 3_600_000).default(120_000),
+    /** The background job refreshes tokens expiring within this many milliseconds. */
+    OAUTH_REFRESH_AHEAD_MS: int(60_000, 86_400_000).default(600_000),
+    /** Run the background jobs (pg-boss) in this process. */
+    JOBS_ENABLED: bool.default(true),
     /** How long an API key lookup is cached in each process; a revocation reaches other replicas within it. */
     API_KEY_CACHE_MS: int(0, 300_000).default(5_000),
   })

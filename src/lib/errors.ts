@@ -26,6 +26,7 @@ export const ERROR_CODES = {
   ConnectedAccount_Conflict: { status: 409, code: 608 },
   ConnectedAccount_InvalidTransition: { status: 409, code: 609 },
   ConnectedAccount_NotSupported: { status: 400, code: 610 },
+  ConnectedAccount_ProviderError: { status: 502, code: 611 },
   Conflict: { status: 409, code: 1301 },
   Database_Unavailable: { status: 503, code: 1501 },
   Storage_Unreadable: { status: 500, code: 1502 },

@@ -13,6 +13,7 @@ export const ID_PREFIXES = {
   authConfig: 'ac',
   connectedAccount: 'ca',
   linkToken: 'lt',
+  oauthAttempt: 'oa',
 } as const;
 
 export function newId(kind: keyof typeof ID_PREFIXES): string {

@@ -13,6 +13,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     caller: Caller | null;
   }
+  interface FastifyContextConfig {
+    /** A route that needs no API key (registered outside the API-key scope). */
+    public?: boolean;
+  }
 }
 
 /** Other credential modes a Composio client may send; any of them beside x-api-key is ambiguous. */

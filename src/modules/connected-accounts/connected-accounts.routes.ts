@@ -92,7 +92,7 @@ export const connectedAccountsRoutes: FastifyPluginAsyncZod<RouteDeps> = async (
       response: { 200: SuccessResponse },
     },
     config: { rateLimit: limits.write },
-    handler: async (req) => accounts.remove(callerOf(req), req.params.nanoid),
+    handler: async (req) => accounts.remove(callerOf(req), req.params.nanoid, req.query.revoke_on_delete ?? false),
   });
 
   app.post('/connected_accounts/:nanoid/refresh', {
@@ -118,6 +118,18 @@ export const connectedAccountsRoutes: FastifyPluginAsyncZod<RouteDeps> = async (
     },
     config: { rateLimit: limits.write },
     handler: async (req) => accounts.revoke(callerOf(req), req.params.nanoid),
+  });
+
+  app.post('/connected_accounts/:nanoid/refresh_token', {
+    schema: {
+      operationId: 'refreshConnectedAccountToken',
+      tags,
+      description: "Latchkey extension: refresh an ACTIVE OAuth2 account's access token now (single-flight across replicas).",
+      params: AccountParams,
+      response: { 200: AccountObject },
+    },
+    config: { rateLimit: limits.write },
+    handler: async (req) => accounts.refreshToken(callerOf(req), req.params.nanoid),
   });
 
   app.get('/connected_accounts/:nanoid/auth_params', {

@@ -16,6 +16,7 @@ import { MASK, SECRET_NAME, type AuthConfigsService } from '../auth-configs/auth
 import type { Caller } from '../projects/projects.service.js';
 import type { AuthScheme, AuthSchemeDefinition, ToolkitField } from '../toolkits/toolkit-definition.js';
 import type { ToolkitsService } from '../toolkits/toolkits.service.js';
+import type { OAuthService } from '../oauth/oauth.service.js';
 import { computeAuthParams } from './auth-params.js';
 import type { AccountRow, ConnectedAccountsRepository } from './connected-accounts.repository.js';
 import type { AccountObject, CreateAccountBody, ListAccountsQuery, UpdateAccountBody } from './connected-accounts.schemas.js';
@@ -61,11 +62,15 @@ export function connectedAccountsService(deps: {
   repo: ConnectedAccountsRepository;
   authConfigs: Pick<AuthConfigsService, 'findOrThrow' | 'openCredentials' | 'fixedPartsOf' | 'usableOrThrow'>;
   toolkits: Pick<ToolkitsService, 'resolve'>;
+  oauth: Pick<OAuthService, 'startNewAccount' | 'reinitiate' | 'fresh' | 'revoke'>;
   crypto: Pick<Crypto, 'seal' | 'open'>;
   /** Told about rows whose sealed state does not open (wrong keyring or altered data). */
   onUnreadable?: (accountId: string) => void;
 }) {
-  const { repo, authConfigs, toolkits, crypto } = deps;
+  const { repo, authConfigs, toolkits, crypto, oauth } = deps;
+  const isOAuth2 = (row: { authScheme: string }) => row.authScheme === 'OAUTH2';
+  /** The account as it should be read now (OAuth: abandoned redirects fail, near-expiry tokens refresh). */
+  const current = async (row: AccountRow) => (isOAuth2(row) ? oauth.fresh(row) : row);
   const aad = (projectId: string, id: string) => `connected_account:${projectId}/${id}`;
   // Counting every matching row is the costliest part of a listing; a first page polled in a loop
   // reuses the count for COUNT_TTL_MS, and later pages carry it in their cursor.
@@ -153,7 +158,7 @@ export function connectedAccountsService(deps: {
       if (state && state.authScheme !== cfg.authScheme) {
         throw new AppError('ConnectedAccount_InvalidRequest', `Auth config ${cfg.id} uses ${cfg.authScheme}, not ${state.authScheme}`);
       }
-      if (REDIRECT_SCHEMES.includes(cfg.authScheme as AuthScheme)) {
+      if (REDIRECT_SCHEMES.includes(cfg.authScheme as AuthScheme) && cfg.authScheme !== 'OAUTH2') {
         throw new AppError('ConnectedAccount_NotSupported', `${cfg.authScheme} connections are not available in this version of Latchkey`);
       }
       const { scheme } = await schemeOf(projectId, cfg.toolkitSlug, cfg.authScheme);
@@ -170,6 +175,38 @@ export function connectedAccountsService(deps: {
       const alias = c.alias?.trim() || null;
       if (alias) await assertAliasFree(projectId, userId, cfg.toolkitSlug, alias);
       const id = newId('connectedAccount');
+      if (cfg.authScheme === 'OAUTH2') {
+        // The user's fields (e.g. shop_name) were checked above against the toolkit's patterns; they
+        // fill the provider's URL templates. The account waits for the callback in INITIATED.
+        const cfgRow = await authConfigs.usableOrThrow(projectId, cfg.id);
+        const callbackUrl = c.callback_url ?? c.redirect_uri ?? null;
+        const { redirectUrl } = await oauth.startNewAccount({
+          projectId,
+          cfg: cfgRow,
+          values: val,
+          callbackUrl,
+          base: {
+            id,
+            projectId,
+            authConfigId: cfg.id,
+            toolkitSlug: cfg.toolkitSlug,
+            userId,
+            authScheme: 'OAUTH2',
+            alias,
+            wordId: newWordId(cfg.toolkitSlug),
+            callbackUrl,
+            accountType: c.experimental?.account_type ?? 'PRIVATE',
+          },
+        });
+        changed(projectId);
+        return {
+          id,
+          connectionData: { authScheme: 'OAUTH2' as AuthScheme, val: { status: 'INITIATED', ...val, redirectUrl } },
+          status: 'INITIATED' as const,
+          redirect_url: redirectUrl,
+          redirect_uri: redirectUrl,
+        };
+      }
       const secretKeys = secretKeysOf(scheme, val);
       let created: boolean;
       try {
@@ -206,7 +243,15 @@ export function connectedAccountsService(deps: {
     },
 
     async get(caller: Caller, id: string) {
-      return toObject(await findOrThrow(caller.projectId, id), caller.maskCredentials, true);
+      return toObject(await current(await findOrThrow(caller.projectId, id)), caller.maskCredentials, true);
+    },
+
+    /** Latchkey extension: refresh an OAuth token now, whatever its expiry. */
+    async refreshToken(caller: Caller, id: string) {
+      const row = await findOrThrow(caller.projectId, id);
+      if (!isOAuth2(row)) throw new AppError('ConnectedAccount_NotSupported', `${row.authScheme} accounts have no token to refresh`);
+      if (row.status !== 'ACTIVE') throw AppError.final('ConnectedAccount_InvalidTransition', `The account is ${row.status}; only ACTIVE tokens refresh`);
+      return toObject(await oauth.fresh({ ...row, nextRefreshAt: null }, Number.MAX_SAFE_INTEGER), caller.maskCredentials, true);
     },
 
     async list(caller: Caller, q: ListAccountsQuery) {
@@ -305,33 +350,58 @@ export function connectedAccountsService(deps: {
       return { success: true };
     },
 
-    async remove(caller: Caller, id: string) {
+    async remove(caller: Caller, id: string, revokeOnDelete = false) {
       changed(caller.projectId);
+      if (revokeOnDelete) {
+        // Revoke first: if the provider fails, nothing is deleted and the answer says so.
+        const row = await findOrThrow(caller.projectId, id);
+        if (isOAuth2(row) && row.status === 'ACTIVE') {
+          const { scheme } = await schemeOf(caller.projectId, row.toolkitSlug, row.authScheme);
+          if (scheme?.oauth2?.revocation_url) await oauth.revoke(row, await authConfigs.findOrThrow(caller.projectId, row.authConfigId), STATUS_REASONS.revokedOnDelete);
+        }
+      }
       if (!(await repo.softDelete(caller.projectId, id))) {
         throw new AppError('ConnectedAccount_ResourceNotFound', `Connected account "${id}" not found`);
       }
       return { success: true };
     },
 
-    /** Credential accounts have nothing to refresh: the answer reports the account as it is. */
+    /**
+     * OAuth2: re-authorisation — a new consent for the same account id (INITIATED with a redirect URL).
+     * Credential accounts have nothing to refresh: the answer reports the account as it is.
+     */
     async refresh(caller: Caller, id: string) {
       const row = await findOrThrow(caller.projectId, id);
+      if (isOAuth2(row)) {
+        transition(row.status as Status, 'INITIATED');
+        const cfg = await authConfigs.usableOrThrow(caller.projectId, row.authConfigId);
+        const redirectUrl = await oauth.reinitiate(row, cfg);
+        changed(caller.projectId);
+        return { id, status: 'INITIATED' as const, redirect_url: redirectUrl };
+      }
       if (REDIRECT_SCHEMES.includes(row.authScheme as AuthScheme)) {
         throw new AppError('ConnectedAccount_NotSupported', `${row.authScheme} re-authorisation is not available in this version of Latchkey`);
       }
       return { id, status: row.status as Status, redirect_url: null };
     },
 
-    async revoke(caller: Caller, id: string): Promise<never> {
+    async revoke(caller: Caller, id: string) {
       const row = await findOrThrow(caller.projectId, id);
       const { scheme } = await schemeOf(caller.projectId, row.toolkitSlug, row.authScheme);
-      throw new AppError('ConnectedAccount_NotSupported', `Revocation is not supported for ${row.toolkitSlug} ${row.authScheme} accounts`, {
-        suggestedFix: scheme?.oauth2?.revocation_url ? undefined : 'Revoke the credential at the provider, then delete the account',
-      });
+      if (!isOAuth2(row) || !scheme?.oauth2?.revocation_url) {
+        throw new AppError('ConnectedAccount_NotSupported', `Revocation is not supported for ${row.toolkitSlug} ${row.authScheme} accounts`, {
+          suggestedFix: 'Revoke the credential at the provider, then delete the account',
+        });
+      }
+      if (row.status === 'REVOKED') return { revoked_tokens: [], connected_account: { id, status: 'REVOKED' as const } };
+      if (row.status !== 'ACTIVE') throw AppError.final('ConnectedAccount_InvalidTransition', `Only ACTIVE accounts can be revoked; this one is ${row.status}`);
+      const revoked = await oauth.revoke(row, await authConfigs.findOrThrow(caller.projectId, row.authConfigId), STATUS_REASONS.userRevoked);
+      changed(caller.projectId);
+      return { revoked_tokens: revoked, connected_account: { id, status: 'REVOKED' as const } };
     },
 
     async authParams(caller: Caller, id: string) {
-      const row = await findOrThrow(caller.projectId, id);
+      const row = await current(await findOrThrow(caller.projectId, id));
       if (row.status !== 'ACTIVE') {
         throw AppError.final('ConnectedAccount_InvalidTransition', `The account is ${row.status}; auth params need an ACTIVE account`);
       }

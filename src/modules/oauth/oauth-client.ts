@@ -1,0 +1,146 @@
+/**
+ * OAuth 2.0 with openid-client: authorization URLs (PKCE S256), code exchange, refresh and RFC 7009
+ * revocation, configured per toolkit from catalogue data (endpoints with `{{field}}` templates,
+ * scopes and separator, extra parameters, token-endpoint client authentication). Provider errors
+ * are classified here, once: permanent (the grant is dead) or transient (try again later).
+ */
+import * as oidc from 'openid-client';
+import { AppError } from '../../lib/errors.js';
+import { fill } from '../connected-accounts/auth-params.js';
+import type { OAuth2Details } from '../toolkits/toolkit-definition.js';
+
+export type AppCredentials = { client_id: string; client_secret: string };
+
+export type OAuthOptions = {
+  /** Plain-HTTP endpoints are refused unless they are loopback and this is set (tests, local servers). */
+  allowInsecureLoopback: boolean;
+  /** Seconds per provider request. */
+  timeoutSeconds: number;
+};
+
+export class ProviderError extends Error {
+  constructor(
+    readonly kind: 'permanent' | 'transient',
+    readonly error: string,
+    readonly description?: string,
+    readonly status?: number,
+  ) {
+    super(`${kind} provider error: ${error}`);
+    this.name = 'ProviderError';
+  }
+}
+
+const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/;
+
+export function endpoints(details: OAuth2Details, values: Record<string, unknown>) {
+  return {
+    authorization: fill(details.authorization_url, values),
+    token: fill(details.token_url, values),
+    revocation: details.revocation_url ? fill(details.revocation_url, values) : undefined,
+  };
+}
+
+export function oauthConfiguration(details: OAuth2Details, creds: AppCredentials, values: Record<string, unknown>, opts: OAuthOptions) {
+  const ep = endpoints(details, values);
+  const urls = [ep.authorization, ep.token, ep.revocation].filter((u): u is string => !!u).map((u) => new URL(u));
+  const insecure = urls.filter((u) => u.protocol === 'http:');
+  if (insecure.length && !(opts.allowInsecureLoopback && insecure.every((u) => LOOPBACK.test(u.hostname)))) {
+    throw new AppError('ConnectedAccount_InvalidRequest', 'The toolkit uses plain-HTTP OAuth endpoints, which this server does not allow', {
+      suggestedFix: 'Use https endpoints (plain HTTP is allowed only for loopback hosts with OAUTH_ALLOW_INSECURE_LOOPBACK=true)',
+    });
+  }
+  const server: oidc.ServerMetadata = {
+    issuer: new URL(ep.authorization).origin,
+    authorization_endpoint: ep.authorization,
+    token_endpoint: ep.token,
+    ...(ep.revocation ? { revocation_endpoint: ep.revocation } : {}),
+  };
+  const auth =
+    details.token_endpoint_auth_method === 'client_secret_basic' ? oidc.ClientSecretBasic(creds.client_secret) : oidc.ClientSecretPost(creds.client_secret);
+  const config = new oidc.Configuration(server, creds.client_id, { client_secret: creds.client_secret }, auth);
+  config.timeout = opts.timeoutSeconds;
+  if (insecure.length) oidc.allowInsecureRequests(config);
+  return config;
+}
+
+export async function authorizationUrl(
+  config: oidc.Configuration,
+  details: OAuth2Details,
+  p: { redirectUri: string; state: string; scopes: string[]; userScopes?: string[]; codeVerifier?: string },
+) {
+  const params: Record<string, string> = {
+    response_type: 'code',
+    redirect_uri: p.redirectUri,
+    state: p.state,
+    ...details.authorize_params,
+  };
+  if (p.scopes.length) params.scope = p.scopes.join(details.scope_separator);
+  if (p.userScopes?.length) params.user_scope = p.userScopes.join(details.scope_separator);
+  if (p.codeVerifier) {
+    params.code_challenge = await oidc.calculatePKCECodeChallenge(p.codeVerifier);
+    params.code_challenge_method = 'S256';
+  }
+  return oidc.buildAuthorizationUrl(config, params).href;
+}
+
+export function classify(err: unknown): ProviderError {
+  if (err instanceof ProviderError) return err;
+  if (err instanceof oidc.ResponseBodyError) {
+    const transient = err.status >= 500 || err.status === 429;
+    return new ProviderError(transient ? 'transient' : 'permanent', err.error, err.error_description, err.status);
+  }
+  const e = err as { name?: string; code?: string; cause?: unknown; message?: string };
+  const status = (e.cause as { status?: number } | undefined)?.status;
+  if (typeof status === 'number') {
+    return new ProviderError(status >= 500 || status === 429 ? 'transient' : 'permanent', `http_${status}`, undefined, status);
+  }
+  // Timeouts, refused connections, DNS: nothing says the grant is dead.
+  return new ProviderError('transient', e.name === 'TimeoutError' || e.name === 'AbortError' ? 'timeout' : 'network_error');
+}
+
+export type TokenSet = Record<string, unknown> & { access_token: string; expires_in?: number; refresh_token?: string };
+
+/** The token response as stored: every field the provider returned (Slack's authed_user too). */
+function tokenSet(t: oidc.TokenEndpointResponse): TokenSet {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(t)) if (v !== undefined && typeof v !== 'function') out[k] = v;
+  return out as TokenSet;
+}
+
+export async function exchangeCode(
+  config: oidc.Configuration,
+  callbackUrl: URL,
+  checks: { state: string; codeVerifier?: string },
+  details: OAuth2Details,
+): Promise<TokenSet> {
+  try {
+    const t = await oidc.authorizationCodeGrant(
+      config,
+      callbackUrl,
+      { expectedState: checks.state, pkceCodeVerifier: checks.codeVerifier, idTokenExpected: false },
+      details.token_params,
+    );
+    return tokenSet(t);
+  } catch (err) {
+    throw classify(err);
+  }
+}
+
+export async function refreshTokens(config: oidc.Configuration, refreshToken: string, details: OAuth2Details): Promise<TokenSet> {
+  try {
+    return tokenSet(await oidc.refreshTokenGrant(config, refreshToken, details.token_params));
+  } catch (err) {
+    throw classify(err);
+  }
+}
+
+export async function revokeToken(config: oidc.Configuration, token: string, hint: 'access_token' | 'refresh_token') {
+  try {
+    await oidc.tokenRevocation(config, token, { token_type_hint: hint });
+  } catch (err) {
+    throw classify(err);
+  }
+}
+
+export const randomState = oidc.randomState;
+export const randomCodeVerifier = oidc.randomPKCECodeVerifier;

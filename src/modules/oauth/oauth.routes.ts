@@ -1,0 +1,63 @@
+/**
+ * GET /api/v3/toolkits/auth/callback (and under /api/v3.1): where providers send the browser back.
+ * Public: the single-use state is the credential. It never answers with a secret, and `code` and
+ * `state` are redacted from request logs.
+ */
+import { z } from 'zod';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { RouteDeps } from '../../app.js';
+import { CallbackError } from './oauth.service.js';
+import { PAGE_CSP, page } from './pages.js';
+
+const CallbackQuery = z
+  .object({
+    code: z.string().max(4096).optional(),
+    state: z.string().max(512).optional(),
+    error: z.string().max(200).optional(),
+    error_description: z.string().max(2000).optional(),
+  })
+  .catchall(z.string().max(4096));
+
+/** Appends the outcome to the app's callback URL, keeping its own query. */
+export function outcomeUrl(callbackUrl: string, accountId: string, status: string, ok: boolean) {
+  const u = new URL(callbackUrl);
+  u.searchParams.set('status', ok ? 'success' : 'failed');
+  u.searchParams.set('connected_account_id', accountId);
+  // Older names, as Composio's v1 documentation has them.
+  u.searchParams.set('connection_status', status);
+  u.searchParams.set('connectedAccountId', accountId);
+  return u.href;
+}
+
+export const oauthRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { services, limits }) => {
+  app.get('/toolkits/auth/callback', {
+    schema: {
+      operationId: 'oauthCallback',
+      tags: ['OAuth'],
+      description: 'Where the provider sends the browser after consent. Public; register this URL with your OAuth app.',
+      security: [],
+      querystring: CallbackQuery,
+    },
+    config: { rateLimit: limits.sensitive, public: true },
+    handler: async (req, reply) => {
+      void reply.header('content-security-policy', PAGE_CSP).header('cache-control', 'no-store').header('referrer-policy', 'no-referrer');
+      try {
+        const { account, ok, callbackUrl } = await services.oauth.complete(req.query as Record<string, string | undefined>);
+        if (callbackUrl) return reply.redirect(outcomeUrl(callbackUrl, account.id, account.status, ok), 302);
+        return reply
+          .code(ok ? 200 : 400)
+          .type('text/html; charset=utf-8')
+          .send(
+            page(
+              ok
+                ? { ok, title: 'Connected', message: `Your ${account.toolkitSlug} account is connected. You can close this window.` }
+                : { ok, title: 'Connection failed', message: account.statusReason ?? 'The connection could not be completed.' },
+            ),
+          );
+      } catch (err) {
+        if (!(err instanceof CallbackError)) throw err;
+        return reply.code(400).type('text/html; charset=utf-8').send(page({ ok: false, title: 'Connection failed', message: err.userMessage }));
+      }
+    },
+  });
+};

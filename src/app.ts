@@ -33,6 +33,10 @@ import { connectedAccountsRepository } from './modules/connected-accounts/connec
 import { connectedAccountsRoutes } from './modules/connected-accounts/connected-accounts.routes.js';
 import { connectedAccountsService } from './modules/connected-accounts/connected-accounts.service.js';
 import { oauthRepository } from './modules/oauth/oauth.repository.js';
+import { connectLinksRepository } from './modules/connect-links/connect-links.repository.js';
+import { connectLinksRoutes } from './modules/connect-links/connect-links.routes.js';
+import { connectLinksService } from './modules/connect-links/connect-links.service.js';
+import { hostedPageRoutes } from './modules/connect-links/hosted-page.routes.js';
 import { oauthRoutes } from './modules/oauth/oauth.routes.js';
 import { oauthService } from './modules/oauth/oauth.service.js';
 
@@ -43,7 +47,7 @@ export type AppConfig = Pick<
   Config,
   'LOG_LEVEL' | 'BODY_LIMIT_BYTES' | 'TRUST_PROXY' | 'RATE_LIMIT_MAX' | 'RATE_LIMIT_WINDOW_MS' | 'API_KEY_CACHE_MS' | 'publicUrl'
 > &
-  Partial<Pick<Config, 'managedAuth' | 'OAUTH_ALLOW_INSECURE_LOOPBACK' | 'OAUTH_TIMEOUT_SECONDS' | 'OAUTH_REFRESH_MARGIN_MS'>> & {
+  Partial<Pick<Config, 'managedAuth' | 'OAUTH_ALLOW_INSECURE_LOOPBACK' | 'OAUTH_TIMEOUT_SECONDS' | 'OAUTH_REFRESH_MARGIN_MS' | 'LINK_FRAME_ANCESTORS'>> & {
     /** How long an OAuth redirect may take (10 minutes; tests shorten it). */
     oauthAttemptTtlMs?: number;
   };
@@ -106,7 +110,16 @@ export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) 
     crypto: deps.crypto,
     onUnreadable: (id) => log('stored credentials could not be decrypted', { account: id }),
   });
-  return { projects, toolkits, authConfigs, connectedAccounts, oauth };
+  const connectLinks = connectLinksService({
+    repo: connectLinksRepository(deps.db),
+    accounts: accountsRepo,
+    authConfigs,
+    toolkits,
+    oauth,
+    crypto: deps.crypto,
+    publicUrl: c.publicUrl,
+  });
+  return { projects, toolkits, authConfigs, connectedAccounts, oauth, connectLinks };
 }
 export type Services = ReturnType<typeof buildServices>;
 
@@ -181,10 +194,20 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         await api.register(toolkitsRoutes, { services, limits });
         await api.register(authConfigsRoutes, { services, limits });
         await api.register(connectedAccountsRoutes, { services, limits });
+        await api.register(connectLinksRoutes, { services, limits });
       },
       { prefix },
     );
   }
+
+  // The hosted Connect Link page, outside the API (and its key) entirely.
+  await app.register(hostedPageRoutes, {
+    services,
+    rateLimit: limits.sensitive,
+    frameAncestors: (config.LINK_FRAME_ANCESTORS ?? '').split(/[\s,]+/).filter(Boolean),
+    formActionOrigins: config.OAUTH_ALLOW_INSECURE_LOOPBACK ? ['http://127.0.0.1:*', 'http://localhost:*'] : [],
+    secureCookies: config.publicUrl.startsWith('https:'),
+  });
 
   app.decorate('services', services);
   return app;

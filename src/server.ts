@@ -12,7 +12,13 @@ async function main() {
     await bootstrapDefaultProject(app.services.projects, (s) => process.stdout.write(s + '\n'));
   }
   const jobs = config.JOBS_ENABLED
-    ? await startJobs({ databaseUrl: rt.database.url, oauth: app.services.oauth, refreshAheadMs: config.OAUTH_REFRESH_AHEAD_MS, log })
+    ? await startJobs({
+        databaseUrl: rt.database.url,
+        oauth: app.services.oauth,
+        links: app.services.connectLinks,
+        refreshAheadMs: config.OAUTH_REFRESH_AHEAD_MS,
+        log,
+      })
     : undefined;
   await app.listen({ host: config.HOST, port: config.PORT });
   log.info(`Latchkey is listening on http://${config.HOST}:${config.PORT} (docs at ${config.publicUrl}/docs)`);

@@ -14,6 +14,8 @@ export type Jobs = { boss: PgBoss; stop: () => Promise<void> };
 export async function startJobs(o: {
   databaseUrl: string;
   oauth: Pick<OAuthService, 'sweep'>;
+  /** Pending Connect Link accounts whose link expired unused become FAILED. */
+  links?: { expireUnused: () => Promise<number> };
   refreshAheadMs: number;
   log: { info: (obj: object, msg: string) => void; warn: (obj: object, msg: string) => void };
   /** Cron expression for the maintenance run (every minute). */
@@ -26,8 +28,8 @@ export async function startJobs(o: {
   await boss.createQueue(OAUTH_MAINTENANCE);
   await boss.schedule(OAUTH_MAINTENANCE, o.cron ?? '* * * * *');
   await boss.work(OAUTH_MAINTENANCE, async () => {
-    const r = await o.oauth.sweep({ aheadMs: o.refreshAheadMs, batch: 200 });
-    if (r.expired || r.refreshed) o.log.info(r, 'oauth maintenance');
+    const r = { ...(await o.oauth.sweep({ aheadMs: o.refreshAheadMs, batch: 200 })), links_expired: (await o.links?.expireUnused()) ?? 0 };
+    if (r.expired || r.refreshed || r.links_expired) o.log.info(r, 'oauth maintenance');
   });
   return {
     boss,

@@ -40,6 +40,8 @@ const EnvSchema = z
     OAUTH_REFRESH_MARGIN_MS: int(0, 3_600_000).default(120_000),
     /** The background job refreshes tokens expiring within this many milliseconds. */
     OAUTH_REFRESH_AHEAD_MS: int(60_000, 86_400_000).default(600_000),
+    /** Origins allowed to embed the hosted Connect Link page in a frame (CSP frame-ancestors), e.g. https://app.example.com. */
+    LINK_FRAME_ANCESTORS: z.string().max(2000).optional(),
     /** Run the background jobs (pg-boss) in this process. */
     JOBS_ENABLED: bool.default(true),
     /** How long an API key lookup is cached in each process; a revocation reaches other replicas within it. */

@@ -14,10 +14,16 @@ export const ID_PREFIXES = {
   connectedAccount: 'ca',
   linkToken: 'lt',
   oauthAttempt: 'oa',
+  linkSession: 'ls',
 } as const;
 
 export function newId(kind: keyof typeof ID_PREFIXES): string {
   return `${ID_PREFIXES[kind]}_${idBody()}`;
+}
+
+/** A Connect Link token: `lt_` + 40 base62 characters; single-use, short-lived. */
+export function newLinkToken(): string {
+  return `lt_${secretBody()}`;
 }
 
 /** A project API key: `ak_` + 40 base62 characters (about 238 bits). */

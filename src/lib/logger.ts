@@ -27,7 +27,9 @@ const LOGGABLE_QUERY = new Set([
   'error',
 ]);
 
-export function safeUrl(url: string): string {
+export function safeUrl(raw: string): string {
+  // A Connect Link token in the path is a capability: never logged.
+  const url = raw.replace(/\/link\/[^/?#]+/, '/link/[redacted]');
   const q = url.indexOf('?');
   if (q < 0) return url;
   const params = new URLSearchParams(url.slice(q + 1));

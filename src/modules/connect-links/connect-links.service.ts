@@ -1,0 +1,208 @@
+/**
+ * Connect Links: the app asks for a link, sends its user there, and Latchkey collects the
+ * credentials (or runs OAuth) on its own page, so credentials never pass through the app.
+ * - The account exists from the start (INITIALIZING), so the app knows its id at once.
+ * - The token is random and single-use; only its HMAC is stored. It lives for the project's
+ *   link_ttl_seconds (10 minutes by default); an expired link leaves the account FAILED.
+ * - The page reveals nothing beyond the toolkit and the project's display name.
+ */
+import type { Crypto } from '../../lib/crypto.js';
+import { AppError } from '../../lib/errors.js';
+import { newId, newLinkToken, newWordId } from '../../lib/ids.js';
+import type { AuthConfigsService } from '../auth-configs/auth-configs.service.js';
+import { SECRET_NAME } from '../auth-configs/auth-configs.service.js';
+import type { AccountRow, ConnectedAccountsRepository } from '../connected-accounts/connected-accounts.repository.js';
+import { checkFields } from '../connected-accounts/connected-accounts.service.js';
+import { STATUS_REASONS } from '../connected-accounts/state-machine.js';
+import type { OAuthService } from '../oauth/oauth.service.js';
+import type { Caller } from '../projects/projects.service.js';
+import type { AuthSchemeDefinition, ToolkitField } from '../toolkits/toolkit-definition.js';
+import type { ToolkitsService } from '../toolkits/toolkits.service.js';
+import type { ConnectLinksRepository } from './connect-links.repository.js';
+import type { CreateLinkBody } from './connect-links.schemas.js';
+
+type Val = Record<string, unknown>;
+
+export class LinkPageError extends Error {
+  constructor(
+    readonly kind: 'invalid' | 'used' | 'expired' | 'closed',
+    readonly userMessage: string,
+  ) {
+    super(userMessage);
+    this.name = 'LinkPageError';
+  }
+}
+
+export type PageModel = {
+  sessionId: string;
+  account: AccountRow;
+  projectName: string;
+  brandLogoUrl: string | null;
+  accent: string;
+  toolkitName: string;
+  toolkitLogo: string;
+  mode: 'OAUTH2' | 'FIELDS';
+  /** The fields the page asks for (OAuth2: only those needed before the redirect). */
+  fields: ToolkitField[];
+  /** Values already known (connection_data), which the page does not ask for again. */
+  prefilled: Val;
+};
+
+export function connectLinksService(deps: {
+  repo: ConnectLinksRepository;
+  accounts: Pick<ConnectedAccountsRepository, 'find' | 'updateIf' | 'aliasTaken'>;
+  authConfigs: Pick<AuthConfigsService, 'usableOrThrow'>;
+  toolkits: Pick<ToolkitsService, 'resolve'>;
+  oauth: Pick<OAuthService, 'reinitiate'>;
+  crypto: Pick<Crypto, 'seal' | 'open' | 'hmac'>;
+  publicUrl: string;
+}) {
+  const { repo, accounts, crypto } = deps;
+  const aad = (projectId: string, id: string) => `connected_account:${projectId}/${id}`;
+  const hash = (token: string) => crypto.hmac(`link:${token}`);
+  const openVal = (row: AccountRow): Val => JSON.parse(crypto.open(row.state, aad(row.projectId, row.id))) as Val;
+
+  async function schemeOf(projectId: string, slug: string, mode: string) {
+    const toolkit = await deps.toolkits.resolve(projectId, slug);
+    const scheme = toolkit.definition.auth_schemes.find((s) => s.mode === mode);
+    return { toolkit, scheme };
+  }
+
+  function secretKeys(scheme: AuthSchemeDefinition | undefined, val: Val) {
+    const declared = new Set((scheme?.fields.connected_account_initiation ?? []).filter((f) => f.is_secret).map((f) => f.name));
+    return Object.keys(val).filter((k) => declared.has(k) || SECRET_NAME.test(k));
+  }
+
+  /** The session behind a token, if it may still be used; otherwise a LinkPageError for the page. */
+  async function open(token: string): Promise<PageModel> {
+    if (!/^lt_[0-9A-Za-z]{20,80}$/.test(token)) throw new LinkPageError('invalid', 'This link is not valid.');
+    const session = await repo.findByHash(hash(token));
+    if (!session) throw new LinkPageError('invalid', 'This link is not valid.');
+    if (session.usedAt) throw new LinkPageError('used', 'This link was already used. Ask the app for a new one.');
+    const account = await accounts.find(session.projectId, session.accountId);
+    if (session.expiresAt.getTime() < Date.now()) {
+      if (account?.status === 'INITIALIZING') {
+        await accounts.updateIf(account.projectId, account.id, 'INITIALIZING', { status: 'FAILED', statusReason: STATUS_REASONS.initiationTimeout });
+      }
+      throw new LinkPageError('expired', 'This link has expired. Ask the app for a new one.');
+    }
+    if (!account || account.status !== 'INITIALIZING') throw new LinkPageError('closed', 'This link can no longer be used.');
+    const project = await repo.project(session.projectId);
+    const { toolkit, scheme } = await schemeOf(account.projectId, account.toolkitSlug, account.authScheme);
+    const prefilled = openVal(account);
+    const all = scheme?.fields.connected_account_initiation ?? [];
+    const isOAuth = account.authScheme === 'OAUTH2';
+    return {
+      sessionId: session.id,
+      account,
+      projectName: project?.brandName ?? project?.name ?? 'this app',
+      brandLogoUrl: project?.brandLogoUrl ?? null,
+      accent: project?.brandAccent ?? '#3558e6',
+      toolkitName: toolkit.definition.name,
+      toolkitLogo: toolkit.definition.logo,
+      mode: isOAuth ? 'OAUTH2' : 'FIELDS',
+      fields: all.filter((f) => prefilled[f.name] === undefined || prefilled[f.name] === ''),
+      prefilled,
+    };
+  }
+
+  return {
+    open,
+
+    async create(caller: Caller, body: CreateLinkBody) {
+      const { projectId } = caller;
+      const cfg = await deps.authConfigs.usableOrThrow(projectId, body.auth_config_id);
+      if (!['OAUTH2', 'API_KEY', 'BEARER_TOKEN', 'BASIC', 'BASIC_WITH_JWT', 'NO_AUTH', 'GOOGLE_SERVICE_ACCOUNT', 'SERVICE_ACCOUNT'].includes(cfg.authScheme)) {
+        throw new AppError('ConnectedAccount_NotSupported', `${cfg.authScheme} connections are not available in this version of Latchkey`);
+      }
+      const { scheme } = await schemeOf(projectId, cfg.toolkitSlug, cfg.authScheme);
+      const val: Val = Object.fromEntries(Object.entries(body.connection_data ?? {}).filter(([k, v]) => v !== null && k !== 'status'));
+      // Pre-filled values must already be valid; missing ones are asked for on the page.
+      const given = (scheme?.fields.connected_account_initiation ?? []).filter((f) => val[f.name] !== undefined);
+      const problems = checkFields(given, val);
+      if (problems.length) {
+        throw new AppError('ConnectedAccount_InvalidRequest', `Invalid connection_data: ${problems.join('; ')}`, { errors: problems.map((p) => `connection_data.${p}`) });
+      }
+      const alias = body.alias?.trim() || null;
+      if (alias && (await accounts.aliasTaken(projectId, body.user_id, cfg.toolkitSlug, alias))) {
+        throw AppError.final('ConnectedAccount_Conflict', `Alias "${alias}" is already used by this user's ${cfg.toolkitSlug} accounts`);
+      }
+      const project = await repo.project(projectId);
+      const ttl = (project?.linkTtlSeconds ?? 600) * 1000;
+      const token = newLinkToken();
+      const id = newId('connectedAccount');
+      const expiresAt = new Date(Date.now() + ttl);
+      const state = { ...val, ...(body.callback_url ? { callback_url: body.callback_url } : {}) };
+      await repo.create(
+        {
+          id,
+          projectId,
+          authConfigId: cfg.id,
+          toolkitSlug: cfg.toolkitSlug,
+          userId: body.user_id,
+          authScheme: cfg.authScheme,
+          status: 'INITIALIZING',
+          state: crypto.seal(JSON.stringify(state), aad(projectId, id)),
+          secretKeys: secretKeys(scheme, state),
+          alias,
+          wordId: newWordId(cfg.toolkitSlug),
+          callbackUrl: body.callback_url ?? null,
+          accountType: body.experimental?.account_type ?? 'PRIVATE',
+        },
+        { id: newId('linkSession'), projectId, accountId: id, tokenHash: new Uint8Array(hash(token)), expiresAt },
+      );
+      return { link_token: token, redirect_url: `${deps.publicUrl}/link/${token}`, expires_at: expiresAt.toISOString(), connected_account_id: id };
+    },
+
+    /**
+     * The page's form. Returns field errors (the page shows them, keeping non-secret values), or
+     * where the browser goes next: the provider (OAuth2) or the app's callback.
+     */
+    async submit(token: string, form: Record<string, string>): Promise<
+      { errors: Record<string, string>; model: PageModel } | { redirect: string; account: AccountRow; done: boolean }
+    > {
+      const model = await open(token);
+      const { account } = model;
+      const { scheme } = await schemeOf(account.projectId, account.toolkitSlug, account.authScheme);
+      const val: Val = { ...model.prefilled };
+      for (const f of model.fields) {
+        const v = form[f.name];
+        if (typeof v === 'string' && v.trim() !== '') val[f.name] = f.is_secret ? v : v.trim();
+      }
+      const toCheck = model.mode === 'OAUTH2' ? model.fields.filter((f) => f.required || val[f.name] !== undefined) : (scheme?.fields.connected_account_initiation ?? []);
+      const errors: Record<string, string> = {};
+      for (const p of checkFields(toCheck, val)) {
+        const [name, what] = p.split(': ');
+        errors[name!] = what === 'required' ? 'This field is required.' : 'This value does not have the expected format.';
+      }
+      if (Object.keys(errors).length) return { errors, model };
+      if (!(await repo.claim(model.sessionId))) throw new LinkPageError('used', 'This link was already used. Ask the app for a new one.');
+      try {
+        const sealed = crypto.seal(JSON.stringify(val), aad(account.projectId, account.id));
+        if (model.mode === 'OAUTH2') {
+          await accounts.updateIf(account.projectId, account.id, 'INITIALIZING', { state: sealed });
+          const cfg = await deps.authConfigs.usableOrThrow(account.projectId, account.authConfigId);
+          const fresh = (await accounts.find(account.projectId, account.id))!;
+          return { redirect: await deps.oauth.reinitiate(fresh, cfg), account: fresh, done: false };
+        }
+        const { callback_url: _cb, ...credentials } = val;
+        const ok = await accounts.updateIf(account.projectId, account.id, 'INITIALIZING', {
+          status: 'ACTIVE',
+          statusReason: null,
+          state: sealed,
+          secretKeys: secretKeys(scheme, credentials),
+        });
+        if (!ok) throw new LinkPageError('closed', 'This link can no longer be used.');
+        const done = (await accounts.find(account.projectId, account.id))!;
+        return { redirect: typeof val.callback_url === 'string' ? val.callback_url : '', account: done, done: true };
+      } catch (err) {
+        // Nothing was completed: the link stays usable for another try.
+        if (!(err instanceof LinkPageError)) await repo.release(model.sessionId);
+        throw err;
+      }
+    },
+
+    expireUnused: () => repo.expireUnused(STATUS_REASONS.initiationTimeout),
+  };
+}
+export type ConnectLinksService = ReturnType<typeof connectLinksService>;

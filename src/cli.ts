@@ -23,6 +23,10 @@ Projects and API keys
   api-keys revoke --project <id|name> <key_id>
                                           revoke a key
 
+  projects set-link-ttl --project <id|name> <seconds>
+                                          how long Connect Links stay usable (default 600)
+  projects set-branding --project <id|name> [--name <display name>] [--logo <https URL>] [--accent <#rrggbb>]
+                                          branding of the hosted Connect Link page ("" clears)
   projects set-masking --project <id|name> <on|off>
                                           mask credential values in every API response of the project
   api-keys create --project <id|name> --masked [--name <label>]
@@ -46,7 +50,14 @@ async function main(argv: string[]) {
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { project: { type: 'string' }, name: { type: 'string' }, masked: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      project: { type: 'string' },
+      name: { type: 'string' },
+      masked: { type: 'boolean' },
+      logo: { type: 'string' },
+      accent: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
   const [group, action, ...rest] = positionals;
   if (!group || values.help) return out(HELP);
@@ -102,6 +113,16 @@ async function main(argv: string[]) {
         const k = await projects.createKey(await projectId(), values.name ?? 'cli', { masked: values.masked });
         out(`api key id: ${k.id} (${k.name})`);
         out(`x-api-key: ${k.apiKey}   <- shown once; store it now`);
+        break;
+      }
+      case 'projects set-link-ttl': {
+        await projects.setLinkTtl(await projectId(), Number(rest[0]));
+        out(`Connect Links of this project now last ${Number(rest[0])} s`);
+        break;
+      }
+      case 'projects set-branding': {
+        await projects.setBranding(await projectId(), { name: values.name, logoUrl: values.logo, accent: values.accent });
+        out('branding updated');
         break;
       }
       case 'projects set-masking': {

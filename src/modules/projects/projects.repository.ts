@@ -37,6 +37,9 @@ export function projectsRepository(db: Db) {
     findKeyByHash(hash: Buffer) {
       return db.apiKey.findUnique({ where: { hash: new Uint8Array(hash) }, include: { project: { select: { maskCredentials: true } } } });
     },
+    updateProject(projectId: string, data: { linkTtlSeconds?: number; brandName?: string | null; brandLogoUrl?: string | null; brandAccent?: string | null }) {
+      return db.project.update({ where: { id: projectId }, data });
+    },
     setProjectMasking(projectId: string, maskCredentials: boolean) {
       return db.project.update({ where: { id: projectId }, data: { maskCredentials } });
     },

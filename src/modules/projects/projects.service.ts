@@ -53,6 +53,24 @@ export function projectsService(deps: {
       return { id: key.id, name, prefix: key.prefix, apiKey: secret };
     },
 
+    /** How long this project's Connect Links stay usable (60 s to 7 days). */
+    async setLinkTtl(projectId: string, seconds: number) {
+      if (!Number.isInteger(seconds) || seconds < 60 || seconds > 7 * 86_400) throw new AppError('Request_ValidationError', 'The link lifetime is 60 to 604800 seconds');
+      await repo.updateProject(projectId, { linkTtlSeconds: seconds });
+    },
+
+    /** Branding of the hosted Connect Link page; an empty value clears it. */
+    async setBranding(projectId: string, b: { name?: string; logoUrl?: string; accent?: string }) {
+      if (b.name !== undefined && b.name.length > 120) throw new AppError('Request_ValidationError', 'The display name is at most 120 characters');
+      if (b.logoUrl && !/^https:\/\/[^\s"'<>]{1,1990}$/.test(b.logoUrl)) throw new AppError('Request_ValidationError', 'The logo must be an https URL');
+      if (b.accent && !/^#[0-9a-fA-F]{6}$/.test(b.accent)) throw new AppError('Request_ValidationError', 'The accent colour looks like #3558e6');
+      await repo.updateProject(projectId, {
+        ...(b.name !== undefined ? { brandName: b.name || null } : {}),
+        ...(b.logoUrl !== undefined ? { brandLogoUrl: b.logoUrl || null } : {}),
+        ...(b.accent !== undefined ? { brandAccent: b.accent || null } : {}),
+      });
+    },
+
     /** Project setting: mask credential values in every response (takes effect within API_KEY_CACHE_MS). */
     async setMasking(projectId: string, masked: boolean) {
       await repo.setProjectMasking(projectId, masked);

@@ -44,7 +44,7 @@ const CursorShape = z.object({
 /** How long a first page's total_items is reused for the same project and filters. */
 const COUNT_TTL_MS = 2_000;
 
-function checkFields(fields: ToolkitField[], val: Val): string[] {
+export function checkFields(fields: ToolkitField[], val: Val): string[] {
   const problems: string[] = [];
   for (const f of fields) {
     const v = val[f.name];
@@ -251,7 +251,7 @@ export function connectedAccountsService(deps: {
       const row = await findOrThrow(caller.projectId, id);
       if (!isOAuth2(row)) throw new AppError('ConnectedAccount_NotSupported', `${row.authScheme} accounts have no token to refresh`);
       if (row.status !== 'ACTIVE') throw AppError.final('ConnectedAccount_InvalidTransition', `The account is ${row.status}; only ACTIVE tokens refresh`);
-      return toObject(await oauth.fresh({ ...row, nextRefreshAt: null }, Number.MAX_SAFE_INTEGER), caller.maskCredentials, true);
+      return toObject(await oauth.fresh(row, Number.MAX_SAFE_INTEGER, { force: true }), caller.maskCredentials, true);
     },
 
     async list(caller: Caller, q: ListAccountsQuery) {

@@ -154,13 +154,20 @@ export function oauthService(deps: {
     });
   }
 
-  /** One refresh across every process: the lease winner calls the provider, the others wait for it. */
-  async function refreshAcrossProcesses(row: AccountRow, marginMs: number): Promise<AccountRow> {
+  /**
+   * One refresh across every process: the lease winner calls the provider, the others wait for it.
+   * An attempt that finished elsewhere in the meantime is the answer, whatever its outcome: new
+   * tokens, EXPIRED, or a transient failure whose backoff must hold for every replica (otherwise each
+   * waiting replica takes the lease in turn and calls the provider again).
+   */
+  async function refreshAcrossProcesses(row: AccountRow, marginMs: number, force: boolean): Promise<AccountRow> {
     const deadline = Date.now() + 20_000;
+    const settled = (now: AccountRow) =>
+      now.status !== 'ACTIVE' || !needsRefresh(now, marginMs) || (force ? attemptFinishedSince(row, now) : backingOff(now));
     for (;;) {
       if (await repo.acquireLease(row.projectId, row.id)) {
         const current = (await deps.findAccount(row.projectId, row.id)) ?? row;
-        if (!needsRefresh(current, marginMs)) {
+        if (settled(current)) {
           await repo.releaseLease(row.projectId, row.id, {});
           return current;
         }
@@ -169,11 +176,16 @@ export function oauthService(deps: {
       }
       await new Promise((r) => setTimeout(r, 50));
       const now = (await deps.findAccount(row.projectId, row.id)) ?? row;
-      const leaseOver = !now.refreshLeaseUntil || now.refreshLeaseUntil.getTime() < Date.now();
-      if (now.status !== 'ACTIVE' || !needsRefresh(now, marginMs) || (leaseOver && Date.now() > deadline)) return now;
-      if (Date.now() > deadline) return now;
+      if (settled(now) || Date.now() > deadline) return now;
     }
   }
+
+  /** A refresh attempt (successful or not) was recorded on the account after `before` was read. */
+  function attemptFinishedSince(before: AccountRow, now: AccountRow) {
+    return now.tokenExpiresAt?.getTime() !== before.tokenExpiresAt?.getTime() || now.refreshFailures !== before.refreshFailures;
+  }
+
+  const backingOff = (row: AccountRow) => !!row.nextRefreshAt && row.nextRefreshAt.getTime() > Date.now();
 
   async function refreshUnderLease(row: AccountRow) {
     const val = openVal(row);
@@ -287,16 +299,16 @@ export function oauthService(deps: {
      * The account as it should be read now: an abandoned redirect becomes FAILED, and a token near
      * expiry is refreshed first (single-flight).
      */
-    async fresh(row: AccountRow, marginMs = settings.refreshMarginMs): Promise<AccountRow> {
+    async fresh(row: AccountRow, marginMs = settings.refreshMarginMs, opts: { force?: boolean } = {}): Promise<AccountRow> {
       if ((row.status === 'INITIATED' || row.status === 'INITIALIZING') && row.updatedAt.getTime() < Date.now() - settings.attemptTtlMs) {
         await repo.finish(row.projectId, row.id, row.status, { status: 'FAILED', statusReason: STATUS_REASONS.initiationTimeout });
         return (await deps.findAccount(row.projectId, row.id)) ?? row;
       }
       if (!needsRefresh(row, marginMs)) return row;
-      if (row.nextRefreshAt && row.nextRefreshAt.getTime() > Date.now()) return row; // backing off
+      if (!opts.force && backingOff(row)) return row;
       let p = inflight.get(row.id);
       if (!p) {
-        p = refreshAcrossProcesses(row, marginMs).finally(() => inflight.delete(row.id));
+        p = refreshAcrossProcesses(row, marginMs, !!opts.force).finally(() => inflight.delete(row.id));
         inflight.set(row.id, p);
       }
       return p;

@@ -1,0 +1,119 @@
+/**
+ * A real OAuth 2.0 provider for tests: oauth2-mock-server on 127.0.0.1 with a generated RS256 key.
+ * It records every request that reaches its token and revocation endpoints, remembers every token
+ * and code it issued (so tests can look for them in logs), and can be scripted one request at a
+ * time: the next token response, the next revocation status, the next consent (denied), or a delay
+ * on token responses.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { type MutableRedirectUri, type MutableResponse, type MutableToken, OAuth2Server, type TokenRequestIncomingMessage } from 'oauth2-mock-server';
+
+/** A token request as the provider received it (form fields). */
+export type TokenCall = Record<string, string | undefined> & { grant_type: string };
+/** A scripted answer for one token request: change the status and body the provider sends. */
+export type TokenScript = (res: MutableResponse, call: TokenCall) => void;
+
+export type MockProvider = Awaited<ReturnType<typeof startProvider>>;
+
+/** Answers for the next token request. */
+export const fail = {
+  invalidGrant: (): TokenScript => (res) => {
+    res.statusCode = 400;
+    res.body = { error: 'invalid_grant', error_description: 'The refresh token is invalid or revoked' };
+  },
+  status:
+    (statusCode: number, error = 'temporarily_unavailable'): TokenScript =>
+    (res) => {
+      res.statusCode = statusCode;
+      res.body = { error, error_description: `provider answered ${statusCode}` };
+    },
+};
+
+export async function startProvider() {
+  const server = new OAuth2Server();
+  await server.issuer.keys.generate('RS256');
+  await server.start(0, '127.0.0.1');
+  const issuer = server.issuer.url!;
+
+  const tokenCalls: TokenCall[] = [];
+  const revokeCalls: Promise<Record<string, string>>[] = [];
+  const tokenScripts: TokenScript[] = [];
+  const revokeStatuses: number[] = [];
+  const consentScripts: ((u: URL) => void)[] = [];
+  /** Every code, token and state that passed through the provider. */
+  const secrets = new Set<string>();
+  let tokenDelayMs = 0;
+
+  // The mock signs JWTs deterministically from second-resolution claims: make every token unique,
+  // as a real provider's are, so that "a new token" is observable.
+  server.service.on('beforeTokenSigning', (token: MutableToken) => {
+    token.payload.jti = randomUUID();
+  });
+
+  server.service.on('beforeResponse', (res: MutableResponse, req: TokenRequestIncomingMessage) => {
+    const call = { ...(req.body as unknown as TokenCall) };
+    tokenCalls.push(call);
+    tokenScripts.shift()?.(res, call);
+    if (res.body) for (const k of ['access_token', 'refresh_token', 'id_token']) if (typeof res.body[k] === 'string') secrets.add(res.body[k]);
+    if (tokenDelayMs > 0) {
+      // Express keeps the response on the request: hold the answer back to widen race windows.
+      const out = (req as unknown as { res: { json: (b: unknown) => unknown } }).res;
+      const json = out.json.bind(out);
+      const delay = tokenDelayMs;
+      out.json = (b: unknown) => setTimeout(() => json(b), delay);
+    }
+  });
+
+  server.service.on('beforeAuthorizeRedirect', (redirect: MutableRedirectUri) => {
+    consentScripts.shift()?.(redirect.url);
+    for (const k of ['code', 'state']) {
+      const v = redirect.url.searchParams.get(k);
+      if (v) secrets.add(v);
+    }
+  });
+
+  server.service.on('beforeRevoke', (res: { statusCode: number }, req: IncomingMessage) => {
+    const status = revokeStatuses.shift();
+    if (status) res.statusCode = status;
+    // The mock does not parse revocation bodies: read the form here (the handler answers at once,
+    // so the listener must be attached before this hook returns).
+    revokeCalls.push(
+      new Promise((resolve) => {
+        let raw = '';
+        req.setEncoding('utf8');
+        req.on('data', (c: string) => (raw += c));
+        req.on('end', () => resolve(Object.fromEntries(new URLSearchParams(raw))));
+      }),
+    );
+  });
+
+  return {
+    issuer,
+    tokenCalls,
+    secrets,
+    /** The revocation requests received so far (token, token_type_hint, client_id, ...). */
+    revocations: () => Promise.all(revokeCalls),
+    /** Script the next token responses, in order. */
+    nextToken: (...scripts: TokenScript[]) => void tokenScripts.push(...scripts),
+    /** The next revocation requests answer these statuses, in order. */
+    nextRevoke: (...statuses: number[]) => void revokeStatuses.push(...statuses),
+    /** The next consent is refused by the user: the provider redirects back with an error. */
+    denyNextConsent: (description: string) =>
+      void consentScripts.push((u) => {
+        u.searchParams.delete('code');
+        u.searchParams.set('error', 'access_denied');
+        u.searchParams.set('error_description', description);
+      }),
+    /** Delay every token response by `ms` (0 to stop). */
+    delayTokens: (ms: number) => void (tokenDelayMs = ms),
+    /** Forget scripts and delays (between tests). */
+    reset: () => {
+      tokenScripts.length = 0;
+      revokeStatuses.length = 0;
+      consentScripts.length = 0;
+      tokenDelayMs = 0;
+    },
+    stop: () => server.stop(),
+  };
+}

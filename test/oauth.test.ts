@@ -465,6 +465,16 @@ describe('re-authorisation', () => {
     expect(val(after)).not.toHaveProperty('expired_at');
     expect(await accountCount(env)).toBe(count);
   });
+  it('only the newest consent completes the account: an earlier, unused one is dead', async () => {
+    const { id } = await connect(env);
+    const first = (await api(env).post(`/connected_accounts/${id}/refresh`)).body as { redirect_url: string };
+    const second = (await api(env).post(`/connected_accounts/${id}/refresh`)).body as { redirect_url: string };
+    const stale = await completeConsent(first.redirect_url);
+    expect(stale.status).toBe(400);
+    expect((await getAccount(env, id)).status).toBe('INITIATED');
+    expect((await completeConsent(second.redirect_url)).status).toBe(200);
+    expect((await getAccount(env, id)).status).toBe('ACTIVE');
+  });
 });
 
 describe('revocation', () => {

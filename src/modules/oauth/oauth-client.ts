@@ -89,6 +89,11 @@ export function classify(err: unknown): ProviderError {
     const transient = err.status >= 500 || err.status === 429;
     return new ProviderError(transient ? 'transient' : 'permanent', err.error, err.error_description, err.status);
   }
+  if (err instanceof oidc.WWWAuthenticateChallengeError) {
+    // A 401 challenge: the client credentials were refused. Not the grant's fault, so not EXPIRED;
+    // retried with backoff while the operator fixes the app credentials.
+    return new ProviderError('transient', err.status === 401 ? 'invalid_client' : `http_${err.status}`, undefined, err.status);
+  }
   const e = err as { name?: string; code?: string; cause?: unknown; message?: string };
   const status = (e.cause as { status?: number } | undefined)?.status;
   if (typeof status === 'number') {

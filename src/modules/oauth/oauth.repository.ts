@@ -25,6 +25,8 @@ export function oauthRepository(db: Db) {
           data: { status: 'INITIATED', statusReason: null, state },
         });
         if (r.count !== 1) return false;
+        // Only the newest consent may complete the account: earlier, unused states die here.
+        await tx.oAuthAttempt.updateMany({ where: { accountId, usedAt: null }, data: { usedAt: new Date() } });
         await tx.oAuthAttempt.create({ data: attempt });
         return true;
       });
@@ -80,7 +82,7 @@ export function oauthRepository(db: Db) {
     /** Redirects never completed within the time allowed become FAILED. */
     async expireStale(olderThan: Date, reason: string) {
       const r = await db.connectedAccount.updateMany({
-        where: { status: { in: ['INITIATED', 'INITIALIZING'] }, updatedAt: { lt: olderThan }, deletedAt: null },
+        where: { status: 'INITIATED', updatedAt: { lt: olderThan }, deletedAt: null },
         data: { status: 'FAILED', statusReason: reason },
       });
       await db.oAuthAttempt.deleteMany({ where: { expiresAt: { lt: new Date(Date.now() - 24 * 3600_000) } } });

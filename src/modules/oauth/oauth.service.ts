@@ -300,7 +300,8 @@ export function oauthService(deps: {
      * expiry is refreshed first (single-flight).
      */
     async fresh(row: AccountRow, marginMs = settings.refreshMarginMs, opts: { force?: boolean } = {}): Promise<AccountRow> {
-      if ((row.status === 'INITIATED' || row.status === 'INITIALIZING') && row.updatedAt.getTime() < Date.now() - settings.attemptTtlMs) {
+      // INITIALIZING accounts wait on a Connect Link, which has its own lifetime (connect-links).
+      if (row.status === 'INITIATED' && row.updatedAt.getTime() < Date.now() - settings.attemptTtlMs) {
         await repo.finish(row.projectId, row.id, row.status, { status: 'FAILED', statusReason: STATUS_REASONS.initiationTimeout });
         return (await deps.findAccount(row.projectId, row.id)) ?? row;
       }

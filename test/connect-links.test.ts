@@ -20,10 +20,11 @@ afterAll(() => ctx.close());
 
 const link = (body: object) => ctx.http.post('/api/v3.1/connected_accounts/link').set('x-api-key', ctx.apiKey).send(body);
 const pathOf = (url: string) => new URL(url).pathname;
-const csrfOf = (res: { text: string; headers: Record<string, string | string[] | undefined> }) => {
+const csrfOf = (res: { text: string; headers: Record<string, string | string[] | undefined> }, cookie?: string) => {
   const field = /name="csrf" value="([^"]+)"/.exec(res.text)![1]!;
-  const cookie = ([res.headers['set-cookie']].flat() as string[]).find((c) => c.startsWith('lk_link_csrf='))!.split(';')[0]!;
-  return { field, cookie };
+  // The cookie is set once per link session; later pages of the same link reuse it.
+  const set = ([res.headers['set-cookie']].flat().filter(Boolean) as string[]).find((c) => c.startsWith('lk_csrf_ls_'));
+  return { field, cookie: set ? set.split(';')[0]! : cookie! };
 };
 
 describe('POST /connected_accounts/link', () => {
@@ -69,7 +70,8 @@ describe('the hosted page', () => {
     const bad = await ctx.http.post(pathOf(res.body.redirect_url)).set('cookie', cookie).type('form').send({ csrf: field, api_key: '' }).expect(400);
     expect(bad.text).toContain('This field is required.');
     expect(bad.text).toMatch(/aria-invalid="true"/);
-    const again = csrfOf(bad);
+    const again = csrfOf(bad, cookie);
+    expect(again.field).toBe(field); // the same session keeps its CSRF value (other tabs keep working)
     const ok = await ctx.http
       .post(pathOf(res.body.redirect_url))
       .set('cookie', again.cookie)
@@ -87,6 +89,22 @@ describe('the hosted page', () => {
     expect(reused.text).toContain('already used');
     expect(ctx.logs()).not.toContain(res.body.link_token);
     expect(ctx.logs()).not.toContain('lin_api_MELISSA_SECRET');
+  });
+
+  it("names the link's own destinations in form-action (the redirect after submit is governed by it)", async () => {
+    const res = await link({ auth_config_id: linearCfg, user_id: 'csp', callback_url: 'http://127.0.0.1:5555/cb' }).expect(201);
+    const page = await ctx.http.get(pathOf(res.body.redirect_url)).expect(200);
+    const formAction = /form-action ([^;]+)/.exec(page.headers['content-security-policy']!)![1]!;
+    expect(formAction.split(' ')).toEqual(expect.arrayContaining(["'self'", 'https:', 'http://127.0.0.1:5555']));
+  });
+
+  it('two tabs of the same link share one CSRF value, so either can submit', async () => {
+    const res = await link({ auth_config_id: linearCfg, user_id: 'tabs' }).expect(201);
+    const first = await ctx.http.get(pathOf(res.body.redirect_url)).expect(200);
+    const { field, cookie } = csrfOf(first);
+    const second = await ctx.http.get(pathOf(res.body.redirect_url)).set('cookie', cookie).expect(200);
+    expect(csrfOf(second, cookie).field).toBe(field);
+    await ctx.http.post(pathOf(res.body.redirect_url)).set('cookie', cookie).type('form').send({ csrf: field, api_key: 'lin_api_tabs' }).expect(200);
   });
 
   it('never writes a typed secret back, but keeps the other values', async () => {

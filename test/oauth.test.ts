@@ -97,7 +97,7 @@ describe('connecting: authorization code with PKCE', () => {
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toMatch(/^text\/html/);
     expect(page.text).toContain('Connected');
-    expect(page.text).toContain('acme');
+    expect(page.text).toContain('Your Acme account is connected'); // the toolkit's display name
 
     expect(calls).toHaveLength(1);
     const [call] = calls;

@@ -18,6 +18,7 @@ import type { OAuthService } from '../oauth/oauth.service.js';
 import type { Caller } from '../projects/projects.service.js';
 import type { AuthSchemeDefinition, ToolkitField } from '../toolkits/toolkit-definition.js';
 import type { ToolkitsService } from '../toolkits/toolkits.service.js';
+import { fill } from '../connected-accounts/auth-params.js';
 import type { ConnectLinksRepository } from './connect-links.repository.js';
 import type { CreateLinkBody } from './connect-links.schemas.js';
 
@@ -46,6 +47,8 @@ export type PageModel = {
   fields: ToolkitField[];
   /** Values already known (connection_data), which the page does not ask for again. */
   prefilled: Val;
+  /** Origins the form may lead to: the app's callback and (OAuth2) the provider's authorize page. */
+  formTargets: string[];
 };
 
 export function connectLinksService(deps: {
@@ -92,7 +95,17 @@ export function connectLinksService(deps: {
     const prefilled = openVal(account);
     const all = scheme?.fields.connected_account_initiation ?? [];
     const isOAuth = account.authScheme === 'OAUTH2';
+    const targets = [typeof prefilled.callback_url === 'string' ? prefilled.callback_url : undefined];
+    if (isOAuth && scheme?.oauth2) targets.push(fill(scheme.oauth2.authorization_url, prefilled));
+    const formTargets = targets.flatMap((u) => {
+      try {
+        return u && !u.includes('{{') ? [new URL(u).origin] : [];
+      } catch {
+        return [];
+      }
+    });
     return {
+      formTargets: [...new Set(formTargets)],
       sessionId: session.id,
       account,
       projectName: project?.brandName ?? project?.name ?? 'this app',

@@ -30,6 +30,8 @@ export function outcomeUrl(callbackUrl: string, accountId: string, status: strin
 }
 
 export const oauthRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { services, limits }) => {
+  const toolkitName = async (projectId: string, slug: string) =>
+    (await services.toolkits.resolve(projectId, slug).catch(() => undefined))?.definition.name ?? slug;
   app.get('/toolkits/auth/callback', {
     schema: {
       operationId: 'oauthCallback',
@@ -50,7 +52,7 @@ export const oauthRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { servi
           .send(
             page(
               ok
-                ? { ok, title: 'Connected', message: `Your ${account.toolkitSlug} account is connected. You can close this window.` }
+                ? { ok, title: 'Connected', message: `Your ${await toolkitName(account.projectId, account.toolkitSlug)} account is connected. You can close this window.` }
                 : { ok, title: 'Connection failed', message: account.statusReason ?? 'The connection could not be completed.' },
             ),
           );

@@ -52,7 +52,7 @@ export function formPage(m: PageModel, o: { csrf: string; action: string; values
   const note =
     m.mode === 'OAUTH2'
       ? `You will sign in on ${esc(m.toolkitName)}'s own site.`
-      : `Your credentials go straight to this connection service, encrypted at rest; ${esc(m.projectName)} does not see this page.`;
+      : `What you type here is stored encrypted by this connection service; ${esc(m.projectName)} never sees it.`;
   return layout(
     `Connect ${m.toolkitName}`,
     m.accent,

@@ -126,7 +126,7 @@ describe.skipIf(!chromiumFound)('the hosted Connect Link page in Chromium', () =
     expect(await marker.isVisible()).toBe(true);
     expect(await page.locator('input:not([type=hidden])').count()).toBe(1);
     expect(await page.getByRole('button').allTextContents()).toEqual(['Connect']);
-    expect(await page.locator('p.note').textContent()).toContain('encrypted at rest');
+    expect(await page.locator('p.note').textContent()).toContain('never sees it');
     expect(await page.locator('script').count()).toBe(0);
     // The anti-CSRF cookie, as the browser stored it.
     const cookies = await tab.context.cookies(env.baseUrl + '/link/');

@@ -37,6 +37,10 @@ import { connectLinksRepository } from './modules/connect-links/connect-links.re
 import { connectLinksRoutes } from './modules/connect-links/connect-links.routes.js';
 import { connectLinksService } from './modules/connect-links/connect-links.service.js';
 import { hostedPageRoutes } from './modules/connect-links/hosted-page.routes.js';
+import { webhookDispatcher } from './modules/webhooks/dispatcher.js';
+import { webhooksRepository } from './modules/webhooks/webhooks.repository.js';
+import { webhooksRoutes } from './modules/webhooks/webhooks.routes.js';
+import { webhooksService } from './modules/webhooks/webhooks.service.js';
 import { oauthRoutes } from './modules/oauth/oauth.routes.js';
 import { oauthService } from './modules/oauth/oauth.service.js';
 
@@ -47,7 +51,20 @@ export type AppConfig = Pick<
   Config,
   'LOG_LEVEL' | 'BODY_LIMIT_BYTES' | 'TRUST_PROXY' | 'RATE_LIMIT_MAX' | 'RATE_LIMIT_WINDOW_MS' | 'API_KEY_CACHE_MS' | 'publicUrl'
 > &
-  Partial<Pick<Config, 'managedAuth' | 'OAUTH_ALLOW_INSECURE_LOOPBACK' | 'OAUTH_TIMEOUT_SECONDS' | 'OAUTH_REFRESH_MARGIN_MS' | 'LINK_FRAME_ANCESTORS'>> & {
+  Partial<
+    Pick<
+      Config,
+      | 'managedAuth'
+      | 'OAUTH_ALLOW_INSECURE_LOOPBACK'
+      | 'OAUTH_TIMEOUT_SECONDS'
+      | 'OAUTH_REFRESH_MARGIN_MS'
+      | 'LINK_FRAME_ANCESTORS'
+      | 'WEBHOOKS_ALLOW_PRIVATE_URLS'
+      | 'WEBHOOK_TIMEOUT_MS'
+      | 'WEBHOOK_DISABLE_AFTER_FAILURES'
+      | 'WEBHOOK_SECRET_GRACE_MS'
+    >
+  > & {
     /** How long an OAuth redirect may take (10 minutes; tests shorten it). */
     oauthAttemptTtlMs?: number;
   };
@@ -119,7 +136,25 @@ export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) 
     crypto: deps.crypto,
     publicUrl: c.publicUrl,
   });
-  return { projects, toolkits, authConfigs, connectedAccounts, oauth, connectLinks };
+  const webhooksRepo = webhooksRepository(deps.db, deps.pool);
+  const webhooks = webhooksService({
+    repo: webhooksRepo,
+    crypto: deps.crypto,
+    settings: { allowInternal: c.WEBHOOKS_ALLOW_PRIVATE_URLS ?? false, rotationGraceMs: c.WEBHOOK_SECRET_GRACE_MS ?? 86_400_000 },
+  });
+  const webhookDelivery = webhookDispatcher({
+    repo: webhooksRepo,
+    crypto: deps.crypto,
+    maskedView: connectedAccounts.maskedView,
+    authConfigState: async (projectId, id) => authConfigsRepo.find(projectId, id),
+    settings: {
+      timeoutMs: c.WEBHOOK_TIMEOUT_MS ?? 10_000,
+      disableAfter: c.WEBHOOK_DISABLE_AFTER_FAILURES ?? 50,
+      allowInternal: c.WEBHOOKS_ALLOW_PRIVATE_URLS ?? false,
+    },
+    log,
+  });
+  return { projects, toolkits, authConfigs, connectedAccounts, oauth, connectLinks, webhooks, webhookDelivery };
 }
 export type Services = ReturnType<typeof buildServices>;
 
@@ -195,6 +230,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         await api.register(authConfigsRoutes, { services, limits });
         await api.register(connectedAccountsRoutes, { services, limits });
         await api.register(connectLinksRoutes, { services, limits });
+        await api.register(webhooksRoutes, { services, limits });
       },
       { prefix },
     );

@@ -16,6 +16,7 @@ async function main() {
         databaseUrl: rt.database.url,
         oauth: app.services.oauth,
         links: app.services.connectLinks,
+        webhooks: app.services.webhookDelivery,
         refreshAheadMs: config.OAUTH_REFRESH_AHEAD_MS,
         log,
       })

@@ -63,10 +63,30 @@ class CharAsTextPool extends pg.Pool {
   }
 }
 
+/**
+ * The adapter runs a migration script by splitting it on every `;`, which breaks function bodies
+ * (the webhook outbox trigger). PostgreSQL's simple-query protocol runs a multi-statement script
+ * as one implicit transaction, as `prisma migrate deploy` does: send it whole.
+ */
+class WholeScriptPg extends PrismaPg {
+  override async connect() {
+    const adapter = await super.connect();
+    const queryable = adapter as unknown as { client: pg.Pool; onError(e: unknown): never };
+    adapter.executeScript = async (script: string) => {
+      try {
+        await queryable.client.query(script);
+      } catch (err) {
+        queryable.onError(err);
+      }
+    };
+    return adapter;
+  }
+}
+
 export async function openSchemaEngine(databaseUrl: string, schemaText?: string, schemaPath = SCHEMA_PATH): Promise<Engine> {
   const { SchemaEngine } = await loadGlue();
   const pool = new CharAsTextPool({ connectionString: databaseUrl, Client: CharAsTextClient, max: 2 });
-  const factory = bindMigrationAwareSqlAdapterFactory(new PrismaPg(pool));
+  const factory = bindMigrationAwareSqlAdapterFactory(new WholeScriptPg(pool));
   const datamodels: [string, string][] = [[schemaPath, schemaText ?? readFileSync(schemaPath, 'utf8')]];
   const engine = await SchemaEngine.new({ datamodels }, () => {}, factory);
   return {

@@ -8,6 +8,8 @@ import PgBoss from 'pg-boss';
 import type { OAuthService } from '../modules/oauth/oauth.service.js';
 
 export const OAUTH_MAINTENANCE = 'oauth-maintenance';
+export const WEBHOOK_DISPATCH = 'webhook-dispatch';
+export const DISPATCH_WORKERS = 4;
 
 export type Jobs = { boss: PgBoss; stop: () => Promise<void> };
 
@@ -16,6 +18,12 @@ export async function startJobs(o: {
   oauth: Pick<OAuthService, 'sweep'>;
   /** Pending Connect Link accounts whose link expired unused become FAILED. */
   links?: { expireUnused: () => Promise<number> };
+  /** The webhook outbox's dispatcher; a run fans out new events and delivers what is due. */
+  webhooks?: { runOnce: () => Promise<{ fannedOut: number; delivered: number }> };
+  /** How often this process asks for a dispatch run (runs are de-duplicated across replicas). */
+  dispatchEveryMs?: number;
+  /** How many dispatch runs this process may have going at once (default DISPATCH_WORKERS). */
+  dispatchWorkers?: number;
   refreshAheadMs: number;
   log: { info: (obj: object, msg: string) => void; warn: (obj: object, msg: string) => void };
   /** Cron expression for the maintenance run (every minute). */
@@ -31,9 +39,36 @@ export async function startJobs(o: {
     const r = { ...(await o.oauth.sweep({ aheadMs: o.refreshAheadMs, batch: 200 })), links_expired: (await o.links?.expireUnused()) ?? 0 };
     if (r.expired || r.refreshed || r.links_expired) o.log.info(r, 'oauth maintenance');
   });
+  let tick: NodeJS.Timeout | undefined;
+  if (o.webhooks) {
+    const webhooks = o.webhooks;
+    await boss.createQueue(WEBHOOK_DISPATCH);
+    // A run waits for its slowest receiver (up to WEBHOOK_TIMEOUT_MS), and a pg-boss worker takes one
+    // job at a time: with a single worker, one slow subscription would hold up every other one. So
+    // several workers: while one run waits, the next tick's job runs on another (it skips deliveries
+    // leased by the waiting run, and the claim keeps each account's events in order).
+    for (let w = 0; w < (o.dispatchWorkers ?? DISPATCH_WORKERS); w++) {
+      await boss.work(WEBHOOK_DISPATCH, { pollingIntervalSeconds: 0.5 }, async () => {
+        // Keep going while there is work, so a burst does not wait for the next tick.
+        for (let i = 0; i < 20; i++) {
+          const r = await webhooks.runOnce();
+          if (!r.fannedOut && !r.delivered) break;
+        }
+      });
+    }
+    // A singleton per second: every replica asks, pg-boss runs one; the outbox makes that safe.
+    const every = o.dispatchEveryMs ?? 1000;
+    tick = setInterval(() => {
+      boss.send(WEBHOOK_DISPATCH, {}, { singletonKey: 'dispatch', singletonSeconds: Math.max(1, Math.round(every / 1000)) }).catch(() => {});
+    }, every);
+    tick.unref();
+  }
   return {
     boss,
     // Lets a running job finish, then closes the engine's connections.
-    stop: () => boss.stop({ graceful: true, wait: true, timeout: 10_000 }),
+    stop: async () => {
+      if (tick) clearInterval(tick);
+      await boss.stop({ graceful: true, wait: true, timeout: 10_000 });
+    },
   };
 }

@@ -42,6 +42,14 @@ const EnvSchema = z
     OAUTH_REFRESH_AHEAD_MS: int(60_000, 86_400_000).default(600_000),
     /** Origins allowed to embed the hosted Connect Link page in a frame (CSP frame-ancestors), e.g. https://app.example.com. */
     LINK_FRAME_ANCESTORS: z.string().max(2000).optional(),
+    /** Allow webhook URLs on loopback and private addresses (local receivers, tests). */
+    WEBHOOKS_ALLOW_PRIVATE_URLS: bool.default(false),
+    /** Timeout of one webhook delivery attempt. */
+    WEBHOOK_TIMEOUT_MS: int(500, 60_000).default(10_000),
+    /** Consecutive failed attempts after which a subscription is disabled. */
+    WEBHOOK_DISABLE_AFTER_FAILURES: int(1, 10_000).default(50),
+    /** How long a rotated-out webhook secret keeps signing alongside the new one. */
+    WEBHOOK_SECRET_GRACE_MS: int(0, 30 * 86_400_000).default(86_400_000),
     /** Run the background jobs (pg-boss) in this process. */
     JOBS_ENABLED: bool.default(true),
     /** How long an API key lookup is cached in each process; a revocation reaches other replicas within it. */

@@ -15,6 +15,9 @@ export const ID_PREFIXES = {
   linkToken: 'lt',
   oauthAttempt: 'oa',
   linkSession: 'ls',
+  webhookSubscription: 'ws',
+  webhookDelivery: 'wd',
+  webhookAttempt: 'wa',
 } as const;
 
 export function newId(kind: keyof typeof ID_PREFIXES): string {

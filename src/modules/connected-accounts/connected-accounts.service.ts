@@ -149,6 +149,8 @@ export function connectedAccountsService(deps: {
   return {
     openVal,
     findOrThrow,
+    /** The account as GET returns it, with every secret masked (webhook payloads). */
+    maskedView: (row: AccountRow) => toObject(row, true, true),
 
     async create(caller: Caller, body: CreateAccountBody) {
       const { projectId } = caller;

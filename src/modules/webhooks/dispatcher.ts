@@ -1,0 +1,173 @@
+/**
+ * Delivers the outbox. One run: fan new events out to the subscriptions that want them (building the
+ * V3 envelope once), then claim due deliveries and POST them, signed, each with its own timeout and
+ * all concurrently, so a slow receiver delays only its own deliveries.
+ * - Any 2xx succeeds. 429, 5xx, timeouts and connection errors retry with exponential backoff and
+ *   jitter for RETRY_WINDOW_MS (over 24 hours); other 4xx are final.
+ * - After WEBHOOK_DISABLE_AFTER_FAILURES consecutive failed attempts a subscription is disabled, and
+ *   that is an event of its own (composio.webhook_subscription.disabled).
+ * - At least once: a worker that dies mid-delivery loses its lease, and the delivery runs again.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Crypto } from '../../lib/crypto.js';
+import { newId } from '../../lib/ids.js';
+import type { AccountRow } from '../connected-accounts/connected-accounts.repository.js';
+import type { AccountObject } from '../connected-accounts/connected-accounts.schemas.js';
+import { signedHeaders } from './signing.js';
+import { resolvesInternally } from './url-guard.js';
+import type { ClaimedDelivery, WebhooksRepository } from './webhooks.repository.js';
+
+export const RETRY_WINDOW_MS = 26 * 3600_000;
+export const SUBSCRIPTION_DISABLED = 'composio.webhook_subscription.disabled';
+
+export type DispatcherSettings = { timeoutMs: number; disableAfter: number; allowInternal: boolean };
+
+/** Backoff before attempt n+1: 10 s doubling to at most 2 h, with ±25% jitter. */
+export function backoffMs(attempts: number) {
+  return Math.min(2 * 3600_000, 10_000 * 2 ** Math.max(0, attempts - 1)) * (0.75 + Math.random() / 2);
+}
+
+function snapshotRow(s: Record<string, unknown>, cfg: { isComposioManaged: boolean; status: string }): AccountRow {
+  const date = (v: unknown) => (v ? new Date(String(v)) : null);
+  return {
+    id: String(s.id),
+    projectId: String(s.project_id),
+    authConfigId: String(s.auth_config_id),
+    toolkitSlug: String(s.toolkit_slug),
+    userId: String(s.user_id),
+    authScheme: String(s.auth_scheme),
+    status: String(s.status),
+    statusReason: (s.status_reason as string | null) ?? null,
+    state: String(s.state),
+    secretKeys: (s.secret_keys as string[]) ?? [],
+    alias: (s.alias as string | null) ?? null,
+    wordId: String(s.word_id),
+    callbackUrl: (s.callback_url as string | null) ?? null,
+    accountType: String(s.account_type),
+    tokenExpiresAt: date(s.token_expires_at),
+    refreshLeaseUntil: null,
+    refreshFailures: Number(s.refresh_failures ?? 0),
+    nextRefreshAt: null,
+    createdAt: date(s.created_at)!,
+    updatedAt: date(s.updated_at)!,
+    deletedAt: date(s.deleted_at),
+    authConfig: { ...cfg, deletedAt: null },
+  };
+}
+
+export function webhookDispatcher(deps: {
+  repo: WebhooksRepository;
+  crypto: Pick<Crypto, 'open'>;
+  maskedView: (row: AccountRow) => AccountObject;
+  authConfigState: (projectId: string, id: string) => Promise<{ isComposioManaged: boolean; status: string } | null>;
+  settings: DispatcherSettings;
+  log?: (msg: string, extra?: object) => void;
+}) {
+  const { repo, crypto, settings } = deps;
+  const secretAad = (projectId: string, id: string) => `webhook:${projectId}/${id}`;
+
+  async function envelope(e: { id: string; type: string; projectId: string; createdAt: Date; snapshot: unknown }) {
+    let data: unknown = e.snapshot;
+    if (e.type.startsWith('composio.connected_account.')) {
+      const s = e.snapshot as Record<string, unknown>;
+      const cfg = (await deps.authConfigState(e.projectId, String(s.auth_config_id))) ?? { isComposioManaged: false, status: 'ENABLED' };
+      try {
+        data = deps.maskedView(snapshotRow(s, cfg));
+      } catch {
+        data = { id: s.id, status: s.status }; // a row that cannot be opened: say what we can
+      }
+    }
+    return JSON.stringify({ id: e.id, timestamp: e.createdAt.toISOString(), type: e.type, data, metadata: { project_id: e.projectId } });
+  }
+
+  async function fanOut(batch = 200) {
+    let n = 0;
+    const subsByProject = new Map<string, Awaited<ReturnType<WebhooksRepository['liveSubscriptions']>>>();
+    for (const e of await repo.pendingEvents(batch)) {
+      let subs = subsByProject.get(e.projectId);
+      if (!subs) subsByProject.set(e.projectId, (subs = await repo.liveSubscriptions(e.projectId)));
+      const wanted = subs.filter((s) => s.enabledEvents.includes(e.type));
+      const body = wanted.length ? await envelope(e) : '';
+      const created = await repo.fanOut(
+        e.id,
+        body,
+        wanted.map((s) => ({ id: newId('webhookDelivery'), projectId: e.projectId, subscriptionId: s.id, eventId: e.id, eventSeq: e.seq, accountId: e.accountId })),
+      );
+      if (created) n += wanted.length;
+    }
+    return n;
+  }
+
+  async function attempt(d: ClaimedDelivery) {
+    const started = new Date();
+    const secrets = [crypto.open(d.secret, secretAad(d.project_id, d.subscription_id))];
+    if (d.previous_secret && d.previous_secret_until && d.previous_secret_until > started) {
+      secrets.push(crypto.open(d.previous_secret, secretAad(d.project_id, d.subscription_id)));
+    }
+    let statusCode: number | null = null;
+    let error: string | null = null;
+    let retry = false;
+    try {
+      if (!settings.allowInternal && (await resolvesInternally(d.url))) {
+        error = 'the URL resolves to an internal address';
+      } else {
+        const res = await fetch(d.url, {
+          method: 'POST',
+          headers: signedHeaders({ id: d.event_id, body: d.body, secrets, now: started, version: d.version }),
+          body: d.body,
+          redirect: 'manual',
+          signal: AbortSignal.timeout(settings.timeoutMs),
+        });
+        statusCode = res.status;
+        await res.body?.cancel().catch(() => {});
+        retry = res.status === 429 || res.status >= 500;
+        if (res.status < 200 || res.status >= 300) error = `HTTP ${res.status}`;
+      }
+    } catch (err) {
+      const name = (err as Error)?.name;
+      error = name === 'TimeoutError' || name === 'AbortError' ? 'timed out' : 'connection failed';
+      retry = true;
+    }
+    const ok = error === null;
+    const expired = Date.now() - d.created_at.getTime() > RETRY_WINDOW_MS;
+    const next = ok
+      ? { status: 'SUCCEEDED' as const, statusCode, error }
+      : retry && !expired
+        ? { status: 'PENDING' as const, nextAttemptAt: new Date(Date.now() + backoffMs(d.attempts + 1)), statusCode, error }
+        : { status: 'FAILED' as const, statusCode, error };
+    await repo.recordAttempt({
+      delivery: d,
+      attempt: { id: newId('webhookAttempt'), deliveryId: d.id, attempt: d.attempts + 1, startedAt: started, durationMs: Date.now() - started.getTime(), statusCode, error },
+      next,
+      succeeded: ok,
+      disableAfter: settings.disableAfter,
+      disabledEvent: (subscriptionId) => ({
+        id: `msg_${randomUUID()}`,
+        projectId: d.project_id,
+        accountId: null,
+        type: SUBSCRIPTION_DISABLED,
+        snapshot: { id: subscriptionId, status: 'DISABLED', reason: `Disabled after ${settings.disableAfter} consecutive failed deliveries` },
+      }),
+    });
+    if (!ok) deps.log?.('webhook delivery failed', { delivery: d.id, error, will_retry: next.status === 'PENDING' });
+  }
+
+  async function deliverDue(limit = 50) {
+    const claimed = await repo.claimDue(limit);
+    await Promise.all(claimed.map((d) => attempt(d)));
+    return claimed.length;
+  }
+
+  return {
+    fanOut,
+    deliverDue,
+    /** One pass: fan out, then deliver what is due. */
+    async runOnce() {
+      const fannedOut = await fanOut();
+      const delivered = await deliverDue();
+      return { fannedOut, delivered };
+    },
+  };
+}
+
+export type WebhookDispatcher = ReturnType<typeof webhookDispatcher>;

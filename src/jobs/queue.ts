@@ -19,7 +19,7 @@ export async function startJobs(o: {
   /** Pending Connect Link accounts whose link expired unused become FAILED. */
   links?: { expireUnused: () => Promise<number> };
   /** The webhook outbox's dispatcher; a run fans out new events and delivers what is due. */
-  webhooks?: { runOnce: () => Promise<{ fannedOut: number; delivered: number }> };
+  webhooks?: { runOnce: () => Promise<{ fannedOut: number; delivered: number }>; prune: () => Promise<unknown> };
   /** How often this process asks for a dispatch run (runs are de-duplicated across replicas). */
   dispatchEveryMs?: number;
   /** How many dispatch runs this process may have going at once (default DISPATCH_WORKERS). */
@@ -38,6 +38,7 @@ export async function startJobs(o: {
   await boss.work(OAUTH_MAINTENANCE, async () => {
     const r = { ...(await o.oauth.sweep({ aheadMs: o.refreshAheadMs, batch: 200 })), links_expired: (await o.links?.expireUnused()) ?? 0 };
     if (r.expired || r.refreshed || r.links_expired) o.log.info(r, 'oauth maintenance');
+    await o.webhooks?.prune();
   });
   let tick: NodeJS.Timeout | undefined;
   if (o.webhooks) {

@@ -1,3 +1,6 @@
+-- AlterTable
+ALTER TABLE "connected_accounts" ADD COLUMN     "activated_at" TIMESTAMPTZ(3);
+
 -- CreateTable
 CREATE TABLE "webhook_subscriptions" (
     "id" VARCHAR(40) NOT NULL,
@@ -119,8 +122,7 @@ BEGIN
     kinds := CASE NEW.status
       WHEN 'ACTIVE' THEN CASE
         WHEN OLD.status = 'INACTIVE' THEN ARRAY['enabled']
-        WHEN EXISTS (SELECT 1 FROM webhook_events e WHERE e.account_id = NEW.id AND e.type = 'composio.connected_account.activated')
-          THEN ARRAY['reauthorized']
+        WHEN OLD.activated_at IS NOT NULL THEN ARRAY['reauthorized']
         ELSE ARRAY['activated'] END
       WHEN 'INACTIVE' THEN ARRAY['disabled']
       WHEN 'FAILED' THEN ARRAY['failed']
@@ -138,6 +140,21 @@ BEGIN
   RETURN NULL;
 END
 $$ LANGUAGE plpgsql;
+
+-- First activation, remembered on the row (so events can be pruned without losing the distinction
+-- between "activated" and "reauthorized").
+CREATE FUNCTION latchkey_connected_account_mark_activated() RETURNS trigger AS $$
+BEGIN
+  IF NEW.status = 'ACTIVE' AND NEW.activated_at IS NULL THEN
+    NEW.activated_at := now();
+  END IF;
+  RETURN NEW;
+END
+$$ LANGUAGE plpgsql;
+
+CREATE TRIGGER connected_account_mark_activated
+  BEFORE INSERT OR UPDATE ON connected_accounts
+  FOR EACH ROW EXECUTE FUNCTION latchkey_connected_account_mark_activated();
 
 CREATE TRIGGER connected_account_events
   AFTER INSERT OR UPDATE ON connected_accounts

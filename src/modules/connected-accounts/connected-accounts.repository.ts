@@ -25,7 +25,7 @@ export type Order = { by: 'createdAt' | 'updatedAt'; dir: 'asc' | 'desc' };
 const FIND_SQL = `
   SELECT a.id, a.project_id, a.auth_config_id, a.toolkit_slug, a.user_id, a.auth_scheme, a.status,
          a.status_reason, a.state, a.secret_keys, a.alias, a.word_id, a.callback_url, a.account_type,
-         a.token_expires_at, a.refresh_lease_until, a.refresh_failures, a.next_refresh_at,
+         a.token_expires_at, a.refresh_lease_until, a.refresh_failures, a.next_refresh_at, a.activated_at,
          a.created_at, a.updated_at, c.is_composio_managed, c.status AS config_status
     FROM connected_accounts a JOIN auth_configs c ON c.id = a.auth_config_id
    WHERE a.id = $1 AND a.project_id = $2 AND a.deleted_at IS NULL`;
@@ -74,6 +74,7 @@ type FindRow = {
   refresh_lease_until: Date | null;
   refresh_failures: number;
   next_refresh_at: Date | null;
+  activated_at: Date | null;
   created_at: Date;
   updated_at: Date;
   is_composio_managed: boolean;
@@ -122,6 +123,7 @@ export function connectedAccountsRepository(db: Db, pool: pg.Pool) {
         refreshLeaseUntil: r.refresh_lease_until,
         refreshFailures: r.refresh_failures,
         nextRefreshAt: r.next_refresh_at,
+        activatedAt: r.activated_at,
         createdAt: r.created_at,
         updatedAt: r.updated_at,
         deletedAt: null,

@@ -14,11 +14,13 @@ import { newId } from '../../lib/ids.js';
 import type { AccountRow } from '../connected-accounts/connected-accounts.repository.js';
 import type { AccountObject } from '../connected-accounts/connected-accounts.schemas.js';
 import { signedHeaders } from './signing.js';
-import { resolvesInternally } from './url-guard.js';
+import { InternalAddressError, postWebhook } from './http-post.js';
 import type { ClaimedDelivery, WebhooksRepository } from './webhooks.repository.js';
 
 export const RETRY_WINDOW_MS = 26 * 3600_000;
 export const SUBSCRIPTION_DISABLED = 'composio.webhook_subscription.disabled';
+/** How long delivered events and their delivery logs are kept. */
+export const EVENT_RETENTION_MS = 7 * 86_400_000;
 
 export type DispatcherSettings = { timeoutMs: number; disableAfter: number; allowInternal: boolean };
 
@@ -48,6 +50,7 @@ function snapshotRow(s: Record<string, unknown>, cfg: { isComposioManaged: boole
     refreshLeaseUntil: null,
     refreshFailures: Number(s.refresh_failures ?? 0),
     nextRefreshAt: null,
+    activatedAt: date(s.activated_at),
     createdAt: date(s.created_at)!,
     updatedAt: date(s.updated_at)!,
     deletedAt: date(s.deleted_at),
@@ -108,25 +111,17 @@ export function webhookDispatcher(deps: {
     let error: string | null = null;
     let retry = false;
     try {
-      if (!settings.allowInternal && (await resolvesInternally(d.url))) {
-        error = 'the URL resolves to an internal address';
-      } else {
-        const res = await fetch(d.url, {
-          method: 'POST',
-          headers: signedHeaders({ id: d.event_id, body: d.body, secrets, now: started, version: d.version }),
-          body: d.body,
-          redirect: 'manual',
-          signal: AbortSignal.timeout(settings.timeoutMs),
-        });
-        statusCode = res.status;
-        await res.body?.cancel().catch(() => {});
-        retry = res.status === 429 || res.status >= 500;
-        if (res.status < 200 || res.status >= 300) error = `HTTP ${res.status}`;
-      }
+      const headers = signedHeaders({ id: d.event_id, body: d.body, secrets, now: started, version: d.version });
+      statusCode = await postWebhook(d.url, headers, d.body, { timeoutMs: settings.timeoutMs, allowInternal: settings.allowInternal });
+      retry = statusCode === 429 || statusCode >= 500;
+      if (statusCode < 200 || statusCode >= 300) error = `HTTP ${statusCode}`;
     } catch (err) {
-      const name = (err as Error)?.name;
-      error = name === 'TimeoutError' || name === 'AbortError' ? 'timed out' : 'connection failed';
-      retry = true;
+      if (err instanceof InternalAddressError) {
+        error = err.message; // final: the address will not become public by waiting
+      } else {
+        error = (err as Error)?.name === 'TimeoutError' ? 'timed out' : 'connection failed';
+        retry = true;
+      }
     }
     const ok = error === null;
     const expired = Date.now() - d.created_at.getTime() > RETRY_WINDOW_MS;
@@ -161,6 +156,8 @@ export function webhookDispatcher(deps: {
   return {
     fanOut,
     deliverDue,
+    /** Drops delivered events (and their deliveries and attempts) older than the retention. */
+    prune: (retentionMs = EVENT_RETENTION_MS) => repo.prune(new Date(Date.now() - retentionMs)),
     /** One pass: fan out, then deliver what is due. */
     async runOnce() {
       const fannedOut = await fanOut();

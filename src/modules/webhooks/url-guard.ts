@@ -1,9 +1,8 @@
 /**
  * Webhook URLs must be http(s) and, unless the operator allows it, must not reach loopback,
- * private, link-local or other internal addresses (checked when a subscription is saved and again,
- * after DNS resolution, before every delivery).
+ * private, link-local or other internal addresses (checked when a subscription is saved, and at
+ * every delivery on the address actually connected to: see http-post.ts).
  */
-import { lookup } from 'node:dns/promises';
 import net from 'node:net';
 
 const V4_BLOCKED: [string, number][] = [
@@ -68,11 +67,4 @@ export function urlProblem(raw: string, allowInternal: boolean): string | undefi
   if (host === 'localhost' || host.endsWith('.localhost') || host.endsWith('.internal')) return 'webhook_url must not point at this machine or an internal host';
   if (net.isIP(host) && isInternalAddress(host)) return 'webhook_url must not point at a loopback or private address';
   return undefined;
-}
-
-/** Resolves the host and refuses internal addresses (DNS can point a public name anywhere). */
-export async function resolvesInternally(raw: string): Promise<boolean> {
-  const host = new URL(raw).hostname.replace(/^\[|\]$/g, '');
-  const addrs = net.isIP(host) ? [{ address: host }] : await lookup(host, { all: true });
-  return addrs.some((a) => isInternalAddress(a.address));
 }

@@ -40,6 +40,22 @@ export function endpoints(details: OAuth2Details, values: Record<string, unknown
   };
 }
 
+/**
+ * Some token endpoints answer `application/x-www-form-urlencoded` (or text) whatever the Accept
+ * header says; openid-client expects JSON. Such bodies are converted; everything else passes as is.
+ */
+export async function jsonTokenResponses(url: string, options: oidc.CustomFetchOptions): Promise<Response> {
+  const res = await fetch(url, options as RequestInit);
+  const type = res.headers.get('content-type') ?? '';
+  if (!/application\/x-www-form-urlencoded|text\/plain/i.test(type)) return res;
+  const fields = Object.fromEntries(new URLSearchParams(await res.text()));
+  for (const k of ['expires_in', 'refresh_token_expires_in']) if (fields[k] !== undefined && /^\d+$/.test(fields[k])) (fields as Record<string, unknown>)[k] = Number(fields[k]);
+  const headers = new Headers(res.headers);
+  headers.set('content-type', 'application/json');
+  headers.delete('content-length');
+  return new Response(JSON.stringify(fields), { status: res.status, statusText: res.statusText, headers });
+}
+
 export function oauthConfiguration(details: OAuth2Details, creds: AppCredentials, values: Record<string, unknown>, opts: OAuthOptions) {
   const ep = endpoints(details, values);
   const urls = [ep.authorization, ep.token, ep.revocation].filter((u): u is string => !!u).map((u) => new URL(u));
@@ -59,6 +75,7 @@ export function oauthConfiguration(details: OAuth2Details, creds: AppCredentials
     details.token_endpoint_auth_method === 'client_secret_basic' ? oidc.ClientSecretBasic(creds.client_secret) : oidc.ClientSecretPost(creds.client_secret);
   const config = new oidc.Configuration(server, creds.client_id, { client_secret: creds.client_secret }, auth);
   config.timeout = opts.timeoutSeconds;
+  config[oidc.customFetch] = jsonTokenResponses;
   if (insecure.length) oidc.allowInsecureRequests(config);
   return config;
 }

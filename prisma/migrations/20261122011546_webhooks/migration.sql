@@ -79,9 +79,6 @@ CREATE UNIQUE INDEX "webhook_events_seq_key" ON "webhook_events"("seq");
 CREATE INDEX "webhook_events_dispatched_at_seq_idx" ON "webhook_events"("dispatched_at", "seq");
 
 -- CreateIndex
-CREATE INDEX "webhook_events_account_id_type_idx" ON "webhook_events"("account_id", "type");
-
--- CreateIndex
 CREATE INDEX "webhook_deliveries_status_next_attempt_at_idx" ON "webhook_deliveries"("status", "next_attempt_at");
 
 -- CreateIndex

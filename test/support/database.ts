@@ -1,45 +1,32 @@
-/** A fresh database per test file, cloned from the migrated template. */
+/** Databases for tests, on the run's server: a fresh migrated one per file, or an empty one. */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { withDatabase } from './global-setup.js';
 
-export async function freshDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
-  const serverUrl = inject('serverUrl');
-  const template = inject('templateDb');
-  const owner = template.split('_').pop();
-  const name = `latchkey_test_${owner}_${randomBytes(5).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE "${name}" TEMPLATE "${template}"`);
-  await admin.end();
+async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: inject('serverUrl') });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+/** A new database (a clone of `template` when given), dropped by `drop()`. Names carry the run's id. */
+async function newDatabase(kind: string, template?: string) {
+  const owner = inject('templateDb').split('_').pop();
+  const name = `latchkey_test_${owner}_${kind}${randomBytes(5).toString('hex')}`;
+  await admin((c) => c.query(`CREATE DATABASE "${name}"${template ? ` TEMPLATE "${template}"` : ''}`));
   return {
-    url: withDatabase(serverUrl, name),
-    drop: async () => {
-      const c = new pg.Client({ connectionString: serverUrl });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      await c.end();
-    },
+    url: withDatabase(inject('serverUrl'), name),
+    drop: () => admin((c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).then(() => {}),
   };
 }
 
-/** An empty database (no migrations) on the test server. */
-export async function emptyDatabase() {
-  const serverUrl = inject('serverUrl');
-  const owner = inject('templateDb').split('_').pop();
-  const name = `latchkey_test_${owner}_empty_${randomBytes(5).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE "${name}"`);
-  await admin.end();
-  return {
-    url: withDatabase(serverUrl, name),
-    drop: async () => {
-      const c = new pg.Client({ connectionString: serverUrl });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      await c.end();
-    },
-  };
-}
+/** A fresh database per test file, cloned from the migrated template. */
+export const freshDatabase = () => newDatabase('', inject('templateDb'));
+
+/** An empty database (no migrations). */
+export const emptyDatabase = () => newDatabase('empty_');

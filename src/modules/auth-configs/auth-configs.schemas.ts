@@ -1,6 +1,6 @@
 /** Wire shapes of /auth_configs (Composio's contract, §4). `authScheme` is camelCase in create bodies. */
 import { z } from 'zod';
-import { cursorParam, csvParam, limitParam, nonEmpty, queryBool, toolkitSlug } from '../../lib/schemas.js';
+import { cursorParam, csvParam, limitParam, listEnvelope, nonEmpty, queryBool, toolkitSlug } from '../../lib/schemas.js';
 import { idPattern } from '../../lib/ids.js';
 import { AUTH_SCHEMES } from '../toolkits/toolkit-definition.js';
 
@@ -102,13 +102,7 @@ export const AuthConfigObject = z.object({
 });
 export type AuthConfigObject = z.infer<typeof AuthConfigObject>;
 
-export const AuthConfigList = z.object({
-  items: z.array(AuthConfigObject),
-  next_cursor: z.string().nullable(),
-  total_pages: z.number().int(),
-  current_page: z.number().int(),
-  total_items: z.number().int(),
-});
+export const AuthConfigList = listEnvelope(AuthConfigObject);
 
 export const StatusParams = z.object({ nanoid: AuthConfigId, status: z.enum(['ENABLED', 'DISABLED']) });
 export const DeleteAuthConfigQuery = z.object({ revoke_on_delete: queryBool.optional() });

@@ -10,14 +10,12 @@ import { AppError } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
 import { decodeCursor, encodeCursor, pageInfo } from '../../lib/pagination.js';
 import { z } from 'zod';
+import { MASK, secretKeys } from '../toolkits/fields.js';
 import type { AuthScheme, AuthSchemeDefinition } from '../toolkits/toolkit-definition.js';
 import type { ResolvedToolkit, ToolkitsService } from '../toolkits/toolkits.service.js';
 import type { AuthConfigRow, AuthConfigsRepository } from './auth-configs.repository.js';
 import type { AuthConfigObject, CreateAuthConfigBody, ListAuthConfigsQuery, UpdateAuthConfigBody } from './auth-configs.schemas.js';
 
-export const MASK = '********';
-/** Credential names treated as secret even when the toolkit does not say so. */
-export const SECRET_NAME = /secret|password|token|private|api_?key|credentials_json|basic_encoded/i;
 
 type CredentialMap = Record<string, unknown>;
 const CursorShape = z.object({ c: z.iso.datetime(), i: z.string().max(64) });
@@ -40,10 +38,7 @@ export function authConfigsService(deps: {
   const { repo, toolkits, crypto, managedAuth } = deps;
   const aad = (projectId: string, id: string) => `auth_config:${projectId}/${id}`;
 
-  function secretKeysFor(scheme: AuthSchemeDefinition | undefined, creds: CredentialMap) {
-    const declared = new Set((scheme?.fields.auth_config_creation ?? []).filter((f) => f.is_secret).map((f) => f.name));
-    return Object.keys(creds).filter((k) => declared.has(k) || SECRET_NAME.test(k));
-  }
+  const secretKeysFor = (scheme: AuthSchemeDefinition | undefined, creds: CredentialMap) => secretKeys(scheme?.fields.auth_config_creation ?? [], creds);
 
   function openCredentials(row: AuthConfigRow): CredentialMap {
     return row.credentials ? (JSON.parse(crypto.open(row.credentials, aad(row.projectId, row.id))) as CredentialMap) : {};

@@ -10,9 +10,8 @@ import type { Crypto } from '../../lib/crypto.js';
 import { AppError } from '../../lib/errors.js';
 import { newId, newLinkToken, newWordId } from '../../lib/ids.js';
 import type { AuthConfigsService } from '../auth-configs/auth-configs.service.js';
-import { SECRET_NAME } from '../auth-configs/auth-configs.service.js';
 import type { AccountRow, ConnectedAccountsRepository } from '../connected-accounts/connected-accounts.repository.js';
-import { checkFields } from '../connected-accounts/connected-accounts.service.js';
+import { checkFields, secretKeys } from '../toolkits/fields.js';
 import { STATUS_REASONS } from '../connected-accounts/state-machine.js';
 import type { OAuthService } from '../oauth/oauth.service.js';
 import type { Caller } from '../projects/projects.service.js';
@@ -71,10 +70,7 @@ export function connectLinksService(deps: {
     return { toolkit, scheme };
   }
 
-  function secretKeys(scheme: AuthSchemeDefinition | undefined, val: Val) {
-    const declared = new Set((scheme?.fields.connected_account_initiation ?? []).filter((f) => f.is_secret).map((f) => f.name));
-    return Object.keys(val).filter((k) => declared.has(k) || SECRET_NAME.test(k));
-  }
+  const secretKeysOf = (scheme: AuthSchemeDefinition | undefined, val: Val) => secretKeys(scheme?.fields.connected_account_initiation ?? [], val);
 
   /** The session behind a token, if it may still be used; otherwise a LinkPageError for the page. */
   async function open(token: string): Promise<PageModel> {
@@ -156,7 +152,7 @@ export function connectLinksService(deps: {
           authScheme: cfg.authScheme,
           status: 'INITIALIZING',
           state: crypto.seal(JSON.stringify(state), aad(projectId, id)),
-          secretKeys: secretKeys(scheme, state),
+          secretKeys: secretKeysOf(scheme, state),
           alias,
           wordId: newWordId(cfg.toolkitSlug),
           callbackUrl: body.callback_url ?? null,
@@ -203,7 +199,7 @@ export function connectLinksService(deps: {
           status: 'ACTIVE',
           statusReason: null,
           state: sealed,
-          secretKeys: secretKeys(scheme, credentials),
+          secretKeys: secretKeysOf(scheme, credentials),
         });
         if (!ok) throw new LinkPageError('closed', 'This link can no longer be used.');
         const done = (await accounts.find(account.projectId, account.id))!;

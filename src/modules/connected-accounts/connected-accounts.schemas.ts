@@ -1,7 +1,7 @@
 /** Wire shapes of /connected_accounts (Composio's contract, §2-§3). */
 import { z } from 'zod';
 import { idPattern } from '../../lib/ids.js';
-import { cursorParam, csvParam, queryBool, toolkitSlug } from '../../lib/schemas.js';
+import { cursorParam, csvParam, listEnvelope, queryBool, toolkitSlug } from '../../lib/schemas.js';
 import { AuthConfigId } from '../auth-configs/auth-configs.schemas.js';
 import { AUTH_SCHEMES } from '../toolkits/toolkit-definition.js';
 import { STATUSES } from './state-machine.js';
@@ -82,13 +82,7 @@ export const AccountObject = z.object({
 });
 export type AccountObject = z.infer<typeof AccountObject>;
 
-export const AccountList = z.object({
-  items: z.array(AccountObject),
-  next_cursor: z.string().nullable(),
-  total_pages: z.number().int(),
-  current_page: z.number().int(),
-  total_items: z.number().int(),
-});
+export const AccountList = listEnvelope(AccountObject);
 
 export const ListAccountsQuery = z.object({
   user_ids: csvParam(UserId, 100).optional(),

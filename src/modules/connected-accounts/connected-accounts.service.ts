@@ -12,9 +12,10 @@ import { type Crypto, DecryptError } from '../../lib/crypto.js';
 import { AppError } from '../../lib/errors.js';
 import { newId, newWordId } from '../../lib/ids.js';
 import { decodeCursor, encodeCursor } from '../../lib/pagination.js';
-import { MASK, SECRET_NAME, type AuthConfigsService } from '../auth-configs/auth-configs.service.js';
+import type { AuthConfigsService } from '../auth-configs/auth-configs.service.js';
+import { MASK, checkFields, secretKeys } from '../toolkits/fields.js';
 import type { Caller } from '../projects/projects.service.js';
-import type { AuthScheme, AuthSchemeDefinition, ToolkitField } from '../toolkits/toolkit-definition.js';
+import type { AuthScheme, AuthSchemeDefinition } from '../toolkits/toolkit-definition.js';
 import type { ToolkitsService } from '../toolkits/toolkits.service.js';
 import type { OAuthService } from '../oauth/oauth.service.js';
 import { computeAuthParams } from './auth-params.js';
@@ -44,19 +45,6 @@ const CursorShape = z.object({
 /** How long a first page's total_items is reused for the same project and filters. */
 const COUNT_TTL_MS = 2_000;
 
-export function checkFields(fields: ToolkitField[], val: Val): string[] {
-  const problems: string[] = [];
-  for (const f of fields) {
-    const v = val[f.name];
-    if (v === undefined || v === null || v === '') {
-      if (f.required) problems.push(`${f.name}: required`);
-      continue;
-    }
-    if (typeof v !== 'string' && f.type !== 'number' && f.type !== 'boolean') problems.push(`${f.name}: must be a string`);
-    else if (f.pattern && !new RegExp(f.pattern).test(String(v))) problems.push(`${f.name}: invalid format`);
-  }
-  return problems;
-}
 
 export function connectedAccountsService(deps: {
   repo: ConnectedAccountsRepository;
@@ -135,10 +123,7 @@ export function connectedAccountsService(deps: {
     return { toolkit, scheme: toolkit?.definition.auth_schemes.find((s) => s.mode === mode) };
   }
 
-  function secretKeysOf(scheme: AuthSchemeDefinition | undefined, val: Val) {
-    const declared = new Set((scheme?.fields.connected_account_initiation ?? []).filter((f) => f.is_secret).map((f) => f.name));
-    return Object.keys(val).filter((k) => declared.has(k) || SECRET_NAME.test(k));
-  }
+  const secretKeysOf = (scheme: AuthSchemeDefinition | undefined, val: Val) => secretKeys(scheme?.fields.connected_account_initiation ?? [], val);
 
   async function assertAliasFree(projectId: string, userId: string, toolkitSlug: string, alias: string, exceptId?: string) {
     if (await repo.aliasTaken(projectId, userId, toolkitSlug, alias, exceptId)) {

@@ -15,7 +15,7 @@ import type { Crypto } from '../../lib/crypto.js';
 import { AppError } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
 import type { AuthConfigRow } from '../auth-configs/auth-configs.repository.js';
-import { SECRET_NAME } from '../auth-configs/auth-configs.service.js';
+import { SECRET_NAME } from '../toolkits/fields.js';
 import type { AccountRow } from '../connected-accounts/connected-accounts.repository.js';
 import { STATUS_REASONS } from '../connected-accounts/state-machine.js';
 import type { AuthSchemeDefinition, OAuth2Details } from '../toolkits/toolkit-definition.js';

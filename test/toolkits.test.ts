@@ -549,6 +549,15 @@ describe('custom toolkits', () => {
       expectEnvelope(await get('/toolkits/no_pattern'), 404, 'Toolkit_ResourceNotFound');
     });
 
+    it('a field pattern that is not a regular expression (it would fail when a user connects)', async () => {
+      const body = customToolkit('bad_regex');
+      const scheme = (body.auth_schemes as { fields: { connected_account_initiation: Record<string, unknown>[] } }[])[0]!;
+      scheme.fields.connected_account_initiation = [
+        { name: 'region', displayName: 'Region', type: 'string', description: 'Region.', required: false, is_secret: false, pattern: '^([a-z' },
+      ];
+      expect(problems(await post(body))).toMatch(/not a valid regular expression/);
+    });
+
     it('a URL template naming an undeclared field', async () => {
       const body = customToolkit('undeclared', { base_url: 'https://{{tenant}}.example.com/api' });
       expect(problems(await post(body))).toMatch(/\{\{tenant\}\} is not a field/);

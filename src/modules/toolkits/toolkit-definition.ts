@@ -45,7 +45,18 @@ export const FieldSchema = z
      * Latchkey extension, never sent to clients: a regular expression the value must match.
      * Every field used in a URL template must have one that keeps it inside the provider's host.
      */
-    pattern: z.string().max(300).optional(),
+    pattern: z
+      .string()
+      .max(300)
+      .refine((p) => {
+        try {
+          new RegExp(p);
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'not a valid regular expression')
+      .optional(),
   })
   .strict();
 export type ToolkitField = z.infer<typeof FieldSchema>;

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCatalogue } from '../src/modules/toolkits/catalogue.js';
 import { type TestContext, createTestContext } from './support/context.js';
+import { expectEnvelope } from './support/expect.js';
 
 let ctx: TestContext;
 beforeAll(async () => {
@@ -16,8 +17,6 @@ const V = '/api/v3.1';
 const MASK = '********';
 const catalogue = loadCatalogue();
 
-type Envelope = { error: { message: string; code: number; slug: string; status: number; request_id: string; suggested_fix?: string; errors?: string[] } };
-type Res = { status: number; body: unknown; headers: Record<string, string>; text?: string };
 
 type AuthConfig = {
   id: string;
@@ -39,19 +38,6 @@ type AuthConfig = {
 };
 type List = { items: AuthConfig[]; next_cursor: string | null; total_pages: number; current_page: number; total_items: number };
 type Created = { toolkit: { slug: string }; auth_config: { id: string; auth_scheme: string; is_composio_managed: boolean } };
-
-function expectEnvelope(res: Res, status: number, slug?: string) {
-  expect(res.status, JSON.stringify(res.body)).toBe(status);
-  expect(res.headers['content-type']).toMatch(/application\/json/);
-  const e = (res.body as Envelope).error;
-  expect(e, JSON.stringify(res.body)).toBeDefined();
-  expect(e.status).toBe(status);
-  expect(typeof e.code).toBe('number');
-  expect(e.message.length).toBeGreaterThan(0);
-  expect(e.request_id).toBe(res.headers['x-request-id']);
-  if (slug) expect(e.slug, JSON.stringify(res.body)).toBe(slug);
-  return e;
-}
 
 const get = (path: string, apiKey = ctx.apiKey) => ctx.http.get(`${V}${path}`).set('x-api-key', apiKey);
 const post = (path: string, body: unknown, apiKey = ctx.apiKey) => ctx.http.post(`${V}${path}`).set('x-api-key', apiKey).send(body as object);

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCatalogue } from '../src/modules/toolkits/catalogue.js';
 import { type TestContext, createTestContext } from './support/context.js';
+import { type Res, expectEnvelope } from './support/expect.js';
 
 let ctx: TestContext;
 beforeAll(async () => {
@@ -18,8 +19,6 @@ const V = '/api/v3.1';
 const MASK = '********';
 const catalogue = loadCatalogue();
 
-type Envelope = { error: { message: string; code: number; slug: string; status: number; request_id: string; suggested_fix?: string; errors?: string[] } };
-type Res = { status: number; body: unknown; headers: Record<string, string>; text?: string };
 type Status = 'INITIALIZING' | 'INITIATED' | 'ACTIVE' | 'FAILED' | 'EXPIRED' | 'INACTIVE' | 'REVOKED';
 type Account = {
   id: string;
@@ -39,19 +38,6 @@ type Account = {
 };
 type List = { items: Account[]; next_cursor: string | null; total_pages: number; current_page: number; total_items: number };
 type Created = { id: string; connectionData: { authScheme: string; val: Record<string, unknown> }; status: Status; redirect_url: string | null; redirect_uri: string | null };
-
-function expectEnvelope(res: Res, status: number, slug?: string) {
-  expect(res.status, JSON.stringify(res.body)).toBe(status);
-  expect(res.headers['content-type']).toMatch(/application\/json/);
-  const e = (res.body as Envelope).error;
-  expect(e, JSON.stringify(res.body)).toBeDefined();
-  expect(e.status).toBe(status);
-  expect(typeof e.code).toBe('number');
-  expect(e.message.length).toBeGreaterThan(0);
-  expect(e.request_id).toBe(res.headers['x-request-id']);
-  if (slug) expect(e.slug, JSON.stringify(res.body)).toBe(slug);
-  return e;
-}
 
 const get = (path: string, apiKey = ctx.apiKey) => ctx.http.get(`${V}${path}`).set('x-api-key', apiKey);
 const post = (path: string, body?: unknown, apiKey = ctx.apiKey) => {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestContext, createTestContext } from './support/context.js';
+import { expectEnvelope } from './support/expect.js';
 
 let ctx: TestContext;
 beforeAll(async () => {
@@ -14,16 +15,6 @@ beforeAll(async () => {
 });
 afterAll(() => ctx.close());
 
-type Envelope = { error: { message: string; code: number; slug: string; status: number; request_id: string; errors?: string[] } };
-
-function expectEnvelope(res: { status: number; body: Envelope; headers: Record<string, string> }, status: number, slug: string) {
-  expect(res.status).toBe(status);
-  expect(res.headers['content-type']).toMatch(/application\/json/);
-  expect(res.body.error).toMatchObject({ status, slug });
-  expect(typeof res.body.error.code).toBe('number');
-  expect(res.body.error.message.length).toBeGreaterThan(0);
-  expect(res.body.error.request_id).toBe(res.headers['x-request-id']);
-}
 
 describe('error envelope', () => {
   it('404 for an unknown route', async () => {

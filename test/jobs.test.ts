@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OAUTH_MAINTENANCE, startJobs, type Jobs } from '../src/jobs/queue.js';
 import { type TestContext, createTestContext } from './support/context.js';
+import { apiKeyAccount, linearConfig } from './support/factories.js';
 
 let ctx: TestContext;
 let jobs: Jobs | undefined;
@@ -15,18 +16,9 @@ afterAll(async () => {
 
 describe('jobs', () => {
   it('a worker picks up oauth-maintenance and fails abandoned redirects', async () => {
-    const linear = await ctx.http
-      .post('/api/v3.1/auth_configs')
-      .set('x-api-key', ctx.apiKey)
-      .send({ toolkit: { slug: 'linear' }, auth_config: { type: 'use_custom_auth', authScheme: 'API_KEY', credentials: {} } })
-      .expect(201);
-    const acc = await ctx.http
-      .post('/api/v3.1/connected_accounts')
-      .set('x-api-key', ctx.apiKey)
-      .send({ auth_config: { id: linear.body.auth_config.id }, connection: { state: { authScheme: 'API_KEY', val: { api_key: 'k' } } } })
-      .expect(201);
+    const accountId = await apiKeyAccount(ctx, await linearConfig(ctx));
     // An abandoned redirect, as the OAuth flow would leave it.
-    await ctx.db.connectedAccount.update({ where: { id: acc.body.id }, data: { status: 'INITIATED', updatedAt: new Date(Date.now() - 60_000) } });
+    await ctx.db.connectedAccount.update({ where: { id: accountId }, data: { status: 'INITIATED', updatedAt: new Date(Date.now() - 60_000) } });
 
     const seen: object[] = [];
     jobs = await startJobs({
@@ -38,9 +30,9 @@ describe('jobs', () => {
     });
     await jobs.boss.send(OAUTH_MAINTENANCE, {});
     await expect
-      .poll(async () => (await ctx.db.connectedAccount.findUnique({ where: { id: acc.body.id } }))!.status, { timeout: 15_000, interval: 200 })
+      .poll(async () => (await ctx.db.connectedAccount.findUnique({ where: { id: accountId } }))!.status, { timeout: 15_000, interval: 200 })
       .toBe('FAILED');
-    const row = await ctx.db.connectedAccount.findUnique({ where: { id: acc.body.id } });
+    const row = await ctx.db.connectedAccount.findUnique({ where: { id: accountId } });
     expect(row!.statusReason).toBe('Connection initiation did not complete within 10 minutes');
     expect(seen).toContainEqual(expect.objectContaining({ expired: 1 }));
   });

@@ -5,6 +5,7 @@ import { buildApp } from '../src/app.js';
 import { createCrypto } from '../src/lib/crypto.js';
 import { rotateEncryptionKeys } from '../src/jobs/rotate-encryption-keys.js';
 import { TEST_CONFIG, TEST_SECRETS, type TestContext, createTestContext } from './support/context.js';
+import { apiKeyAccount, linearConfig } from './support/factories.js';
 
 let ctx: TestContext;
 beforeAll(async () => {
@@ -18,15 +19,10 @@ describe('latchkey keys rotate', () => {
     const cfg = await api('/api/v3.1/auth_configs')
       .send({ toolkit: { slug: 'github' }, auth_config: { type: 'use_custom_auth', authScheme: 'OAUTH2', credentials: { client_id: 'cid', client_secret: 'shh-client-secret' } } })
       .expect(201);
-    const linear = await api('/api/v3.1/auth_configs')
-      .send({ toolkit: { slug: 'linear' }, auth_config: { type: 'use_custom_auth', authScheme: 'API_KEY', credentials: {} } })
-      .expect(201);
+    const linear = await linearConfig(ctx);
     const ids: string[] = [];
     for (let i = 0; i < 25; i++) {
-      const res = await api('/api/v3.1/connected_accounts')
-        .send({ auth_config: { id: linear.body.auth_config.id }, connection: { user_id: `u${i}`, state: { authScheme: 'API_KEY', val: { api_key: `lin_api_${i}` } } } })
-        .expect(201);
-      ids.push(res.body.id);
+      ids.push(await apiKeyAccount(ctx, linear, { userId: `u${i}`, key: `lin_api_${i}` }));
     }
 
     const k2 = randomBytes(32);

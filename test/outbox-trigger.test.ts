@@ -1,6 +1,7 @@
 /** The outbox trigger: which event each change of a connected account writes, in its transaction. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestContext, createTestContext } from './support/context.js';
+import { apiKeyAccount, linearConfig } from './support/factories.js';
 
 let ctx: TestContext;
 beforeAll(async () => {
@@ -13,17 +14,7 @@ const types = async (accountId: string) =>
 
 describe('outbox trigger', () => {
   it('writes one event per change, tells re-authorisation from first activation even after pruning, and nothing for a rolled-back change', async () => {
-    const cfg = await ctx.http
-      .post('/api/v3.1/auth_configs')
-      .set('x-api-key', ctx.apiKey)
-      .send({ toolkit: { slug: 'linear' }, auth_config: { type: 'use_custom_auth', authScheme: 'API_KEY', credentials: {} } })
-      .expect(201);
-    const acc = await ctx.http
-      .post('/api/v3.1/connected_accounts')
-      .set('x-api-key', ctx.apiKey)
-      .send({ auth_config: { id: cfg.body.auth_config.id }, connection: { state: { authScheme: 'API_KEY', val: { api_key: 'k' } } } })
-      .expect(201);
-    const id = acc.body.id as string;
+    const id = await apiKeyAccount(ctx, await linearConfig(ctx));
     await ctx.http.patch(`/api/v3.1/connected_accounts/${id}/status`).set('x-api-key', ctx.apiKey).send({ enabled: false }).expect(200);
     await ctx.http.patch(`/api/v3.1/connected_accounts/${id}/status`).set('x-api-key', ctx.apiKey).send({ enabled: true }).expect(200);
     expect(await types(id)).toEqual(['created', 'activated', 'disabled', 'enabled']);

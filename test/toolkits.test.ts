@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCatalogue } from '../src/modules/toolkits/catalogue.js';
 import { AUTH_SCHEMES } from '../src/modules/toolkits/toolkit-definition.js';
 import { type TestContext, createTestContext } from './support/context.js';
+import { type Res, expectEnvelope } from './support/expect.js';
 
 let ctx: TestContext;
 beforeAll(async () => {
@@ -17,21 +18,6 @@ const V = '/api/v3.1';
 const catalogue = loadCatalogue();
 const builtInSlugs = [...catalogue.keys()].sort();
 
-type Envelope = { error: { message: string; code: number; slug: string; status: number; request_id: string; errors?: string[] } };
-type Res = { status: number; body: unknown; headers: Record<string, string> };
-
-function expectEnvelope(res: Res, status: number, slug?: string) {
-  expect(res.status, JSON.stringify(res.body)).toBe(status);
-  expect(res.headers['content-type']).toMatch(/application\/json/);
-  const e = (res.body as Envelope).error;
-  expect(e).toBeDefined();
-  expect(e.status).toBe(status);
-  expect(typeof e.code).toBe('number');
-  expect(e.message.length).toBeGreaterThan(0);
-  expect(e.request_id).toBe(res.headers['x-request-id']);
-  if (slug) expect(e.slug).toBe(slug);
-  return e;
-}
 
 /** Any 4xx in the envelope: bad input must never be a 500. */
 function expectClientError(res: Res, label: string) {

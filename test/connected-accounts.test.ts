@@ -774,3 +774,39 @@ describe('malformed ids', () => {
     await get('/connected_accounts').expect(200);
   });
 });
+
+describe('OAuth2 URLs built from connection fields', () => {
+  it('a missing optional field that the authorize URL needs is a 400, not a 500', async () => {
+    const field = (name: string, required: boolean, extra = {}) => ({ name, displayName: name, type: 'string', description: `The ${name}.`, required, is_secret: false, ...extra });
+    await post('/custom_toolkits', {
+      slug: 'tenantauth',
+      name: 'Tenant Auth',
+      description: 'An OAuth provider with a host per tenant.',
+      logo: 'https://tenant.example.com/logo.png',
+      app_url: 'https://tenant.example.com',
+      docs_url: 'https://tenant.example.com/docs',
+      categories: [{ slug: 'testing', name: 'Testing' }],
+      base_url: 'https://api.example.com',
+      auth_schemes: [
+        {
+          mode: 'OAUTH2',
+          name: 'Tenant OAuth',
+          fields: {
+            auth_config_creation: [field('client_id', true), { ...field('client_secret', true), is_secret: true }],
+            connected_account_initiation: [field('tenant', false, { pattern: '^[a-z0-9-]{1,40}$' })],
+          },
+          oauth2: { authorization_url: 'https://{{tenant}}.example.com/authorize', token_url: 'https://{{tenant}}.example.com/token' },
+        },
+      ],
+    }).expect(201);
+    const cfg = await post('/auth_configs', {
+      toolkit: { slug: 'tenantauth' },
+      auth_config: { type: 'use_custom_auth', authScheme: 'OAUTH2', credentials: { client_id: 'id', client_secret: 'secret' } },
+    }).expect(201);
+    const cfgId = (cfg.body as { auth_config: { id: string } }).auth_config.id;
+    const missing = await post('/connected_accounts', { auth_config: { id: cfgId }, connection: { user_id: 'u-tenant' } });
+    expectEnvelope(missing, 400, 'ConnectedAccount_InvalidRequest');
+    const ok = await post('/connected_accounts', { auth_config: { id: cfgId }, connection: { user_id: 'u-tenant', state: { authScheme: 'OAUTH2', val: { tenant: 'acme' } } } }).expect(201);
+    expect((ok.body as { redirect_url: string }).redirect_url).toMatch(/^https:\/\/acme\.example\.com\/authorize\?/);
+  });
+});

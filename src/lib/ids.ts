@@ -26,7 +26,7 @@ export function newId(kind: keyof typeof ID_PREFIXES): string {
 
 /** A Connect Link token: `lt_` + 40 base62 characters; single-use, short-lived. */
 export function newLinkToken(): string {
-  return `lt_${secretBody()}`;
+  return `${ID_PREFIXES.linkToken}_${secretBody()}`;
 }
 
 /** A project API key: `ak_` + 40 base62 characters (about 238 bits). */

@@ -1,7 +1,6 @@
 /** Shared zod building blocks: every string is bounded, every list and number has limits. */
 import { z } from 'zod';
 
-export const boundedString = (max = 255) => z.string().max(max);
 export const nonEmpty = (max = 255) => z.string().trim().min(1).max(max);
 
 /** Booleans in query strings ("true"/"false"/"1"/"0"). */

@@ -7,7 +7,7 @@
 import * as oidc from 'openid-client';
 import { AppError } from '../../lib/errors.js';
 import { fill } from '../connected-accounts/auth-params.js';
-import type { OAuth2Details } from '../toolkits/toolkit-definition.js';
+import { type OAuth2Details, templateNames } from '../toolkits/toolkit-definition.js';
 
 export type AppCredentials = { client_id: string; client_secret: string };
 
@@ -32,11 +32,24 @@ export class ProviderError extends Error {
 
 const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/;
 
-export function endpoints(details: OAuth2Details, values: Record<string, unknown>) {
+/** The provider's endpoints with their `{{field}}` templates filled; every placeholder needs a value. */
+function endpoints(details: OAuth2Details, values: Record<string, unknown>) {
+  const strict = (template: string) => {
+    const missing = templateNames(template).filter((n) => {
+      const v = values[n];
+      return !(typeof v === 'string' ? v.trim() : typeof v === 'number');
+    });
+    if (missing.length) {
+      throw new AppError('ConnectedAccount_InvalidRequest', `The provider's OAuth URLs need ${missing.join(', ')}`, {
+        suggestedFix: `Pass ${missing.join(', ')} in connection.state.val (or connection_data for a Connect Link)`,
+      });
+    }
+    return fill(template, values);
+  };
   return {
-    authorization: fill(details.authorization_url, values),
-    token: fill(details.token_url, values),
-    revocation: details.revocation_url ? fill(details.revocation_url, values) : undefined,
+    authorization: strict(details.authorization_url),
+    token: strict(details.token_url),
+    revocation: details.revocation_url ? strict(details.revocation_url) : undefined,
   };
 }
 

@@ -133,9 +133,13 @@ async function main(argv: string[]) {
         break;
       }
       case 'keys rotate': {
-        const r = await rotateEncryptionKeys(rt.db, rt.crypto, { log: (m) => rt.log.info(m) });
-        for (const [table, n] of Object.entries(r)) out(`${table}: ${n.rotated} re-sealed${n.raced ? `, ${n.raced} changed meanwhile (already current)` : ''}`);
-        out(`Every credential is now sealed under key ${rt.crypto.activeKeyId()}. Older keys can leave the keyring.`);
+        const r = await rotateEncryptionKeys(rt.pool, rt.crypto, { log: (m) => rt.log.info(m) });
+        for (const [column, n] of Object.entries(r)) {
+          const notes = [n.raced && `${n.raced} changed meanwhile (already current)`, n.unreadable && `${n.unreadable} NOT READABLE with this keyring (left as they are)`].filter(Boolean);
+          out(`${column}: ${n.rotated} re-sealed${notes.length ? `, ${notes.join(', ')}` : ''}`);
+        }
+        if (Object.values(r).some((n) => n.unreadable)) out('Some values did not open with this keyring: keep the keys they were sealed with until they are mended or removed.');
+        else out(`Every sealed value is now under key ${rt.crypto.activeKeyId()}. Older keys can leave the keyring.`);
         break;
       }
       case 'api-keys list':

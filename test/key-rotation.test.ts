@@ -27,14 +27,14 @@ describe('latchkey keys rotate', () => {
 
     const k2 = randomBytes(32);
     const rotating = createCrypto({ ...TEST_SECRETS, encryptionKeys: new Map([['k2', k2], ...TEST_SECRETS.encryptionKeys]), activeKeyId: 'k2' });
-    const result = await rotateEncryptionKeys(ctx.db, rotating, { batchSize: 7 });
-    expect(result.connected_accounts!.rotated).toBe(25);
-    expect(result.auth_configs!.rotated).toBe(1); // the linear config has no credentials to seal
+    const result = await rotateEncryptionKeys(ctx.pool, rotating, { batchSize: 7 });
+    expect(result['connected_accounts.state']!.rotated).toBe(25);
+    expect(result['auth_configs.credentials']!.rotated).toBe(1); // the linear config has no credentials to seal
 
     const states = await ctx.db.connectedAccount.findMany({ select: { state: true } });
     expect(states.every((s) => s.state.startsWith('lk1.k2.'))).toBe(true);
     // Running it again finds nothing to do.
-    expect((await rotateEncryptionKeys(ctx.db, rotating)).connected_accounts!.rotated).toBe(0);
+    expect((await rotateEncryptionKeys(ctx.pool, rotating))['connected_accounts.state']!.rotated).toBe(0);
 
     // A server that holds only the new key reads everything.
     const onlyNew = createCrypto({ ...TEST_SECRETS, encryptionKeys: new Map([['k2', k2]]), activeKeyId: 'k2' });

@@ -15,6 +15,7 @@ import type { AuthScheme, AuthSchemeDefinition } from '../toolkits/toolkit-defin
 import type { ResolvedToolkit, ToolkitsService } from '../toolkits/toolkits.service.js';
 import type { AuthConfigRow, AuthConfigsRepository } from './auth-configs.repository.js';
 import type { AuthConfigObject, CreateAuthConfigBody, ListAuthConfigsQuery, UpdateAuthConfigBody } from './auth-configs.schemas.js';
+import { associatedData } from '../../lib/sealed.js';
 
 
 type CredentialMap = Record<string, unknown>;
@@ -36,7 +37,7 @@ export function authConfigsService(deps: {
   managedAuth: Map<string, ManagedCredentials>;
 }) {
   const { repo, toolkits, crypto, managedAuth } = deps;
-  const aad = (projectId: string, id: string) => `auth_config:${projectId}/${id}`;
+  const aad = (projectId: string, id: string) => associatedData('authConfigCredentials', projectId, id);
 
   const secretKeysFor = (scheme: AuthSchemeDefinition | undefined, creds: CredentialMap) => secretKeys(scheme?.fields.auth_config_creation ?? [], creds);
 

@@ -20,6 +20,7 @@ import type { ToolkitsService } from '../toolkits/toolkits.service.js';
 import { fill } from '../connected-accounts/auth-params.js';
 import type { ConnectLinksRepository } from './connect-links.repository.js';
 import type { CreateLinkBody } from './connect-links.schemas.js';
+import { associatedData } from '../../lib/sealed.js';
 
 type Val = Record<string, unknown>;
 
@@ -60,7 +61,7 @@ export function connectLinksService(deps: {
   publicUrl: string;
 }) {
   const { repo, accounts, crypto } = deps;
-  const aad = (projectId: string, id: string) => `connected_account:${projectId}/${id}`;
+  const aad = (projectId: string, id: string) => associatedData('connectedAccountState', projectId, id);
   const hash = (token: string) => crypto.hmac(`link:${token}`);
   const openVal = (row: AccountRow): Val => JSON.parse(crypto.open(row.state, aad(row.projectId, row.id))) as Val;
 

@@ -22,6 +22,7 @@ import { computeAuthParams } from './auth-params.js';
 import type { AccountRow, ConnectedAccountsRepository } from './connected-accounts.repository.js';
 import type { AccountObject, CreateAccountBody, ListAccountsQuery, UpdateAccountBody } from './connected-accounts.schemas.js';
 import { type Status, STATUS_REASONS, transition } from './state-machine.js';
+import { associatedData } from '../../lib/sealed.js';
 
 type Val = Record<string, unknown>;
 
@@ -59,7 +60,7 @@ export function connectedAccountsService(deps: {
   const isOAuth2 = (row: { authScheme: string }) => row.authScheme === 'OAUTH2';
   /** The account as it should be read now (OAuth: abandoned redirects fail, near-expiry tokens refresh). */
   const current = async (row: AccountRow) => (isOAuth2(row) ? oauth.fresh(row) : row);
-  const aad = (projectId: string, id: string) => `connected_account:${projectId}/${id}`;
+  const aad = (projectId: string, id: string) => associatedData('connectedAccountState', projectId, id);
   // Counting every matching row is the costliest part of a listing; a first page polled in a loop
   // reuses the count for COUNT_TTL_MS, and later pages carry it in their cursor.
   // Writes made through this process drop their project's counts at once; other replicas' writes

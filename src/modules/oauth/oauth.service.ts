@@ -34,6 +34,7 @@ import {
   revokeToken,
 } from './oauth-client.js';
 import type { OAuthRepository } from './oauth.repository.js';
+import { associatedData } from '../../lib/sealed.js';
 
 type Val = Record<string, unknown>;
 
@@ -75,8 +76,8 @@ export function oauthService(deps: {
   log?: (msg: string, extra?: object) => void;
 }) {
   const { repo, crypto, settings } = deps;
-  const aad = (projectId: string, id: string) => `connected_account:${projectId}/${id}`;
-  const verifierAad = (projectId: string, attemptId: string) => `oauth_attempt:${projectId}/${attemptId}`;
+  const aad = (projectId: string, id: string) => associatedData('connectedAccountState', projectId, id);
+  const verifierAad = (projectId: string, attemptId: string) => associatedData('oauthCodeVerifier', projectId, attemptId);
   const openVal = (row: Pick<AccountRow, 'projectId' | 'id' | 'state'>): Val => JSON.parse(crypto.open(row.state, aad(row.projectId, row.id))) as Val;
   const sealVal = (projectId: string, id: string, val: Val) => crypto.seal(JSON.stringify(val), aad(projectId, id));
   const inflight = new Map<string, Promise<AccountRow>>();

@@ -16,6 +16,7 @@ import type { AccountObject } from '../connected-accounts/connected-accounts.sch
 import { signedHeaders } from './signing.js';
 import { InternalAddressError, postWebhook } from './http-post.js';
 import type { ClaimedDelivery, WebhooksRepository } from './webhooks.repository.js';
+import { associatedData } from '../../lib/sealed.js';
 
 export const RETRY_WINDOW_MS = 26 * 3600_000;
 export const SUBSCRIPTION_DISABLED = 'composio.webhook_subscription.disabled';
@@ -67,7 +68,7 @@ export function webhookDispatcher(deps: {
   log?: (msg: string, extra?: object) => void;
 }) {
   const { repo, crypto, settings } = deps;
-  const secretAad = (projectId: string, id: string) => `webhook:${projectId}/${id}`;
+  const secretAad = (projectId: string, id: string) => associatedData('webhookSecret', projectId, id);
 
   async function envelope(e: { id: string; type: string; projectId: string; createdAt: Date; snapshot: unknown }) {
     let data: unknown = e.snapshot;

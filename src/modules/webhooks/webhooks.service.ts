@@ -12,6 +12,7 @@ import { newWebhookSecret } from './signing.js';
 import { urlProblem } from './url-guard.js';
 import type { WebhooksRepository } from './webhooks.repository.js';
 import { EVENT_TYPES } from './webhooks.schemas.js';
+import { associatedData } from '../../lib/sealed.js';
 
 type SubscriptionRow = NonNullable<Awaited<ReturnType<WebhooksRepository['findSubscription']>>>;
 const CursorShape = z.object({ c: z.iso.datetime(), i: z.string().max(64), p: z.number().int().min(1), t: z.number().int().min(0) });
@@ -22,7 +23,7 @@ export function webhooksService(deps: {
   settings: { allowInternal: boolean; rotationGraceMs: number };
 }) {
   const { repo, crypto, settings } = deps;
-  const aad = (projectId: string, id: string) => `webhook:${projectId}/${id}`;
+  const aad = (projectId: string, id: string) => associatedData('webhookSecret', projectId, id);
 
   const view = (s: SubscriptionRow) => ({
     id: s.id,

@@ -9,7 +9,7 @@
  * - At least once: a worker that dies mid-delivery loses its lease, and the delivery runs again.
  */
 import { randomUUID } from 'node:crypto';
-import type { Crypto } from '../../lib/crypto.js';
+import { type Crypto, DecryptError } from '../../lib/crypto.js';
 import { newId } from '../../lib/ids.js';
 import type { AccountRow } from '../connected-accounts/connected-accounts.repository.js';
 import type { AccountObject } from '../connected-accounts/connected-accounts.schemas.js';
@@ -102,22 +102,39 @@ export function webhookDispatcher(deps: {
     return n;
   }
 
+  /**
+   * The secrets that sign a delivery: the current one, and the previous one during its grace period.
+   * A current secret that does not open is a DecryptError (the delivery fails, finally); a previous
+   * one that does not open only stops co-signing.
+   */
+  function signingSecrets(d: ClaimedDelivery, now: Date) {
+    const secrets = [crypto.open(d.secret, secretAad(d.project_id, d.subscription_id))];
+    if (d.previous_secret && d.previous_secret_until && d.previous_secret_until > now) {
+      try {
+        secrets.push(crypto.open(d.previous_secret, associatedData('webhookPreviousSecret', d.project_id, d.subscription_id)));
+      } catch (err) {
+        if (!(err instanceof DecryptError)) throw err;
+        deps.log?.('previous webhook signing secret unreadable; signing with the current one only', { subscription: d.subscription_id });
+      }
+    }
+    return secrets;
+  }
+
   async function attempt(d: ClaimedDelivery) {
     const started = new Date();
-    const secrets = [crypto.open(d.secret, secretAad(d.project_id, d.subscription_id))];
-    if (d.previous_secret && d.previous_secret_until && d.previous_secret_until > started) {
-      secrets.push(crypto.open(d.previous_secret, secretAad(d.project_id, d.subscription_id)));
-    }
     let statusCode: number | null = null;
     let error: string | null = null;
     let retry = false;
     try {
-      const headers = signedHeaders({ id: d.event_id, body: d.body, secrets, now: started, version: d.version });
+      const headers = signedHeaders({ id: d.event_id, body: d.body, secrets: signingSecrets(d, started), now: started, version: d.version });
       statusCode = await postWebhook(d.url, headers, d.body, { timeoutMs: settings.timeoutMs, allowInternal: settings.allowInternal });
       retry = statusCode === 429 || statusCode >= 500;
       if (statusCode < 200 || statusCode >= 300) error = `HTTP ${statusCode}`;
     } catch (err) {
-      if (err instanceof InternalAddressError) {
+      if (err instanceof DecryptError) {
+        // Final: waiting will not make the secret readable; the operator must restore the key it was sealed with.
+        error = 'signing secret unreadable';
+      } else if (err instanceof InternalAddressError) {
         error = err.message; // final: the address will not become public by waiting
       } else {
         error = (err as Error)?.name === 'TimeoutError' ? 'timed out' : 'connection failed';

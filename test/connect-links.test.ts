@@ -18,6 +18,26 @@ beforeAll(async () => {
 });
 afterAll(() => ctx.close());
 
+/**
+ * The policy every /link answer carries: one CSP shape (nothing remote, no scripts, no wildcard
+ * destinations), no framing (X-Frame-Options agreeing), no referrer, no caching, and HTML.
+ */
+function expectPagePolicy(res: { headers: Record<string, string | undefined> }, o: { formAction?: string[]; images?: string[] } = {}) {
+  expect(res.headers['content-type']).toMatch(/^text\/html/);
+  const csp = Object.fromEntries(res.headers['content-security-policy']!.split('; ').map((d) => [d.split(' ')[0], d.split(' ').slice(1)]));
+  expect(csp).toEqual({
+    'default-src': ["'none'"],
+    'style-src': ["'unsafe-inline'"],
+    'img-src': o.images ?? ["'none'"],
+    'form-action': o.formAction ?? ["'none'"],
+    'frame-ancestors': ["'none'"],
+    'base-uri': ["'none'"],
+  });
+  expect(res.headers['x-frame-options']).toBe('DENY');
+  expect(res.headers['referrer-policy']).toBe('no-referrer');
+  expect(res.headers['cache-control']).toBe('no-store');
+}
+
 const link = (body: object) => ctx.http.post('/api/v3.1/connected_accounts/link').set('x-api-key', ctx.apiKey).send(body);
 const pathOf = (url: string) => new URL(url).pathname;
 const csrfOf = (res: { text: string; headers: Record<string, string | string[] | undefined> }, cookie?: string) => {
@@ -55,21 +75,21 @@ describe('the hosted page', () => {
   it('collects an API key: CSRF, field errors that keep values, success redirect, single use', async () => {
     const res = await link({ auth_config_id: linearCfg, user_id: 'user-melissa', callback_url: 'https://app.example/cb?x=1' }).expect(201);
     const page = await ctx.http.get(pathOf(res.body.redirect_url)).expect(200);
-    expect(page.headers['content-type']).toMatch(/text\/html/);
-    expect(page.headers['content-security-policy']).toMatch(/default-src 'none'/);
-    expect(page.headers['content-security-policy']).toMatch(/frame-ancestors 'none'/);
-    expect(page.headers['referrer-policy']).toBe('no-referrer');
+    expectPagePolicy(page, { formAction: [res.body.redirect_url, 'https://app.example'] });
     expect(page.text).toContain('Connect Linear');
     expect(page.text).toMatch(/<input id="f_api_key" name="api_key" type="password"/);
     expect(page.text).not.toMatch(/<script/);
     const { field, cookie } = csrfOf(page);
 
     // Without the CSRF cookie: refused, nothing consumed.
-    await ctx.http.post(pathOf(res.body.redirect_url)).type('form').send({ csrf: field, api_key: 'x' }).expect(403);
+    const refused = await ctx.http.post(pathOf(res.body.redirect_url)).type('form').send({ csrf: field, api_key: 'x' }).expect(403);
+    expectPagePolicy(refused);
+    expect(refused.text).toContain('Reload the page');
     // Missing required field: the page again, with a message.
     const bad = await ctx.http.post(pathOf(res.body.redirect_url)).set('cookie', cookie).type('form').send({ csrf: field, api_key: '' }).expect(400);
     expect(bad.text).toContain('This field is required.');
     expect(bad.text).toMatch(/aria-invalid="true"/);
+    expectPagePolicy(bad, { formAction: [res.body.redirect_url, 'https://app.example'] });
     const again = csrfOf(bad, cookie);
     expect(again.field).toBe(field); // the same session keeps its CSRF value (other tabs keep working)
     const ok = await ctx.http
@@ -87,15 +107,15 @@ describe('the hosted page', () => {
 
     const reused = await ctx.http.get(pathOf(res.body.redirect_url)).expect(410);
     expect(reused.text).toContain('already used');
+    expectPagePolicy(reused);
     expect(ctx.logs()).not.toContain(res.body.link_token);
     expect(ctx.logs()).not.toContain('lin_api_MELISSA_SECRET');
   });
 
-  it("names the link's own destinations in form-action (the redirect after submit is governed by it)", async () => {
+  it("names exactly the link's destinations in form-action: its own URL and the app's callback", async () => {
     const res = await link({ auth_config_id: linearCfg, user_id: 'csp', callback_url: 'http://127.0.0.1:5555/cb' }).expect(201);
     const page = await ctx.http.get(pathOf(res.body.redirect_url)).expect(200);
-    const formAction = /form-action ([^;]+)/.exec(page.headers['content-security-policy']!)![1]!;
-    expect(formAction.split(' ')).toEqual(expect.arrayContaining(["'self'", 'https:', 'http://127.0.0.1:5555']));
+    expectPagePolicy(page, { formAction: [res.body.redirect_url, 'http://127.0.0.1:5555'] });
   });
 
   it('two tabs of the same link share one CSRF value, so either can submit', async () => {
@@ -104,7 +124,9 @@ describe('the hosted page', () => {
     const { field, cookie } = csrfOf(first);
     const second = await ctx.http.get(pathOf(res.body.redirect_url)).set('cookie', cookie).expect(200);
     expect(csrfOf(second, cookie).field).toBe(field);
-    await ctx.http.post(pathOf(res.body.redirect_url)).set('cookie', cookie).type('form').send({ csrf: field, api_key: 'lin_api_tabs' }).expect(200);
+    const done = await ctx.http.post(pathOf(res.body.redirect_url)).set('cookie', cookie).type('form').send({ csrf: field, api_key: 'lin_api_tabs' }).expect(200);
+    expect(done.text).toContain('account is connected');
+    expectPagePolicy(done); // the success page
   });
 
   it('never writes a typed secret back, but keeps the other values', async () => {
@@ -127,11 +149,32 @@ describe('the hosted page', () => {
     await ctx.db.linkSession.updateMany({ where: { accountId: res.body.connected_account_id }, data: { expiresAt: new Date(Date.now() - 1000) } });
     const page = await ctx.http.get(pathOf(res.body.redirect_url)).expect(410);
     expect(page.text).toContain('expired');
+    expectPagePolicy(page);
     const acc = await ctx.http.get(`/api/v3.1/connected_accounts/${res.body.connected_account_id}`).set('x-api-key', ctx.apiKey).expect(200);
     expect(acc.body).toMatchObject({ status: 'FAILED', status_reason: 'Connection initiation did not complete within 10 minutes' });
 
     const unknown = await ctx.http.get(`/link/lt_${'A'.repeat(40)}`).expect(404);
     expect(unknown.text).toContain('not valid');
-    await ctx.http.get('/link/%27%20OR%201%3D1').expect(404);
+    expectPagePolicy(unknown);
+    expectPagePolicy(await ctx.http.get('/link/%27%20OR%201%3D1').expect(404));
+  });
+
+  it('answers every other error under /link with a page under the same policy, never JSON', async () => {
+    const res = await link({ auth_config_id: linearCfg, user_id: 'errors' }).expect(201);
+    const answers = [
+      await ctx.http.get('/link/lt_x/extra').expect(404), // no such route
+      await ctx.http.put(pathOf(res.body.redirect_url)).expect(404),
+      await ctx.http.get(`/link/${'x'.repeat(101)}`).expect(400), // token longer than any token
+      await ctx.http.post(pathOf(res.body.redirect_url)).type('form').send({ [`f${'x'.repeat(120)}`]: '1' }).expect(400), // a field name too long
+      await ctx.http.post(pathOf(res.body.redirect_url)).type('form').send(`api_key=${'x'.repeat(70 * 1024)}`).expect(413),
+      await ctx.http.post(pathOf(res.body.redirect_url)).set('content-type', 'text/plain').send('api_key=x').expect(415),
+    ];
+    for (const page of answers) {
+      expectPagePolicy(page);
+      expect(page.text).toMatch(/^<!doctype html>/);
+      expect(page.text).not.toContain('"error"');
+    }
+    // None of that used the link up.
+    await ctx.http.get(pathOf(res.body.redirect_url)).expect(200);
   });
 });

@@ -36,6 +36,7 @@ import { oauthRepository } from './modules/oauth/oauth.repository.js';
 import { connectLinksRepository } from './modules/connect-links/connect-links.repository.js';
 import { connectLinksRoutes } from './modules/connect-links/connect-links.routes.js';
 import { connectLinksService } from './modules/connect-links/connect-links.service.js';
+import { parseFrameAncestors } from './modules/connect-links/hosted-page.policy.js';
 import { hostedPageRoutes } from './modules/connect-links/hosted-page.routes.js';
 import { webhookDispatcher } from './modules/webhooks/dispatcher.js';
 import { webhooksRepository } from './modules/webhooks/webhooks.repository.js';
@@ -59,6 +60,7 @@ export type AppConfig = Pick<
       | 'OAUTH_TIMEOUT_SECONDS'
       | 'OAUTH_REFRESH_MARGIN_MS'
       | 'LINK_FRAME_ANCESTORS'
+      | 'LINK_ALLOW_REMOTE_LOGOS'
       | 'WEBHOOKS_ALLOW_PRIVATE_URLS'
       | 'WEBHOOK_TIMEOUT_MS'
       | 'WEBHOOK_DISABLE_AFTER_FAILURES'
@@ -238,10 +240,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   // The hosted Connect Link page, outside the API (and its key) entirely.
   await app.register(hostedPageRoutes, {
+    prefix: '/link',
     services,
     rateLimit: limits.sensitive,
-    frameAncestors: (config.LINK_FRAME_ANCESTORS ?? '').split(/[\s,]+/).filter(Boolean),
-    formActionOrigins: config.OAUTH_ALLOW_INSECURE_LOOPBACK ? ['http://127.0.0.1:*', 'http://localhost:*'] : [],
+    publicUrl: config.publicUrl,
+    frameAncestors: parseFrameAncestors(config.LINK_FRAME_ANCESTORS),
+    allowRemoteLogos: config.LINK_ALLOW_REMOTE_LOGOS === true,
     secureCookies: config.publicUrl.startsWith('https:'),
   });
 

@@ -16,6 +16,15 @@ describe('config', () => {
     expect(() => loadConfig({ MIGRATE_ON_START: 'maybe' })).toThrow(/MIGRATE_ON_START/);
   });
 
+  it('takes hosted-page frame ancestors as CSP sources only, and remote logos off by default', () => {
+    expect(loadConfig({}).LINK_ALLOW_REMOTE_LOGOS).toBe(false);
+    expect(loadConfig({ LINK_ALLOW_REMOTE_LOGOS: 'true' }).LINK_ALLOW_REMOTE_LOGOS).toBe(true);
+    expect(loadConfig({ LINK_FRAME_ANCESTORS: "https://app.example.com, https://*.example.org 'self' http://localhost:3000" }).LINK_FRAME_ANCESTORS).toBeDefined();
+    // Nothing that could close the directive and add another.
+    expect(() => loadConfig({ LINK_FRAME_ANCESTORS: "https://a.example; script-src 'unsafe-inline'" })).toThrow(/LINK_FRAME_ANCESTORS/);
+    expect(() => loadConfig({ LINK_FRAME_ANCESTORS: 'https://a.example/path' })).toThrow(/LINK_FRAME_ANCESTORS/);
+  });
+
   it('requires secrets and a database in production', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/LATCHKEY_HMAC_SECRET.*\n.*LATCHKEY_ENCRYPTION_KEYS.*\n.*DATABASE_URL/s);
   });

@@ -9,6 +9,8 @@ import { z } from 'zod';
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
+/** One CSP source for frame-ancestors: nothing that could end the directive or add another. */
+const FRAME_SOURCE = /^(?:'self'|'none'|https?:|(?:https?:\/\/)?(?:\*\.)?[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*(?::(?:\d{1,5}|\*))?)$/;
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 const EnvSchema = z
@@ -41,7 +43,16 @@ const EnvSchema = z
     /** The background job refreshes tokens expiring within this many milliseconds. */
     OAUTH_REFRESH_AHEAD_MS: int(60_000, 86_400_000).default(600_000),
     /** Origins allowed to embed the hosted Connect Link page in a frame (CSP frame-ancestors), e.g. https://app.example.com. */
-    LINK_FRAME_ANCESTORS: z.string().max(2000).optional(),
+    LINK_FRAME_ANCESTORS: z
+      .string()
+      .max(2000)
+      .refine(
+        (v) => v.split(/[\s,]+/).filter(Boolean).every((s) => FRAME_SOURCE.test(s)),
+        "each entry must be an origin (https://app.example.com, https://*.example.com, http://localhost:3000), a scheme (https:), 'self' or 'none'",
+      )
+      .optional(),
+    /** Let the hosted Connect Link page load the toolkit's and the project's logos from their own URLs (a third-party request). */
+    LINK_ALLOW_REMOTE_LOGOS: bool.default(false),
     /** Allow webhook URLs on loopback and private addresses (local receivers, tests). */
     WEBHOOKS_ALLOW_PRIVATE_URLS: bool.default(false),
     /** Timeout of one webhook delivery attempt. */

@@ -15,7 +15,7 @@ import { checkFields, secretKeys } from '../toolkits/fields.js';
 import { STATUS_REASONS } from '../connected-accounts/state-machine.js';
 import type { OAuthService } from '../oauth/oauth.service.js';
 import type { Caller } from '../projects/projects.service.js';
-import type { AuthSchemeDefinition, ToolkitField } from '../toolkits/toolkit-definition.js';
+import { type AuthSchemeDefinition, type ToolkitField, templateNames } from '../toolkits/toolkit-definition.js';
 import type { ToolkitsService } from '../toolkits/toolkits.service.js';
 import { fill } from '../connected-accounts/auth-params.js';
 import type { ConnectLinksRepository } from './connect-links.repository.js';
@@ -37,19 +37,44 @@ export class LinkPageError extends Error {
 export type PageModel = {
   sessionId: string;
   account: AccountRow;
-  projectName: string;
+  /** The operator's product as the end user should read it, or null for a generic wording. */
+  productName: string | null;
   brandLogoUrl: string | null;
   accent: string;
   toolkitName: string;
   toolkitLogo: string;
+  /** The scheme's "where do I find my key?" page, if the catalogue knows one. */
+  authHintUrl: string | null;
   mode: 'OAUTH2' | 'FIELDS';
   /** The fields the page asks for (OAuth2: only those needed before the redirect). */
   fields: ToolkitField[];
   /** Values already known (connection_data), which the page does not ask for again. */
   prefilled: Val;
-  /** Origins the form may lead to: the app's callback and (OAuth2) the provider's authorize page. */
+  /** OAuth2: the provider's authorize origin, or null while it depends on fields not yet given. */
+  authorizeOrigin: string | null;
+  /** Origins a submit may lead to: the app's callback and (OAuth2) the provider's authorize page. */
   formTargets: string[];
 };
+
+/** The name of the auto-created project: a placeholder, never shown to end users. */
+const DEFAULT_PROJECT_NAME = 'default';
+
+/** An http(s) URL's origin, or null (unparseable, or another scheme). */
+function originOf(url: string | undefined): string | null {
+  if (!url) return null;
+  try {
+    const u = new URL(url);
+    return u.protocol === 'https:' || u.protocol === 'http:' ? u.origin : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Where a `{{field}}` URL template leads, once every field has a value (Shopify's shop_name, say); null before. */
+function templateOrigin(template: string | undefined, values: Val): string | null {
+  if (!template || !templateNames(template).every((n) => typeof values[n] === 'string' && values[n] !== '')) return null;
+  return originOf(fill(template, values));
+}
 
 export function connectLinksService(deps: {
   repo: ConnectLinksRepository;
@@ -92,24 +117,20 @@ export function connectLinksService(deps: {
     const prefilled = openVal(account);
     const all = scheme?.fields.connected_account_initiation ?? [];
     const isOAuth = account.authScheme === 'OAUTH2';
-    const targets = [typeof prefilled.callback_url === 'string' ? prefilled.callback_url : undefined];
-    if (isOAuth && scheme?.oauth2) targets.push(fill(scheme.oauth2.authorization_url, prefilled));
-    const formTargets = targets.flatMap((u) => {
-      try {
-        return u && !u.includes('{{') ? [new URL(u).origin] : [];
-      } catch {
-        return [];
-      }
-    });
+    const authorizeOrigin = isOAuth ? templateOrigin(scheme?.oauth2?.authorization_url, prefilled) : null;
+    const callbackOrigin = originOf(typeof prefilled.callback_url === 'string' ? prefilled.callback_url : undefined);
+    const productName = project?.brandName || (project && project.name !== DEFAULT_PROJECT_NAME ? project.name : null);
     return {
-      formTargets: [...new Set(formTargets)],
+      formTargets: [...new Set([callbackOrigin, authorizeOrigin].filter((o): o is string => o !== null))],
+      authorizeOrigin,
       sessionId: session.id,
       account,
-      projectName: project?.brandName ?? project?.name ?? 'this app',
+      productName,
       brandLogoUrl: project?.brandLogoUrl ?? null,
       accent: project?.brandAccent ?? '#3558e6',
       toolkitName: toolkit.definition.name,
       toolkitLogo: toolkit.definition.logo,
+      authHintUrl: scheme?.auth_hint_url ?? null,
       mode: isOAuth ? 'OAUTH2' : 'FIELDS',
       fields: all.filter((f) => prefilled[f.name] === undefined || prefilled[f.name] === ''),
       prefilled,
@@ -165,11 +186,15 @@ export function connectLinksService(deps: {
     },
 
     /**
-     * The page's form. Returns field errors (the page shows them, keeping non-secret values), or
-     * where the browser goes next: the provider (OAuth2) or the app's callback.
+     * The page's form. Returns field errors (the page shows them, keeping non-secret values), a
+     * page to confirm (OAuth2 whose provider address depends on the fields just given: the page
+     * that sent them could not name it in its CSP, so the next one does), or where the browser goes
+     * next: the provider (OAuth2) or the app's callback.
      */
     async submit(token: string, form: Record<string, string>): Promise<
-      { errors: Record<string, string>; model: PageModel } | { redirect: string; account: AccountRow; done: boolean }
+      | { errors: Record<string, string>; model: PageModel }
+      | { confirm: PageModel }
+      | { redirect: string; account: AccountRow; done: boolean }
     > {
       const model = await open(token);
       const { account } = model;
@@ -186,6 +211,12 @@ export function connectLinksService(deps: {
         errors[name!] = what === 'required' ? 'This field is required.' : 'This value does not have the expected format.';
       }
       if (Object.keys(errors).length) return { errors, model };
+      if (model.mode === 'OAUTH2' && !model.authorizeOrigin && templateOrigin(scheme?.oauth2?.authorization_url, val)) {
+        // Kept on the pending account (the link is not used up); the next page shows no fields.
+        const kept = await accounts.updateIf(account.projectId, account.id, 'INITIALIZING', { state: crypto.seal(JSON.stringify(val), aad(account.projectId, account.id)) });
+        if (!kept) throw new LinkPageError('closed', 'This link can no longer be used.');
+        return { confirm: await open(token) };
+      }
       if (!(await repo.claim(model.sessionId))) throw new LinkPageError('used', 'This link was already used. Ask the app for a new one.');
       try {
         const sealed = crypto.seal(JSON.stringify(val), aad(account.projectId, account.id));

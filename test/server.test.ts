@@ -53,7 +53,9 @@ const portOpen = (port: number) =>
     s.once('error', () => resolve(false));
   });
 
-describe('npm start', () => {
+// Each test starts whole server processes (the first, embedded PostgreSQL twice): on a busy machine
+// that outlasts the default timeout; the waits inside bound each step.
+describe('npm start', { timeout: 180_000 }, () => {
   it('with nothing configured: embedded PostgreSQL, a default project whose key is printed once, data kept across restarts', async () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'latchkey-start-'));
     cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));

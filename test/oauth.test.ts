@@ -233,11 +233,12 @@ describe('callback failures', () => {
 describe('attempts that outlive their TTL', () => {
   let short: OAuthEnv;
   beforeAll(async () => {
-    short = await startOAuthEnv(provider, { oauthAttemptTtlMs: 500 });
+    // Long enough that initiating and a first read fit inside it on a busy machine.
+    short = await startOAuthEnv(provider, { oauthAttemptTtlMs: 2_000 });
     allLogs.push(short.ctx.logs);
   });
   afterAll(() => short?.ctx.close());
-  const pastTtl = () => new Promise((r) => setTimeout(r, 700));
+  const pastTtl = () => new Promise((r) => setTimeout(r, 2_300));
 
   it('a callback after the TTL fails the account without a token request', async () => {
     const { id, redirectUrl } = await initiate(short);

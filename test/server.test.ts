@@ -35,7 +35,7 @@ function start(env: Record<string, string>): Proc {
   return { child, output: () => out, exited };
 }
 
-async function waitFor(p: Proc, re: RegExp, ms = 45_000) {
+async function waitFor(p: Proc, re: RegExp, ms = 120_000) {
   const until = Date.now() + ms;
   while (!re.test(p.output())) {
     if (p.child.exitCode !== null) throw new Error(`server exited: ${p.output()}`);
@@ -53,7 +53,9 @@ const portOpen = (port: number) =>
     s.once('error', () => resolve(false));
   });
 
-describe('npm start', () => {
+// Each test starts whole server processes (the first, embedded PostgreSQL twice): on a busy machine
+// that outlasts the default timeout; the waits inside bound each step.
+describe('npm start', { timeout: 300_000 }, () => {
   it('with nothing configured: embedded PostgreSQL, a default project whose key is printed once, data kept across restarts', async () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'latchkey-start-'));
     cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));

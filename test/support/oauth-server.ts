@@ -7,7 +7,16 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { type MutableRedirectUri, type MutableResponse, type MutableToken, OAuth2Server, type TokenRequestIncomingMessage } from 'oauth2-mock-server';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  HttpServer,
+  type MutableRedirectUri,
+  type MutableResponse,
+  type MutableToken,
+  OAuth2Issuer,
+  OAuth2Service,
+  type TokenRequestIncomingMessage,
+} from 'oauth2-mock-server';
 
 /** A token request as the provider received it (form fields). */
 export type TokenCall = Record<string, string | undefined> & { grant_type: string };
@@ -31,10 +40,21 @@ export const fail = {
 };
 
 export async function startProvider() {
-  const server = new OAuth2Server();
-  await server.issuer.keys.generate('RS256');
-  await server.start(0, '127.0.0.1');
-  const issuer = server.issuer.url!;
+  let tokenDelayMs = 0;
+  // OAuth2Server's parts, assembled here so that token requests can be held back (delayTokens):
+  // the mock answers inside its own handler, synchronously after its last hook, so a delay has to
+  // sit in front of the handler rather than in a hook.
+  const oauthIssuer = new OAuth2Issuer();
+  const service = new OAuth2Service(oauthIssuer);
+  const http = new HttpServer((req, res) => {
+    const delay = req.method === 'POST' && req.url?.startsWith('/token') ? tokenDelayMs : 0;
+    if (delay > 0) void sleep(delay).then(() => service.requestHandler(req, res));
+    else void service.requestHandler(req, res);
+  });
+  await oauthIssuer.keys.generate('RS256');
+  await http.start(0, '127.0.0.1');
+  oauthIssuer.url = `http://127.0.0.1:${http.address().port}`;
+  const issuer = oauthIssuer.url;
 
   const tokenCalls: TokenCall[] = [];
   const revokeCalls: Promise<Record<string, string>>[] = [];
@@ -43,29 +63,21 @@ export async function startProvider() {
   const consentScripts: ((u: URL) => void)[] = [];
   /** Every code, token and state that passed through the provider. */
   const secrets = new Set<string>();
-  let tokenDelayMs = 0;
 
   // The mock signs JWTs deterministically from second-resolution claims: make every token unique,
   // as a real provider's are, so that "a new token" is observable.
-  server.service.on('beforeTokenSigning', (token: MutableToken) => {
+  service.on('beforeTokenSigning', (token: MutableToken) => {
     token.payload.jti = randomUUID();
   });
 
-  server.service.on('beforeResponse', (res: MutableResponse, req: TokenRequestIncomingMessage) => {
+  service.on('beforeResponse', (res: MutableResponse, req: TokenRequestIncomingMessage) => {
     const call = { ...(req.body as unknown as TokenCall) };
     tokenCalls.push(call);
     tokenScripts.shift()?.(res, call);
     if (res.body) for (const k of ['access_token', 'refresh_token', 'id_token']) if (typeof res.body[k] === 'string') secrets.add(res.body[k]);
-    if (tokenDelayMs > 0) {
-      // Express keeps the response on the request: hold the answer back to widen race windows.
-      const out = (req as unknown as { res: { json: (b: unknown) => unknown } }).res;
-      const json = out.json.bind(out);
-      const delay = tokenDelayMs;
-      out.json = (b: unknown) => setTimeout(() => json(b), delay);
-    }
   });
 
-  server.service.on('beforeAuthorizeRedirect', (redirect: MutableRedirectUri) => {
+  service.on('beforeAuthorizeRedirect', (redirect: MutableRedirectUri) => {
     consentScripts.shift()?.(redirect.url);
     for (const k of ['code', 'state']) {
       const v = redirect.url.searchParams.get(k);
@@ -73,7 +85,7 @@ export async function startProvider() {
     }
   });
 
-  server.service.on('beforeRevoke', (res: { statusCode: number }, req: IncomingMessage) => {
+  service.on('beforeRevoke', (res: { statusCode: number }, req: IncomingMessage) => {
     const status = revokeStatuses.shift();
     if (status) res.statusCode = status;
     // The mock does not parse revocation bodies: read the form here (the handler answers at once,
@@ -114,6 +126,6 @@ export async function startProvider() {
       consentScripts.length = 0;
       tokenDelayMs = 0;
     },
-    stop: () => server.stop(),
+    stop: () => http.stop(),
   };
 }

@@ -23,6 +23,7 @@ export const authConfigsRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, {
   app.post('/auth_configs', {
     schema: {
       operationId: 'createAuthConfig',
+      summary: 'Create an auth config',
       tags,
       description: "Creates an auth config for a toolkit: custom (your app's credentials) or managed (the operator's).",
       body: CreateAuthConfigBody,
@@ -33,13 +34,13 @@ export const authConfigsRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, {
   });
 
   app.get('/auth_configs', {
-    schema: { operationId: 'listAuthConfigs', tags, querystring: ListAuthConfigsQuery, response: { 200: AuthConfigList } },
+    schema: { operationId: 'listAuthConfigs', summary: 'List auth configs', tags, querystring: ListAuthConfigsQuery, response: { 200: AuthConfigList } },
     config: { rateLimit: limits.read },
     handler: async (req) => authConfigs.list(callerOf(req).projectId, req.query),
   });
 
   app.get('/auth_configs/:nanoid', {
-    schema: { operationId: 'getAuthConfig', tags, params: AuthConfigParams, response: { 200: AuthConfigObject } },
+    schema: { operationId: 'getAuthConfig', summary: 'Get an auth config', tags, params: AuthConfigParams, response: { 200: AuthConfigObject } },
     config: { rateLimit: limits.read },
     handler: async (req) => authConfigs.get(callerOf(req).projectId, req.params.nanoid),
   });
@@ -47,6 +48,7 @@ export const authConfigsRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, {
   app.patch('/auth_configs/:nanoid', {
     schema: {
       operationId: 'updateAuthConfig',
+      summary: 'Update an auth config',
       tags,
       description: 'True patch: omitted fields are kept; null, [] or "" clear. Credentials merge key by key.',
       params: AuthConfigParams,
@@ -60,6 +62,7 @@ export const authConfigsRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, {
   app.patch('/auth_configs/:nanoid/:status', {
     schema: {
       operationId: 'setAuthConfigStatus',
+      summary: 'Enable or disable an auth config',
       tags,
       description: 'ENABLED or DISABLED, no body. A disabled config refuses new connections.',
       params: StatusParams,
@@ -72,6 +75,7 @@ export const authConfigsRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, {
   app.delete('/auth_configs/:nanoid', {
     schema: {
       operationId: 'deleteAuthConfig',
+      summary: 'Delete an auth config',
       tags,
       description: 'Soft delete; its connected accounts are deleted with it.',
       params: AuthConfigParams,

@@ -8,6 +8,7 @@ export const connectLinksRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, 
   app.post('/connected_accounts/link', {
     schema: {
       operationId: 'createConnectLink',
+      summary: 'Create a Connect Link',
       tags: ['Connected accounts'],
       description:
         'Creates the account (INITIALIZING) and a single-use link to the hosted page where the end user enters credentials or runs OAuth.',

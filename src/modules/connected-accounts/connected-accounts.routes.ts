@@ -29,6 +29,7 @@ export const connectedAccountsRoutes: FastifyPluginAsyncZod<RouteDeps> = async (
   app.post('/connected_accounts', {
     schema: {
       operationId: 'createConnectedAccount',
+      summary: 'Connect an end user',
       tags,
       description: 'Connects an end user. Credential schemes (API_KEY, BEARER_TOKEN, BASIC, ...) become ACTIVE at once.',
       body: CreateAccountBody,
@@ -41,6 +42,7 @@ export const connectedAccountsRoutes: FastifyPluginAsyncZod<RouteDeps> = async (
   app.get('/connected_accounts', {
     schema: {
       operationId: 'listConnectedAccounts',
+      summary: 'List connected accounts',
       tags,
       description: 'Array filters take comma-joined values (user_ids=a,b) or repeated keys. Cursors are opaque keysets.',
       querystring: ListAccountsQuery,
@@ -51,7 +53,7 @@ export const connectedAccountsRoutes: FastifyPluginAsyncZod<RouteDeps> = async (
   });
 
   app.get('/connected_accounts/:nanoid', {
-    schema: { operationId: 'getConnectedAccount', tags, params: AccountParams, response: { 200: AccountObject } },
+    schema: { operationId: 'getConnectedAccount', summary: 'Get a connected account', tags, params: AccountParams, response: { 200: AccountObject } },
     config: { rateLimit: limits.read },
     handler: async (req) => accounts.get(callerOf(req), req.params.nanoid),
   });
@@ -59,6 +61,7 @@ export const connectedAccountsRoutes: FastifyPluginAsyncZod<RouteDeps> = async (
   app.patch('/connected_accounts/:nanoid', {
     schema: {
       operationId: 'updateConnectedAccount',
+      summary: 'Update a connected account',
       tags,
       description: 'Sets the alias ("" or null clears) and patches credentials: an omitted field is kept, null removes it.',
       params: AccountParams,
@@ -72,6 +75,7 @@ export const connectedAccountsRoutes: FastifyPluginAsyncZod<RouteDeps> = async (
   app.patch('/connected_accounts/:nanoId/status', {
     schema: {
       operationId: 'setConnectedAccountStatus',
+      summary: 'Enable or disable a connected account',
       tags,
       description: 'enabled=false moves ACTIVE to INACTIVE; enabled=true moves it back.',
       params: AccountStatusParams,
@@ -85,6 +89,7 @@ export const connectedAccountsRoutes: FastifyPluginAsyncZod<RouteDeps> = async (
   app.delete('/connected_accounts/:nanoid', {
     schema: {
       operationId: 'deleteConnectedAccount',
+      summary: 'Delete a connected account',
       tags,
       description: 'Soft delete: the account is gone from every read. revoke_on_delete is accepted.',
       params: AccountParams,
@@ -98,6 +103,7 @@ export const connectedAccountsRoutes: FastifyPluginAsyncZod<RouteDeps> = async (
   app.post('/connected_accounts/:nanoid/refresh', {
     schema: {
       operationId: 'refreshConnectedAccount',
+      summary: 'Re-authorise a connected account',
       tags,
       params: AccountParams,
       querystring: RefreshQuery,
@@ -111,6 +117,7 @@ export const connectedAccountsRoutes: FastifyPluginAsyncZod<RouteDeps> = async (
   app.post('/connected_accounts/:nanoid/revoke', {
     schema: {
       operationId: 'revokeConnectedAccount',
+      summary: 'Revoke a connected account at the provider',
       tags,
       description: 'Revokes the credential at the provider where the toolkit supports it (400 where it does not).',
       params: AccountParams,
@@ -123,6 +130,7 @@ export const connectedAccountsRoutes: FastifyPluginAsyncZod<RouteDeps> = async (
   app.post('/connected_accounts/:nanoid/refresh_token', {
     schema: {
       operationId: 'refreshConnectedAccountToken',
+      summary: "Refresh a connected account's OAuth2 token",
       tags,
       description: "Latchkey extension: refresh an ACTIVE OAuth2 account's access token now (single-flight across replicas).",
       params: AccountParams,
@@ -135,6 +143,7 @@ export const connectedAccountsRoutes: FastifyPluginAsyncZod<RouteDeps> = async (
   app.get('/connected_accounts/:nanoid/auth_params', {
     schema: {
       operationId: 'getConnectedAccountAuthParams',
+      summary: 'Get the parameters that carry a credential',
       tags,
       description:
         'Latchkey extension: what a caller needs to call the provider directly — base URL (templates filled) and the headers or query parameters that carry the credential.',

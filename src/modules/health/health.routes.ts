@@ -6,7 +6,7 @@ import type { Db } from '../../db/prisma.js';
 
 export const healthRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }) => {
   app.get('/healthz', {
-    schema: { operationId: 'healthz', tags: ['Operations'], security: [], response: { 200: z.object({ status: z.literal('ok') }) } },
+    schema: { operationId: 'healthz', summary: 'Liveness', tags: ['Operations'], security: [], response: { 200: z.object({ status: z.literal('ok') }) } },
     config: { rateLimit: false },
     handler: async () => ({ status: 'ok' as const }),
   });
@@ -14,6 +14,7 @@ export const healthRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db 
   app.get('/readyz', {
     schema: {
       operationId: 'readyz',
+      summary: 'Readiness (the database answers)',
       tags: ['Operations'],
       security: [],
       response: { 200: z.object({ status: z.literal('ready'), database: z.literal('ok') }) },

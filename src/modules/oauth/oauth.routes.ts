@@ -35,6 +35,7 @@ export const oauthRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { servi
   app.get('/toolkits/auth/callback', {
     schema: {
       operationId: 'oauthCallback',
+      summary: 'OAuth2 redirect target',
       tags: ['OAuth'],
       description: 'Where the provider sends the browser after consent. Public; register this URL with your OAuth app.',
       security: [],

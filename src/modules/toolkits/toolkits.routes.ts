@@ -19,6 +19,7 @@ export const toolkitsRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { se
   app.get('/toolkits', {
     schema: {
       operationId: 'listToolkits',
+      summary: 'List toolkits',
       tags: ['Toolkits'],
       description: 'Lists the toolkits this project can use: the built-in catalogue and its own.',
       querystring: ListToolkitsQuery,
@@ -31,6 +32,7 @@ export const toolkitsRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { se
   app.get('/toolkits/:slug', {
     schema: {
       operationId: 'getToolkit',
+      summary: 'Get a toolkit',
       tags: ['Toolkits'],
       description: 'A toolkit with its auth schemes and the fields each needs. Slugs are case-insensitive.',
       params: ToolkitSlugParams,
@@ -44,6 +46,7 @@ export const toolkitsRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { se
   app.post('/custom_toolkits', {
     schema: {
       operationId: 'createCustomToolkit',
+      summary: 'Register a custom toolkit',
       tags: ['Toolkits'],
       description: 'Latchkey extension: registers a toolkit in the catalogue format, visible to this project only.',
       body: CustomToolkitBody,
@@ -56,6 +59,7 @@ export const toolkitsRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { se
   app.put('/custom_toolkits/:slug', {
     schema: {
       operationId: 'replaceCustomToolkit',
+      summary: 'Replace a custom toolkit',
       tags: ['Toolkits'],
       description: "Latchkey extension: replaces one of this project's toolkits.",
       params: ToolkitSlugParams,
@@ -69,6 +73,7 @@ export const toolkitsRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { se
   app.delete('/custom_toolkits/:slug', {
     schema: {
       operationId: 'deleteCustomToolkit',
+      summary: 'Remove a custom toolkit',
       tags: ['Toolkits'],
       description: "Latchkey extension: removes one of this project's toolkits.",
       params: ToolkitSlugParams,

@@ -28,7 +28,7 @@ import {
   ListAccountsQuery,
   ListIntegrationsQuery,
 } from './legacy-v1.schemas.js';
-import { legacyMessage } from './legacy-v1.translate.js';
+import { legacyError } from './legacy-v1.translate.js';
 
 export type LegacyV1RouteDeps = { legacy: LegacyV1Service; limits: ReturnType<typeof rateLimitPresets> };
 
@@ -42,8 +42,7 @@ export const legacyV1Routes: FastifyPluginAsyncZod<LegacyV1RouteDeps> = async (a
     try {
       const body = JSON.parse(payload) as ErrorEnvelope;
       if (!body.error) return payload;
-      const message = legacyMessage(body.error.message, body.error.errors);
-      return JSON.stringify({ ...body, message, ...(body.error.errors ? { details: body.error.errors } : {}) });
+      return JSON.stringify({ ...body, ...legacyError(body.error.message, body.error.errors) });
     } catch {
       return payload;
     }

@@ -151,13 +151,13 @@ export function connectionStarted(r: { id: string; status: Status; redirect_url:
 }
 
 /**
- * The message the old clients show (they read only a top-level `message`): field problems in
- * words — "Field api_key is required" — and the v3 message otherwise.
+ * What the old clients show of an error: the top-level `message`, and on a 400 the `details` list.
+ * Field problems are put in words ("Field api_key is required"); other messages pass unchanged.
  */
-export function legacyMessage(message: string, errors: string[] | undefined): string {
-  const words = (errors ?? []).map((e) => {
+export function legacyError(message: string, errors: string[] | undefined) {
+  const details = (errors ?? []).map((e) => {
     const m = /^(?:[\w.]+\.)?([\w-]+): required$/.exec(e);
     return m ? `Field ${m[1]} is required` : e;
   });
-  return words.length ? words.join('; ') : message;
+  return details.length ? { message: details.join('; '), details } : { message };
 }

@@ -12,6 +12,7 @@
  */
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AxiosStatic, InternalAxiosRequestConfig } from 'axios';
 import type { OpenAIToolSet as ToolSet } from 'composio-core';
 import { expectEnvelope } from './support/expect.js';
 import { apiKeyAccount, linearConfig } from './support/factories.js';
@@ -47,8 +48,8 @@ beforeAll(async () => {
 
   // The axios composio-core itself uses: refuse anything that is not the loopback server.
   const clientRequire = createRequire(createRequire(import.meta.url).resolve('composio-core'));
-  const axios = clientRequire('axios') as typeof import('axios').default;
-  const guard = (config: import('axios').InternalAxiosRequestConfig) => {
+  const axios = clientRequire('axios') as AxiosStatic;
+  const guard = (config: InternalAxiosRequestConfig) => {
     const url = new URL(axios.getUri(config), env.baseUrl);
     if (url.origin !== env.baseUrl) {
       refused.push(url.origin);
@@ -214,7 +215,7 @@ describe('composio-core 0.5.39, the flows of the older docs', () => {
     const active = await request.waitUntilActive(30);
     expect(active.status).toBe('ACTIVE');
     const got = await toolset.client.connectedAccounts.get({ connectedAccountId: id });
-    expect(got.connectionParams).toMatchObject({ headers: { Authorization: expect.stringMatching(/^Bearer /) }, access_token: expect.any(String) });
+    expect((got as unknown as { connectionParams: object }).connectionParams).toMatchObject({ headers: { Authorization: expect.stringMatching(/^Bearer /) }, access_token: expect.any(String) });
   });
 
   it('labels on initiate are accepted, and the labels filter answers', async () => {

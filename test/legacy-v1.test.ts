@@ -63,7 +63,8 @@ beforeAll(async () => {
   const { OpenAIToolSet } = await import('composio-core');
   toolset = new OpenAIToolSet({ apiKey: env.ctx.apiKey, baseUrl: env.baseUrl });
   toolset.client.backendClient.getAxiosInstance().interceptors.request.use(guard);
-});
+  // Loading composio-core (with openai) and a fresh database is slow on a busy machine: a bound, not a speed check.
+}, 180_000);
 
 afterAll(async () => {
   await env?.ctx.close();

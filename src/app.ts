@@ -44,6 +44,8 @@ import { webhooksRoutes } from './modules/webhooks/webhooks.routes.js';
 import { webhooksService } from './modules/webhooks/webhooks.service.js';
 import { oauthRoutes } from './modules/oauth/oauth.routes.js';
 import { oauthService } from './modules/oauth/oauth.service.js';
+import { legacyV1Routes } from './modules/legacy-v1/legacy-v1.routes.js';
+import { legacyV1Service } from './modules/legacy-v1/legacy-v1.service.js';
 
 export const API_PREFIXES = ['/api/v3.1', '/api/v3'] as const;
 export const VERSION = '0.1.0';
@@ -156,7 +158,9 @@ export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) 
     },
     log,
   });
-  return { projects, toolkits, authConfigs, connectedAccounts, oauth, connectLinks, webhooks, webhookDelivery };
+  // The older Composio API (/api/v1, /api/v2): an adapter over the same services.
+  const legacyV1 = legacyV1Service({ toolkits, authConfigs, connectedAccounts });
+  return { projects, toolkits, authConfigs, connectedAccounts, oauth, connectLinks, webhooks, webhookDelivery, legacyV1 };
 }
 export type Services = ReturnType<typeof buildServices>;
 
@@ -237,6 +241,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       { prefix },
     );
   }
+
+  // The older Composio API (composio-core 0.4/0.5, the older Python SDK), under the same API-key check.
+  await app.register(async (legacy) => {
+    registerApiKeyAuth(legacy, services.projects);
+    await legacy.register(legacyV1Routes, { legacy: services.legacyV1, limits });
+  });
 
   // The hosted Connect Link page, outside the API (and its key) entirely.
   await app.register(hostedPageRoutes, {

@@ -16,9 +16,14 @@ import {
   ComposioToolkitNotFoundError,
   ConnectionRequestTimeoutError,
   type ConnectedAccountListParams,
+  ComposioAuthConfigNotFoundError,
+  WebhookEventSchema,
 } from '@composio/core';
 import { type MockInstance, afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type TestContext, createTestContext } from './support/context.js';
+import { type OAuthEnv, connect, expireToken, getAccount, startOAuthEnv } from './support/oauth-app.js';
+import { type MockProvider, fail, startProvider } from './support/oauth-server.js';
+import { type Receiver, startReceiver } from './support/webhook-receiver.js';
 
 const V = '/api/v3.1';
 const AC_ID = /^ac_[0-9A-Za-z]{6,40}$/;
@@ -38,6 +43,8 @@ const render = (args: unknown[]) => args.map((a) => (typeof a === 'string' ? a :
 
 type Sent = { method: string; url: URL; body: unknown; apiKey: string | null };
 const sent: Sent[] = [];
+/** Loopback servers besides `baseURL` that a test talks to on purpose. */
+const otherOrigins: string[] = [];
 const realFetch = globalThis.fetch;
 
 /** Removes and returns the logged lines matching `re` (for warnings a test expects). */
@@ -563,11 +570,73 @@ describe('connected accounts through the SDK', () => {
   });
 });
 
+describe('webhooks and authorize through the SDK', () => {
+  it('setWebhookSubscription() with its defaults (trigger events) succeeds; unknown events are still refused', async () => {
+    const from = sent.length;
+    const sub = await composio.triggers.setWebhookSubscription({ webhookUrl: 'https://hooks.example.com/composio' });
+    const post = sentSince(from).find((r) => r.method === 'POST');
+    expect(post && describeReq(post)).toBe(`POST ${V}/webhook_subscriptions`);
+    expect((post?.body as { enabled_events: string[] }).enabled_events).toContain('composio.trigger.message');
+    expect(sub).toMatchObject({ id: expect.any(String), webhookUrl: 'https://hooks.example.com/composio', version: 'V3' });
+    expect(sub.enabledEvents).toContain('composio.trigger.message');
+    // Both of Composio's trigger events are accepted (they never fire in Latchkey), and listed.
+    await composio.triggers.setWebhookSubscription({ webhookUrl: 'https://hooks.example.com/composio', enabledEvents: ['composio.trigger.message', 'composio.trigger.disabled'] });
+    const types = (await raw.get('/webhook_subscriptions/event_types')).body as { items: { event_type: string }[] };
+    expect(types.items.map((i) => i.event_type)).toEqual(expect.arrayContaining(['composio.trigger.message', 'composio.trigger.disabled']));
+    await expect(composio.triggers.setWebhookSubscription({ webhookUrl: 'https://hooks.example.com/composio', enabledEvents: ['composio.trigger.nope'] })).rejects.toMatchObject({ status: 400 });
+  });
+
+  it('authorize() without managed credentials fails before creating anything, saying how to configure them', async () => {
+    const before = (await raw.get('/auth_configs?toolkit_slug=github&show_disabled=true')).body as { items: unknown[] };
+    expect(before.items).toEqual([]);
+    const err = await composio.toolkits.authorize('user-authorize', 'github').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ComposioAuthConfigNotFoundError);
+    expect(String((err as { cause?: { message?: string } }).cause?.message)).toMatch(/LATCHKEY_MANAGED_GITHUB_CLIENT_ID and LATCHKEY_MANAGED_GITHUB_CLIENT_SECRET/);
+    expect(((await raw.get('/auth_configs?toolkit_slug=github&show_disabled=true')).body as { items: unknown[] }).items).toEqual([]);
+    expect((await raw.get('/connected_accounts?user_ids=user-authorize')).body).toMatchObject({ items: [] });
+  });
+
+  describe('a delivered event parses with the SDK\'s own event schema', () => {
+    let provider: MockProvider;
+    let env: OAuthEnv;
+    let receiver: Receiver;
+    beforeAll(async () => {
+      provider = await startProvider();
+      env = await startOAuthEnv(provider, { WEBHOOKS_ALLOW_PRIVATE_URLS: true, WEBHOOK_TIMEOUT_MS: 2000 });
+      receiver = await startReceiver();
+      otherOrigins.push(env.baseUrl, new URL(provider.issuer).origin);
+    });
+    afterAll(async () => {
+      await receiver?.close();
+      await env?.ctx.close();
+      await provider?.stop();
+    });
+
+    it('composio.connected_account.expired, with metadata.org_id', async () => {
+      const sdk = new Composio({ apiKey: env.ctx.apiKey, baseURL: env.baseUrl, allowTracking: false, disableVersionCheck: true });
+      await sdk.triggers.setWebhookSubscription({ webhookUrl: receiver.url, enabledEvents: ['composio.connected_account.expired'] });
+      const { id } = await connect(env);
+      await expireToken(env, id);
+      provider.nextToken(fail.invalidGrant());
+      expect((await getAccount(env, id)).status).toBe('EXPIRED');
+
+      for (let i = 0; i < 10 && receiver.received.length === 0; i++) await env.ctx.app.services.webhookDelivery.runOnce();
+      expect(receiver.received).toHaveLength(1);
+      const event = WebhookEventSchema.parse(JSON.parse(receiver.received[0]!.body));
+      expect(event.type).toBe('composio.connected_account.expired');
+      expect(event.metadata).toEqual({ project_id: env.ctx.projectId, org_id: 'org_latchkey' });
+      expect(event.data).toMatchObject({ id, status: 'EXPIRED' });
+    });
+  });
+});
+
 describe('the SDK talks to nothing but the loopback server', () => {
   it('every request went to the base URL, under /api/v3.1, with the API key', () => {
     expect(sent.length).toBeGreaterThan(50);
-    const elsewhere = sent.filter((r) => r.url.origin !== baseURL || !r.url.pathname.startsWith(`${V}/`));
+    // (The event test runs its own Latchkey and authorization server, on loopback too.)
+    const elsewhere = sent.filter((r) => !otherOrigins.includes(r.url.origin) && (r.url.origin !== baseURL || !r.url.pathname.startsWith(`${V}/`)));
     expect(elsewhere.map(describeReq)).toEqual([]);
-    expect(sent.filter((r) => !r.apiKey?.startsWith('ak_')).map(describeReq)).toEqual([]);
+    // Every API call carried a key (the browser's visits to the provider and the callback are not API calls).
+    expect(sent.filter((r) => r.url.pathname.startsWith(`${V}/`) && !r.apiKey?.startsWith('ak_')).map(describeReq)).toEqual([]);
   });
 });

@@ -14,7 +14,7 @@ import { buildApp } from '../src/app.js';
 import { createDatabase } from '../src/db/prisma.js';
 import { startJobs, type Jobs } from '../src/jobs/queue.js';
 import { createCrypto } from '../src/lib/crypto.js';
-import { SUBSCRIPTION_DISABLED, backoffMs } from '../src/modules/webhooks/dispatcher.js';
+import { ORGANIZATION_ID, SUBSCRIPTION_DISABLED, backoffMs } from '../src/modules/webhooks/dispatcher.js';
 import { isInternalAddress, urlProblem } from '../src/modules/webhooks/url-guard.js';
 import { webhooksRepository } from '../src/modules/webhooks/webhooks.repository.js';
 import { EVENT_TYPES } from '../src/modules/webhooks/webhooks.schemas.js';
@@ -237,7 +237,7 @@ describe('webhook subscriptions API', () => {
     const t = await tenant();
     const res = await t.api.get('/webhook_subscriptions/event_types').expect(200);
     const items = res.body.items as { event_type: string; description: string; supported_versions: string[] }[];
-    expect(items.map((i) => i.event_type).sort()).toEqual([...ALL_ACCOUNT_EVENTS, SUBSCRIPTION_DISABLED].sort());
+    expect(items.map((i) => i.event_type).sort()).toEqual([...ALL_ACCOUNT_EVENTS, SUBSCRIPTION_DISABLED, 'composio.trigger.message', 'composio.trigger.disabled'].sort());
     expect(items).toHaveLength(EVENT_TYPES.length);
     for (const i of items) {
       expect(i.supported_versions).toEqual(['V3']);
@@ -255,7 +255,7 @@ describe('webhook subscriptions API', () => {
     expect(await bad({ webhook_url: 'ftp://hooks.example.com/x', enabled_events: [CA('created')] })).toMatch(/http/);
     expect(await bad({ webhook_url: 'not a url', enabled_events: [CA('created')] })).toMatch(/not a URL/);
     expect(await bad({ webhook_url: 'https://user:pw@hooks.example.com/x', enabled_events: [CA('created')] })).toMatch(/credentials/);
-    await bad({ webhook_url: 'https://hooks.example.com/x', enabled_events: ['composio.trigger.message'] });
+    await bad({ webhook_url: 'https://hooks.example.com/x', enabled_events: ['composio.trigger.nope'] });
     await bad({ webhook_url: 'https://hooks.example.com/x', enabled_events: [CA('created'), 'composio.connected_account.nope'] });
     await bad({ webhook_url: 'https://hooks.example.com/x', enabled_events: [] });
     await bad({ webhook_url: 'https://hooks.example.com/x', enabled_events: [CA('created')], version: 'V2' });
@@ -380,7 +380,7 @@ describe('delivery', () => {
     expect(body.type).toBe(CA('created'));
     expect(new Date(body.timestamp).toISOString()).toBe(body.timestamp);
     expect(Math.abs(Date.parse(body.timestamp) - Date.now())).toBeLessThan(30_000);
-    expect(body.metadata).toEqual({ project_id: t.projectId });
+    expect(body.metadata).toEqual({ project_id: t.projectId, org_id: ORGANIZATION_ID });
     // data is the account exactly as GET shows it, but with every secret masked.
     const expected = structuredClone(asGet);
     (expected.data as Record<string, unknown>).api_key = MASK;
@@ -934,7 +934,7 @@ describe('automatic disabling', () => {
       id: events[0]!.id,
       type: SUBSCRIPTION_DISABLED,
       data: { id: failing.id, status: 'DISABLED', reason: 'Disabled after 3 consecutive failed deliveries' },
-      metadata: { project_id: t.projectId },
+      metadata: { project_id: t.projectId, org_id: ORGANIZATION_ID },
     });
     expect(req.headers['webhook-id']).toBe(events[0]!.id);
 

@@ -26,8 +26,21 @@ function needsNoAppCredentials(s: AuthSchemeDefinition) {
   return s.mode !== 'OAUTH2' && s.mode !== 'OAUTH1' && s.mode !== 'DCR_OAUTH' && !s.fields.auth_config_creation.some((f) => f.required);
 }
 
+/**
+ * The schemes a managed auth config of this toolkit may use. A toolkit that offers OAuth2 is managed
+ * through OAuth2 only, with the operator's app credentials: quietly falling back to its API-key
+ * scheme would make a "managed" config that no end user can connect without typing a key (this is
+ * what `toolkits.authorize()` creates), so without the credentials the toolkit has no managed scheme.
+ */
 export function managedSchemesOf(def: { slug: string; auth_schemes: AuthSchemeDefinition[] }, managed: Map<string, ManagedCredentials>): AuthScheme[] {
-  return def.auth_schemes.filter((s) => (s.mode === 'OAUTH2' && managed.has(def.slug)) || needsNoAppCredentials(s)).map((s) => s.mode);
+  if (def.auth_schemes.some((s) => s.mode === 'OAUTH2')) return managed.has(def.slug) ? ['OAUTH2'] : [];
+  return def.auth_schemes.filter(needsNoAppCredentials).map((s) => s.mode);
+}
+
+/** How an operator gives Latchkey app credentials for a toolkit's managed auth. */
+export function managedCredentialsHint(slug: string) {
+  const v = `LATCHKEY_MANAGED_${slug.toUpperCase()}`;
+  return `set ${v}_CLIENT_ID and ${v}_CLIENT_SECRET on the server`;
 }
 
 export function authConfigsService(deps: {
@@ -130,8 +143,9 @@ export function authConfigsService(deps: {
         const managed = managedSchemesOf(def, managedAuth);
         scheme = def.auth_schemes.find((s) => managed.includes(s.mode));
         if (!scheme) {
-          throw new AppError('AuthConfig_InvalidRequest', `Latchkey has no managed credentials for ${def.slug}`, {
-            suggestedFix: `Create a custom auth config (type use_custom_auth) with your own app credentials, or have the operator set LATCHKEY_MANAGED_${def.slug.toUpperCase()}_CLIENT_ID and _CLIENT_SECRET`,
+          // Refused before anything is written: no half-made config is left behind.
+          throw new AppError('AuthConfig_InvalidRequest', `Latchkey has no managed credentials for ${def.slug}: ${managedCredentialsHint(def.slug)}, or create a custom auth config with your own app credentials`, {
+            suggestedFix: `Create a custom auth config (type use_custom_auth) with your own app credentials, or have the operator ${managedCredentialsHint(def.slug)}`,
           });
         }
         // Only scope choices are kept; the app credentials stay in the server's configuration.

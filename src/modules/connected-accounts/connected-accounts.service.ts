@@ -33,6 +33,14 @@ const REDIRECT_SCHEMES: AuthScheme[] = ['OAUTH2', 'OAUTH1', 'DCR_OAUTH', 'CIMD_O
 /** Schemes whose credentials can be patched in place (Composio's PATCH contract). */
 const PATCHABLE: AuthScheme[] = ['BEARER_TOKEN', 'API_KEY', 'BASIC', 'BASIC_WITH_JWT', 'GOOGLE_SERVICE_ACCOUNT', 'SERVICE_ACCOUNT', 'NO_AUTH'];
 
+/**
+ * Labels on connected accounts (the older Composio API's `labels`): accepted by the legacy v1 routes
+ * and passed here, through this one seam.
+ * TODO(labels): not stored or filtered yet — the labels change adds the column, writes `labels` on
+ * create, and applies the list filter (an account matches when it carries any of the labels).
+ */
+export type AccountLabels = { labels?: string[] };
+
 const CursorShape = z.object({
   o: z.enum(['created_at', 'updated_at']),
   d: z.enum(['asc', 'desc']),
@@ -138,7 +146,8 @@ export function connectedAccountsService(deps: {
     /** The account as GET returns it, with every secret masked (webhook payloads). */
     maskedView: (row: AccountRow) => toObject(row, true, true),
 
-    async create(caller: Caller, body: CreateAccountBody) {
+    /** `_labels`: the labels seam (see AccountLabels), ignored for now. */
+    async create(caller: Caller, body: CreateAccountBody, _labels: AccountLabels = {}) {
       const { projectId } = caller;
       const cfg = { id: body.auth_config.id, ...(await authConfigs.fixedPartsOf(projectId, body.auth_config.id)) };
       const c = body.connection;
@@ -242,7 +251,8 @@ export function connectedAccountsService(deps: {
       return toObject(await oauth.fresh(row, Number.MAX_SAFE_INTEGER, { force: true }), caller.maskCredentials, true);
     },
 
-    async list(caller: Caller, q: ListAccountsQuery) {
+    /** `_labels`: the labels filter seam (see AccountLabels), ignored for now. */
+    async list(caller: Caller, q: ListAccountsQuery, _labels: AccountLabels = {}) {
       const cursor = q.cursor ? decodeCursor(q.cursor, CursorShape) : undefined;
       if (cursor && (cursor.o !== q.order_by || cursor.d !== q.order_direction)) {
         throw new AppError('Request_InvalidCursor', 'This cursor belongs to another ordering', { suggestedFix: 'Keep order_by and order_direction while paging' });

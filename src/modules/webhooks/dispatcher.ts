@@ -20,6 +20,12 @@ import { associatedData } from '../../lib/sealed.js';
 
 export const RETRY_WINDOW_MS = 26 * 3600_000;
 export const SUBSCRIPTION_DISABLED = 'composio.webhook_subscription.disabled';
+/**
+ * `metadata.org_id` of every event. Composio has organisations above projects; a Latchkey
+ * installation is one organisation, so every event carries this one fixed id (Composio's SDK
+ * requires the field in its event schemas).
+ */
+export const ORGANIZATION_ID = 'org_latchkey';
 /** How long delivered events and their delivery logs are kept. */
 export const EVENT_RETENTION_MS = 7 * 86_400_000;
 
@@ -81,7 +87,7 @@ export function webhookDispatcher(deps: {
         data = { id: s.id, status: s.status }; // a row that cannot be opened: say what we can
       }
     }
-    return JSON.stringify({ id: e.id, timestamp: e.createdAt.toISOString(), type: e.type, data, metadata: { project_id: e.projectId } });
+    return JSON.stringify({ id: e.id, timestamp: e.createdAt.toISOString(), type: e.type, data, metadata: { project_id: e.projectId, org_id: ORGANIZATION_ID } });
   }
 
   async function fanOut(batch = 200) {

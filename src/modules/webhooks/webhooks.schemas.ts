@@ -15,6 +15,10 @@ export const EVENT_TYPES = [
   ['composio.connected_account.enabled', 'The account was enabled again (ACTIVE).'],
   ['composio.connected_account.deleted', 'The account was deleted.'],
   ['composio.webhook_subscription.disabled', 'A webhook subscription was disabled after repeated failed deliveries.'],
+  // Composio's trigger events: accepted so that subscriptions made by its SDKs (whose default is
+  // composio.trigger.message) succeed, but Latchkey has no triggers, so these never fire.
+  ['composio.trigger.message', 'A trigger fired (Composio). Latchkey has no triggers: accepted, never sent.'],
+  ['composio.trigger.disabled', 'A trigger was disabled (Composio). Latchkey has no triggers: accepted, never sent.'],
 ] as const;
 export const EVENT_TYPE_NAMES = EVENT_TYPES.map(([t]) => t) as unknown as readonly [string, ...string[]];
 

@@ -14,6 +14,7 @@ import type { Config } from './lib/config.js';
 import type { Crypto } from './lib/crypto.js';
 import { loggerOptions } from './lib/logger.js';
 import { authDecoratorPlugin, registerApiKeyAuth } from './plugins/auth.js';
+import { clientErrorHandler } from './plugins/client-errors.js';
 import errorHandler, { envelope } from './plugins/error-handler.js';
 import { AppError } from './lib/errors.js';
 import openapi from './plugins/openapi.js';
@@ -176,6 +177,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : `req_${randomBytes(9).toString('base64url')}`;
     },
     routerOptions: { maxParamLength: 200 },
+    // Malformed HTTP (oversized headers, bad request line or framing): the envelope on the raw socket.
+    clientErrorHandler,
     // Errors raised before routing (undecodable URL, over-long path parameter) get the envelope too.
     frameworkErrors: (error, request, reply) => {
       const message = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path parameter is too long' : 'The URL could not be decoded';

@@ -7,6 +7,7 @@ import { z } from 'zod';
  * (nothing legitimate here needs them, and they corrupt logs and pages); and lone UTF-16 surrogates,
  * which jsonb refuses and text would silently replace.
  */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const UNSTORABLE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F]|\p{Cs}/u;
 const UNSTORABLE_MESSAGE = 'must not contain NUL, control characters or unpaired surrogates';
 

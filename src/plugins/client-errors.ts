@@ -12,7 +12,7 @@ import { AppError } from '../lib/errors.js';
 import { envelope } from './error-handler.js';
 
 function appErrorFor(code: string | undefined): AppError {
-  switch (code) {
+  switch (code ?? '') {
     case 'HPE_HEADER_OVERFLOW':
       return new AppError('Request_HeadersTooLarge', 'The request headers are too large');
     case 'ERR_HTTP_REQUEST_TIMEOUT':

@@ -15,6 +15,7 @@
  */
 import PgBoss from 'pg-boss';
 import { isDatabaseUnavailable } from '../db/errors.js';
+import { createPool } from '../db/prisma.js';
 import type { OAuthService } from '../modules/oauth/oauth.service.js';
 
 export const OAUTH_MAINTENANCE = 'oauth-maintenance';
@@ -46,8 +47,13 @@ function outageReporter(log: Log, what: string) {
 /** A sleep that stop() can cut short. */
 function pause(ms: number, signal: AbortSignal) {
   return new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+    const done = () => {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const t = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
   });
 }
 
@@ -113,8 +119,10 @@ export async function startJobs(o: {
 }): Promise<Jobs> {
   // pg-boss keeps its tables in its own schema, outside Prisma's migrations. `schedule: false`: its
   // cron runs on a worker that can crash the process in an outage (see above); ticks replace it.
-  const boss = new PgBoss({ connectionString: o.databaseUrl, schema: 'pgboss', max: 3, schedule: false });
+  // Its connections come from a pool of ours, whose clients all have error listeners (createPool).
   const engine = outageReporter(o.log, 'job engine');
+  const pool = createPool(o.databaseUrl, 3, (err) => engine.failed(err));
+  const boss = new PgBoss({ db: { executeSql: (text, values) => pool.query(text, values) }, schema: 'pgboss', schedule: false });
   boss.on('error', (err: Error) => engine.failed(err));
   await boss.start();
   const stopping = new AbortController();
@@ -170,6 +178,7 @@ export async function startJobs(o: {
       stopping.abort();
       await Promise.all(loops);
       await boss.stop({ graceful: true, wait: true, timeout: 10_000 });
+      await pool.end();
     },
   };
 }

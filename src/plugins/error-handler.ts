@@ -94,6 +94,9 @@ async function errorHandlerPlugin(app: FastifyInstance) {
       appErr = new AppError('Internal_ServerError', 'Internal server error', {
         suggestedFix: `Retry later; if it persists, report request ${request.id} to the operator`,
       });
+    } else if (appErr.slug === 'Database_Unavailable') {
+      // An outage, not a bug: one line per request at warn, so the operator sees it without alarms.
+      request.log.warn({ slug: appErr.slug }, appErr.message);
     } else if (appErr.status >= 500) {
       request.log.error({ slug: appErr.slug }, appErr.message);
     }

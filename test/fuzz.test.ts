@@ -60,7 +60,27 @@ const deep = (n: number) => '['.repeat(n) + ']'.repeat(n);
 
 /** A plausible body for a route, so hostile values reach the fields rather than failing at the top. */
 function baseBody(url: string): Record<string, unknown> {
-  if (url.includes('custom_toolkits')) return { slug: 'fuzzkit', name: 'Fuzz', description: 'd', auth_schemes: [] };
+  if (url.includes('custom_toolkits'))
+    return {
+      slug: 'fuzzkit',
+      name: 'Fuzz',
+      description: 'A toolkit under fuzzing.',
+      logo: 'https://fuzz.example.com/logo.png',
+      app_url: 'https://fuzz.example.com',
+      docs_url: 'https://fuzz.example.com/docs',
+      categories: [{ slug: 'testing', name: 'Testing' }],
+      base_url: 'https://api.fuzz.example.com',
+      auth_schemes: [
+        {
+          mode: 'API_KEY',
+          name: 'Key',
+          fields: {
+            auth_config_creation: [],
+            connected_account_initiation: [{ name: 'api_key', displayName: 'API key', type: 'string', description: 'The key.', required: true, is_secret: true }],
+          },
+        },
+      ],
+    };
   if (url.includes('webhook_subscriptions')) return { webhook_url: 'https://example.com/hook', enabled_events: ['composio.connected_account.created'] };
   if (url.includes('auth_configs')) return { toolkit: { slug: 'linear' }, auth_config: { type: 'use_custom_auth', authScheme: 'API_KEY', credentials: {} } };
   if (url.includes('link')) return { auth_config_id: ids.ac, user_id: 'u1' };
@@ -112,6 +132,11 @@ function cases(method: string, url: string, random: () => number): Sent[] {
     out.push({ method, url: valid, contentType: ct, body: '{"a":1}' });
   }
   const base = baseBody(url);
+  // Characters PostgreSQL cannot store, in every field in turn (a unique slug or user each time, so
+  // a create that wrongly succeeded does not hide the next one behind a conflict).
+  for (const v of ['a\u0000b', 'lone\ud800']) {
+    for (const variant of spoil(base, v)) out.push({ method, url: valid, contentType: 'application/json', body: JSON.stringify(variant) });
+  }
   for (let i = 0; i < 12; i++) {
     const v = pick(HOSTILE_VALUES);
     const variants = [...spoil(base, v)];

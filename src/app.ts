@@ -8,14 +8,17 @@ import type { Writable } from 'node:stream';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import { pino } from 'pino';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { z } from 'zod';
 import type pg from 'pg';
 import type { Db } from './db/prisma.js';
 import type { Config } from './lib/config.js';
 import type { Crypto } from './lib/crypto.js';
 import { loggerOptions } from './lib/logger.js';
 import { authDecoratorPlugin, registerApiKeyAuth } from './plugins/auth.js';
+import { clientErrorHandler } from './plugins/client-errors.js';
 import errorHandler, { envelope } from './plugins/error-handler.js';
 import { AppError } from './lib/errors.js';
+import { storable } from './lib/schemas.js';
 import openapi from './plugins/openapi.js';
 import rateLimit, { rateLimitPresets } from './plugins/rate-limit.js';
 import { healthRoutes } from './modules/health/health.routes.js';
@@ -182,6 +185,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : `req_${randomBytes(9).toString('base64url')}`;
     },
     routerOptions: { maxParamLength: 200 },
+    // Malformed HTTP (oversized headers, bad request line or framing): the envelope on the raw socket.
+    clientErrorHandler,
     // Errors raised before routing (undecodable URL, over-long path parameter) get the envelope too.
     frameworkErrors: (error, request, reply) => {
       const message = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path parameter is too long' : 'The URL could not be decoded';
@@ -189,7 +194,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       void (reply as FastifyReply).code(err.status).header('x-request-id', request.id).type('application/json').send(envelope(err, request.id));
     },
   });
-  app.setValidatorCompiler(validatorCompiler);
+  // Every route's body, querystring and params also refuse characters PostgreSQL cannot store (NUL,
+  // control characters, lone surrogates): a 400 naming the field, for every route, present and future.
+  app.setValidatorCompiler((route) => validatorCompiler({ ...route, schema: storable(route.schema as z.ZodType) }));
   app.setSerializerCompiler(serializerCompiler);
 
   // JSON bodies: an empty body is "no body" (clients send DELETE with a JSON content type and nothing).

@@ -7,6 +7,11 @@ import { bootstrapDefaultProject, openRuntime } from './runtime.js';
 async function main() {
   const rt = await openRuntime({ migrate: process.env.MIGRATE_ON_START !== 'false' && process.env.MIGRATE_ON_START !== '0' });
   const { config, log } = rt;
+  // The last net, not the plan: every pool, job-engine and background path handles its own errors
+  // (a lost database must never end the process). Should one slip through, log it and carry on.
+  process.on('unhandledRejection', (reason) => {
+    log.error({ err: { type: (reason as Error)?.name, message: (reason as Error)?.message, stack: (reason as Error)?.stack } }, 'unhandled rejection');
+  });
   const app = await buildApp({ config, db: rt.db, pool: rt.pool, crypto: rt.crypto });
   if (!config.DATABASE_URL) {
     await bootstrapDefaultProject(app.services.projects, (s) => process.stdout.write(s + '\n'));

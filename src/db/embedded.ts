@@ -25,10 +25,11 @@ export async function freePort(): Promise<number> {
 /**
  * @param baseDir folder that holds `postgres/` (the cluster) and `postgres.json` (its password).
  * @param persistent keep the cluster on stop (false removes it).
+ * @param port listen here instead of a free port (to restart a stopped server where clients expect it).
  */
 export async function startEmbeddedPostgres(
   baseDir: string,
-  opts: { persistent: boolean; log?: (line: string) => void },
+  opts: { persistent: boolean; port?: number; log?: (line: string) => void },
 ): Promise<EmbeddedServer> {
   mkdirSync(baseDir, { recursive: true });
   const isRoot = process.getuid?.() === 0;
@@ -45,7 +46,7 @@ export async function startEmbeddedPostgres(
   } else {
     password = (JSON.parse(readFileSync(passFile, 'utf8')) as { password: string }).password;
   }
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const pg = new EmbeddedPostgres({
     databaseDir: clusterDir,
     user: 'postgres',

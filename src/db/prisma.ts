@@ -13,11 +13,25 @@ export const DbNull = Prisma.DbNull;
 
 export type Database = { db: Db; pool: pg.Pool; close: () => Promise<void> };
 
-export function createDatabase(databaseUrl: string, poolSize = 10, onError?: (err: Error) => void): Database {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: poolSize });
-  // An idle connection dropped by the server (restart, failover, shutdown) must not crash the process;
-  // the pool replaces it on the next checkout.
+/**
+ * A pg pool that never crashes the process when the server goes away. pg emits 'error' on a client
+ * whose connection dies (an administrator's shutdown, a restart, a dropped socket); with no listener
+ * that is fatal. The pool listens only while a client is idle, and a checked-out client (inside a
+ * Prisma transaction, between its statements) may have none at that moment. So every client gets a
+ * listener of its own for its whole life; the error still fails the query that was running, and the
+ * pool discards the dead client on release.
+ */
+export function createPool(databaseUrl: string, max: number, onError?: (err: Error) => void): pg.Pool {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max });
   pool.on('error', (err) => onError?.(err));
+  pool.on('connect', (client) => {
+    client.on('error', (err) => onError?.(err));
+  });
+  return pool;
+}
+
+export function createDatabase(databaseUrl: string, poolSize = 10, onError?: (err: Error) => void): Database {
+  const pool = createPool(databaseUrl, poolSize, onError);
   const db = new PrismaClient({ adapter: new PrismaPg(pool) });
   return {
     db,

@@ -9,6 +9,8 @@ export const ERROR_CODES = {
   Request_UnsupportedMediaType: { status: 415, code: 1003 },
   Request_BodyTooLarge: { status: 413, code: 1004 },
   Request_InvalidCursor: { status: 400, code: 1005 },
+  Request_HeadersTooLarge: { status: 431, code: 1007 },
+  Request_Timeout: { status: 408, code: 1008 },
   Route_NotFound: { status: 404, code: 1006 },
   Auth_MissingApiKey: { status: 401, code: 1101 },
   Auth_InvalidApiKey: { status: 401, code: 1102 },

@@ -1,6 +1,50 @@
 /** Shared zod building blocks: every string is bounded, every list and number has limits. */
 import { z } from 'zod';
 
+/**
+ * Characters a request may not carry in any string (or object key): NUL, which PostgreSQL cannot
+ * store in text or jsonb; the other C0 control characters except tab, newline and carriage return
+ * (nothing legitimate here needs them, and they corrupt logs and pages); and lone UTF-16 surrogates,
+ * which jsonb refuses and text would silently replace.
+ */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const UNSTORABLE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F]|\p{Cs}/u;
+const UNSTORABLE_MESSAGE = 'must not contain NUL, control characters or unpaired surrogates';
+
+export const isStorableText = (s: string) => !UNSTORABLE.test(s);
+
+/** The path of the first string or key in `value` that is not storable, or undefined. */
+export function findUnstorable(value: unknown, path: (string | number)[] = [], depth = 0): (string | number)[] | undefined {
+  if (typeof value === 'string') return isStorableText(value) ? undefined : path;
+  if (depth > 64 || value === null || typeof value !== 'object') return undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const bad = findUnstorable(value[i], [...path, i], depth + 1);
+      if (bad) return bad;
+    }
+    return undefined;
+  }
+  for (const [k, v] of Object.entries(value)) {
+    if (!isStorableText(k)) return [...path, k.replace(UNSTORABLE, '?')];
+    const bad = findUnstorable(v, [...path, k], depth + 1);
+    if (bad) return bad;
+  }
+  return undefined;
+}
+
+/**
+ * A request schema that also refuses unstorable characters anywhere in what it accepts (strings at
+ * any depth, free-form JSON values and keys included). app.ts applies it to every route's body,
+ * querystring and params through the validator compiler, so no route can forget it; the database
+ * error translator (db/errors.ts) is only the backstop.
+ */
+export function storable<T extends z.ZodType>(schema: T): T {
+  return schema.superRefine((value, ctx) => {
+    const bad = findUnstorable(value);
+    if (bad) ctx.addIssue({ code: 'custom', path: bad, message: UNSTORABLE_MESSAGE });
+  }) as unknown as T;
+}
+
 export const nonEmpty = (max = 255) => z.string().trim().min(1).max(max);
 
 /** Booleans in query strings ("true"/"false"/"1"/"0"). */

@@ -1,11 +1,13 @@
 /**
  * Every error leaves in Composio's envelope. Client mistakes (validation, malformed JSON, wrong media
- * type, oversized body, unknown route) become their 4xx; anything unexpected becomes a 500 whose
+ * type, oversized body, unknown route) become their 4xx; database errors are translated by
+ * db/errors.ts (503 while it is unreachable); anything unexpected becomes a 500 whose
  * message says nothing about internals, and is logged with its stack but without request data.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
+import { translateDbError } from '../db/errors.js';
 import { DecryptError } from '../lib/crypto.js';
 import { AppError, isAppError } from '../lib/errors.js';
 
@@ -40,15 +42,16 @@ function toAppError(err: unknown): AppError | undefined {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new AppError('Request_BodyTooLarge', 'The request body is too large');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new AppError('Request_UnsupportedMediaType', 'Unsupported content type; send application/json');
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      // The body's length does not match its content-length header: bad framing, not a media type.
+      return new AppError('Request_ValidationError', 'The request body does not match its content-length');
     case 'FST_ERR_VALIDATION':
       return new AppError('Request_ValidationError', `Invalid request: ${e.message}`.slice(0, 1000));
-    case 'P2002':
-      return AppError.final('Conflict', 'A resource with these values already exists');
-    case 'P2025':
-      return new AppError('Route_NotFound', 'Resource not found');
   }
+  // Driver and Prisma errors (unreachable database, unstorable values, constraints): one translator.
+  const fromDb = translateDbError(err);
+  if (fromDb) return fromDb;
   if (e instanceof DecryptError) {
     // Not the client's mistake: a row sealed under a key the keyring lacks, or altered in the database.
     return new AppError('Storage_Unreadable', 'Stored credentials could not be decrypted', {
@@ -91,6 +94,9 @@ async function errorHandlerPlugin(app: FastifyInstance) {
       appErr = new AppError('Internal_ServerError', 'Internal server error', {
         suggestedFix: `Retry later; if it persists, report request ${request.id} to the operator`,
       });
+    } else if (appErr.slug === 'Database_Unavailable') {
+      // An outage, not a bug: one line per request at warn, so the operator sees it without alarms.
+      request.log.warn({ slug: appErr.slug }, appErr.message);
     } else if (appErr.status >= 500) {
       request.log.error({ slug: appErr.slug }, appErr.message);
     }

@@ -1,7 +1,7 @@
 /** Liveness and readiness. Public: no API key. */
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { AppError } from '../../lib/errors.js';
+import { databaseUnavailable } from '../../db/errors.js';
 import type { Db } from '../../db/prisma.js';
 
 export const healthRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }) => {
@@ -24,7 +24,7 @@ export const healthRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db 
       try {
         await db.$queryRaw`SELECT 1`;
       } catch {
-        throw new AppError('Database_Unavailable', 'The database is not answering');
+        throw databaseUnavailable(); // 503 with retry-after; /healthz stays 200 meanwhile
       }
       return { status: 'ready' as const, database: 'ok' as const };
     },

@@ -42,6 +42,11 @@ const EnvSchema = z
     OAUTH_REFRESH_AHEAD_MS: int(60_000, 86_400_000).default(600_000),
     /** Origins allowed to embed the hosted Connect Link page in a frame (CSP frame-ancestors), e.g. https://app.example.com. */
     LINK_FRAME_ANCESTORS: z.string().max(2000).optional(),
+    /**
+     * Let every outgoing call to a URL a project gave (custom toolkits' OAuth endpoints, webhooks)
+     * reach loopback, private and other internal addresses: on-premise providers, local receivers.
+     */
+    EGRESS_ALLOW_PRIVATE_ADDRESSES: bool.default(false),
     /** Allow webhook URLs on loopback and private addresses (local receivers, tests). */
     WEBHOOKS_ALLOW_PRIVATE_URLS: bool.default(false),
     /** Timeout of one webhook delivery attempt. */

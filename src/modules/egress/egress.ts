@@ -11,9 +11,8 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import http from 'node:http';
 import https from 'node:https';
-import net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { type EgressPolicy, addressKind, permits, urlProblem } from './addresses.js';
+import { type EgressPolicy, addressKind, hostKind, permits, urlProblem } from './addresses.js';
 
 export type ResolvedAddress = { address: string; family: number };
 /** Name resolution; the system resolver unless one is given (where a test points a name at loopback). */
@@ -82,7 +81,9 @@ export function createEgress(opts: EgressOptions) {
     const create = (agent as unknown as { createConnection: CreateConnection }).createConnection.bind(agent);
     (agent as unknown as { createConnection: CreateConnection }).createConnection = (options, cb) => {
       const host = String(options.host ?? '').replace(/^\[|\]$/g, '');
-      if (net.isIP(host) && !allowed(host)) {
+      // IP literals skip the lookup, and localhost-style names are refused whatever a resolver says.
+      const kind = hostKind(host);
+      if (kind && !permits(policy, kind)) {
         cb(new EgressRefusedError());
         return undefined;
       }

@@ -123,7 +123,7 @@ export function createEgress(opts: EgressOptions) {
       });
       const stop = (err: unknown) => req.destroy(err as Error);
       const timer = setTimeout(() => stop(Object.assign(new Error('timed out'), { name: 'TimeoutError' })), opts.timeoutMs);
-      const onAbort = () => stop(signal?.reason);
+      const onAbort = () => stop(signal?.reason ?? Object.assign(new Error('aborted'), { name: 'AbortError' }));
       signal?.addEventListener('abort', onAbort, { once: true });
       const done = () => {
         clearTimeout(timer);

@@ -41,6 +41,7 @@ import { connectLinksRoutes } from './modules/connect-links/connect-links.routes
 import { connectLinksService } from './modules/connect-links/connect-links.service.js';
 import { parseFrameAncestors } from './modules/connect-links/hosted-page.policy.js';
 import { hostedPageRoutes } from './modules/connect-links/hosted-page.routes.js';
+import { createEgress, type Resolver } from './modules/egress/egress.js';
 import { webhookDispatcher } from './modules/webhooks/dispatcher.js';
 import { webhooksRepository } from './modules/webhooks/webhooks.repository.js';
 import { webhooksRoutes } from './modules/webhooks/webhooks.routes.js';
@@ -66,6 +67,7 @@ export type AppConfig = Pick<
       | 'OAUTH_REFRESH_MARGIN_MS'
       | 'LINK_FRAME_ANCESTORS'
       | 'LINK_ALLOW_REMOTE_LOGOS'
+      | 'EGRESS_ALLOW_PRIVATE_ADDRESSES'
       | 'WEBHOOKS_ALLOW_PRIVATE_URLS'
       | 'WEBHOOK_TIMEOUT_MS'
       | 'WEBHOOK_DISABLE_AFTER_FAILURES'
@@ -86,6 +88,8 @@ export type AppDeps = {
   catalogue?: Map<string, ToolkitDefinition>;
   /** Where logs go (tests capture them); defaults to stdout. */
   logStream?: Writable;
+  /** Name resolution for outgoing calls; defaults to the system resolver. */
+  resolveHost?: Resolver;
 };
 
 export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) => void) {
@@ -95,7 +99,23 @@ export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) 
     cacheMs: deps.config.API_KEY_CACHE_MS,
     onError: (err) => log('background write failed', { err: (err as Error)?.message }),
   });
-  const managedAuth = deps.config.managedAuth ?? new Map();
+  const c = deps.config;
+  // One guard per kind of destination, all of them the same module: OAuth endpoints may also be on
+  // loopback under OAUTH_ALLOW_INSECURE_LOOPBACK, webhook receivers anywhere under WEBHOOKS_ALLOW_PRIVATE_URLS.
+  const allowPrivate = c.EGRESS_ALLOW_PRIVATE_ADDRESSES ?? false;
+  const oauthEgress = createEgress({
+    allowPrivate,
+    allowLoopback: c.OAUTH_ALLOW_INSECURE_LOOPBACK ?? false,
+    timeoutMs: (c.OAUTH_TIMEOUT_SECONDS ?? 15) * 1000,
+    resolve: deps.resolveHost,
+  });
+  const webhookEgress = createEgress({
+    allowPrivate: allowPrivate || (c.WEBHOOKS_ALLOW_PRIVATE_URLS ?? false),
+    allowLoopback: false,
+    timeoutMs: c.WEBHOOK_TIMEOUT_MS ?? 10_000,
+    resolve: deps.resolveHost,
+  });
+  const managedAuth = c.managedAuth ?? new Map();
   const catalogue = deps.catalogue ?? loadCatalogue();
   const toolkits = toolkitsService({
     catalogue,
@@ -104,11 +124,11 @@ export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) 
       const def = catalogue.get(slug);
       return def ? managedSchemesOf(def, managedAuth) : [];
     },
+    urlProblem: oauthEgress.check,
   });
   const authConfigs = authConfigsService({ repo: authConfigsRepository(deps.db, deps.pool), toolkits, crypto: deps.crypto, managedAuth });
   const accountsRepo = connectedAccountsRepository(deps.db, deps.pool);
   const authConfigsRepo = authConfigsRepository(deps.db, deps.pool);
-  const c = deps.config;
   const oauth = oauthService({
     repo: oauthRepository(deps.db),
     findAccount: accountsRepo.find,
@@ -121,6 +141,7 @@ export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) 
       publicUrl: c.publicUrl,
       allowInsecureLoopback: c.OAUTH_ALLOW_INSECURE_LOOPBACK ?? false,
       timeoutSeconds: c.OAUTH_TIMEOUT_SECONDS ?? 15,
+      guardedFetch: oauthEgress.fetch,
       refreshMarginMs: c.OAUTH_REFRESH_MARGIN_MS ?? 120_000,
       attemptTtlMs: c.oauthAttemptTtlMs ?? 10 * 60_000,
     },
@@ -147,18 +168,16 @@ export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) 
   const webhooks = webhooksService({
     repo: webhooksRepo,
     crypto: deps.crypto,
-    settings: { allowInternal: c.WEBHOOKS_ALLOW_PRIVATE_URLS ?? false, rotationGraceMs: c.WEBHOOK_SECRET_GRACE_MS ?? 86_400_000 },
+    urlProblem: webhookEgress.check,
+    settings: { rotationGraceMs: c.WEBHOOK_SECRET_GRACE_MS ?? 86_400_000 },
   });
   const webhookDelivery = webhookDispatcher({
     repo: webhooksRepo,
     crypto: deps.crypto,
     maskedView: connectedAccounts.maskedView,
     authConfigState: async (projectId, id) => authConfigsRepo.find(projectId, id),
-    settings: {
-      timeoutMs: c.WEBHOOK_TIMEOUT_MS ?? 10_000,
-      disableAfter: c.WEBHOOK_DISABLE_AFTER_FAILURES ?? 50,
-      allowInternal: c.WEBHOOKS_ALLOW_PRIVATE_URLS ?? false,
-    },
+    egress: webhookEgress,
+    settings: { disableAfter: c.WEBHOOK_DISABLE_AFTER_FAILURES ?? 50 },
     log,
   });
   // The older Composio API (/api/v1, /api/v2): an adapter over the same services.

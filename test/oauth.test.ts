@@ -545,7 +545,8 @@ describe('revocation', () => {
 
 describe('plain-HTTP providers', () => {
   it('are refused unless OAUTH_ALLOW_INSECURE_LOOPBACK is set: a clear 400 and no account', async () => {
-    const strict = await startOAuthEnv(provider, { OAUTH_ALLOW_INSECURE_LOOPBACK: false });
+    // Loopback addresses allowed (EGRESS_ALLOW_PRIVATE_ADDRESSES), so the toolkit saves: plain HTTP is still refused.
+    const strict = await startOAuthEnv(provider, { OAUTH_ALLOW_INSECURE_LOOPBACK: false, EGRESS_ALLOW_PRIVATE_ADDRESSES: true });
     try {
       const res = await api(strict).post('/connected_accounts', { auth_config: { id: strict.authConfigId }, connection: { user_id: 'u' } });
       expect(res.status).toBe(400);

@@ -53,6 +53,11 @@ const EnvSchema = z
       .optional(),
     /** Let the hosted Connect Link page load the toolkit's and the project's logos from their own URLs (a third-party request). */
     LINK_ALLOW_REMOTE_LOGOS: bool.default(false),
+    /**
+     * Let every outgoing call to a URL a project gave (custom toolkits' OAuth endpoints, webhooks)
+     * reach loopback, private and other internal addresses: on-premise providers, local receivers.
+     */
+    EGRESS_ALLOW_PRIVATE_ADDRESSES: bool.default(false),
     /** Allow webhook URLs on loopback and private addresses (local receivers, tests). */
     WEBHOOKS_ALLOW_PRIVATE_URLS: bool.default(false),
     /** Timeout of one webhook delivery attempt. */

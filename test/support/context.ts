@@ -10,6 +10,7 @@ import { type AppConfig, buildApp } from '../../src/app.js';
 import type pg from 'pg';
 import { type Db, createDatabase } from '../../src/db/prisma.js';
 import { createCrypto } from '../../src/lib/crypto.js';
+import type { Resolver } from '../../src/modules/egress/egress.js';
 import { freshDatabase } from './database.js';
 
 export const TEST_SECRETS = {
@@ -44,7 +45,13 @@ export type TestContext = {
 };
 
 export async function createTestContext(
-  opts: { config?: Partial<AppConfig>; secrets?: typeof TEST_SECRETS; beforeReady?: (app: FastifyInstance) => void } = {},
+  opts: {
+    config?: Partial<AppConfig>;
+    secrets?: typeof TEST_SECRETS;
+    beforeReady?: (app: FastifyInstance) => void;
+    /** Name resolution for Latchkey's outgoing calls (e.g. a public-looking name that answers 127.0.0.1). */
+    resolveHost?: Resolver;
+  } = {},
 ): Promise<TestContext> {
   const database = await freshDatabase();
   const clients = createDatabase(database.url, 5);
@@ -57,7 +64,7 @@ export async function createTestContext(
     },
   });
   const crypto = createCrypto(opts.secrets ?? TEST_SECRETS);
-  const app = await buildApp({ config: { ...TEST_CONFIG, ...opts.config }, db, pool, crypto, logStream });
+  const app = await buildApp({ config: { ...TEST_CONFIG, ...opts.config }, db, pool, crypto, logStream, resolveHost: opts.resolveHost });
   opts.beforeReady?.(app);
   await app.ready();
   let n = 0;

@@ -3,20 +3,35 @@
  * revocation, configured per toolkit from catalogue data (endpoints with `{{field}}` templates,
  * scopes and separator, extra parameters, token-endpoint client authentication). Provider errors
  * are classified here, once: permanent (the grant is dead) or transient (try again later).
+ *
+ * Every request openid-client makes (token, revocation, user info) goes through `config[customFetch]`:
+ * the egress guard's checked fetch for a project's own toolkit, the platform fetch for the built-in
+ * catalogue (trusted data; user values in its URL templates are held to the fields' patterns).
  */
 import * as oidc from 'openid-client';
 import { AppError } from '../../lib/errors.js';
+import { EgressRefusedError } from '../egress/egress.js';
 import { fill } from '../connected-accounts/auth-params.js';
 import { type OAuth2Details, templateNames } from '../toolkits/toolkit-definition.js';
 
 export type AppCredentials = { client_id: string; client_secret: string };
+
+/** A fetch for provider requests: the egress guard's, or the platform's for trusted endpoints. */
+export type ProviderFetch = (url: string, init: oidc.CustomFetchOptions) => Promise<Response>;
 
 export type OAuthOptions = {
   /** Plain-HTTP endpoints are refused unless they are loopback and this is set (tests, local servers). */
   allowInsecureLoopback: boolean;
   /** Seconds per provider request. */
   timeoutSeconds: number;
+  /** The egress guard's fetch, for endpoints a project gave (custom toolkits). */
+  guardedFetch: ProviderFetch;
 };
+
+/** Where a toolkit's endpoints come from: the built-in catalogue (trusted) or a project. */
+export type EndpointSource = 'catalogue' | 'project';
+
+const platformFetch: ProviderFetch = (url, init) => fetch(url, init as RequestInit);
 
 export class ProviderError extends Error {
   constructor(
@@ -57,8 +72,8 @@ function endpoints(details: OAuth2Details, values: Record<string, unknown>) {
  * Some token endpoints answer `application/x-www-form-urlencoded` (or text) whatever the Accept
  * header says; openid-client expects JSON. Such bodies are converted; everything else passes as is.
  */
-export async function jsonTokenResponses(url: string, options: oidc.CustomFetchOptions): Promise<Response> {
-  const res = await fetch(url, options as RequestInit);
+export const jsonTokenResponses = (send: ProviderFetch) => async (url: string, options: oidc.CustomFetchOptions): Promise<Response> => {
+  const res = await send(url, options);
   const type = res.headers.get('content-type') ?? '';
   if (!/application\/x-www-form-urlencoded|text\/plain/i.test(type)) return res;
   const fields = Object.fromEntries(new URLSearchParams(await res.text()));
@@ -67,9 +82,15 @@ export async function jsonTokenResponses(url: string, options: oidc.CustomFetchO
   headers.set('content-type', 'application/json');
   headers.delete('content-length');
   return new Response(JSON.stringify(fields), { status: res.status, statusText: res.statusText, headers });
-}
+};
 
-export function oauthConfiguration(details: OAuth2Details, creds: AppCredentials, values: Record<string, unknown>, opts: OAuthOptions) {
+export function oauthConfiguration(
+  details: OAuth2Details,
+  creds: AppCredentials,
+  values: Record<string, unknown>,
+  opts: OAuthOptions,
+  source: EndpointSource,
+) {
   const ep = endpoints(details, values);
   const urls = [ep.authorization, ep.token, ep.revocation].filter((u): u is string => !!u).map((u) => new URL(u));
   const insecure = urls.filter((u) => u.protocol === 'http:');
@@ -88,7 +109,7 @@ export function oauthConfiguration(details: OAuth2Details, creds: AppCredentials
     details.token_endpoint_auth_method === 'client_secret_basic' ? oidc.ClientSecretBasic(creds.client_secret) : oidc.ClientSecretPost(creds.client_secret);
   const config = new oidc.Configuration(server, creds.client_id, { client_secret: creds.client_secret }, auth);
   config.timeout = opts.timeoutSeconds;
-  config[oidc.customFetch] = jsonTokenResponses;
+  config[oidc.customFetch] = jsonTokenResponses(source === 'catalogue' ? platformFetch : opts.guardedFetch);
   if (insecure.length) oidc.allowInsecureRequests(config);
   return config;
 }
@@ -115,6 +136,12 @@ export async function authorizationUrl(
 
 export function classify(err: unknown): ProviderError {
   if (err instanceof ProviderError) return err;
+  // openid-client wraps what fetch threw in its `cause`.
+  const refused = err instanceof EgressRefusedError ? err : (err as { cause?: unknown } | undefined)?.cause;
+  if (refused instanceof EgressRefusedError) {
+    // Says nothing about the grant (an operator may yet allow the address), hence transient.
+    return new ProviderError('transient', 'egress_refused', "The provider's endpoint resolves to an address this server does not call (loopback, private or internal)");
+  }
   if (err instanceof oidc.ResponseBodyError) {
     const transient = err.status >= 500 || err.status === 429;
     return new ProviderError(transient ? 'transient' : 'permanent', err.error, err.error_description, err.status);

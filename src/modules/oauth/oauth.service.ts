@@ -22,6 +22,7 @@ import type { AuthSchemeDefinition, OAuth2Details } from '../toolkits/toolkit-de
 import type { ToolkitsService } from '../toolkits/toolkits.service.js';
 import {
   type AppCredentials,
+  type EndpointSource,
   type OAuthOptions,
   ProviderError,
   type TokenSet,
@@ -62,6 +63,8 @@ export type OAuthContext = {
   scopes: string[];
   userScopes?: string[];
   redirectUri: string;
+  /** Built-in toolkits' endpoints are trusted; a project's own go through the egress guard. */
+  source: EndpointSource;
 };
 
 export function oauthService(deps: {
@@ -105,6 +108,7 @@ export function oauthService(deps: {
       scopes: splitScopes(stored.scopes) ?? scheme.oauth2.default_scopes,
       userScopes: splitScopes(stored.user_scopes) ?? scheme.oauth2.default_user_scopes,
       redirectUri: redirect,
+      source: toolkit.type === 'native' ? 'catalogue' : 'project',
     };
   }
 
@@ -112,7 +116,7 @@ export function oauthService(deps: {
   async function newAttempt(projectId: string, accountId: string, ctx: OAuthContext, values: Val) {
     const state = randomState();
     const verifier = ctx.details.pkce ? randomCodeVerifier() : undefined;
-    const config = oauthConfiguration(ctx.details, ctx.creds, values, settings);
+    const config = oauthConfiguration(ctx.details, ctx.creds, values, settings, ctx.source);
     const url = await authorizationUrl(config, ctx.details, { redirectUri: ctx.redirectUri, state, scopes: ctx.scopes, userScopes: ctx.userScopes, codeVerifier: verifier });
     const id = newId('oauthAttempt');
     return {
@@ -198,7 +202,7 @@ export function oauthService(deps: {
     }
     try {
       const ctx = await context(row.projectId, cfg);
-      const tokens = await refreshTokens(oauthConfiguration(ctx.details, ctx.creds, val, settings), refreshToken, ctx.details);
+      const tokens = await refreshTokens(oauthConfiguration(ctx.details, ctx.creds, val, settings, ctx.source), refreshToken, ctx.details);
       await repo.releaseLease(row.projectId, row.id, tokenWrite(row.projectId, row.id, val, tokens, refreshToken));
     } catch (err) {
       const p = err instanceof ProviderError ? err : undefined;
@@ -285,7 +289,7 @@ export function oauthService(deps: {
         const current = new URL(attempt.redirectUri);
         for (const [k, v] of Object.entries(query)) if (v !== undefined) current.searchParams.set(k, v);
         const verifier = attempt.codeVerifier ? crypto.open(attempt.codeVerifier, verifierAad(attempt.projectId, attempt.id)) : undefined;
-        const tokens = await exchangeCode(oauthConfiguration(ctx.details, ctx.creds, val, settings), current, { state, codeVerifier: verifier }, ctx.details);
+        const tokens = await exchangeCode(oauthConfiguration(ctx.details, ctx.creds, val, settings, ctx.source), current, { state, codeVerifier: verifier }, ctx.details);
         const write = tokenWrite(row.projectId, row.id, { ...val, ...(callbackUrl ? { callback_url: callbackUrl } : {}) }, tokens);
         await repo.finish(row.projectId, row.id, 'INITIATED', { status: 'ACTIVE', statusReason: null, ...write });
         return { account: (await deps.findAccount(row.projectId, row.id)) ?? row, ok: true, callbackUrl };
@@ -325,7 +329,7 @@ export function oauthService(deps: {
         });
       }
       const val = openVal(row);
-      const config = oauthConfiguration(ctx.details, ctx.creds, val, settings);
+      const config = oauthConfiguration(ctx.details, ctx.creds, val, settings, ctx.source);
       const revoked: ('access_token' | 'refresh_token')[] = [];
       try {
         for (const hint of ['refresh_token', 'access_token'] as const) {

@@ -172,6 +172,21 @@ export const ToolkitDefinitionSchema = z
 export type ToolkitDefinition = z.infer<typeof ToolkitDefinitionSchema>;
 export type ToolkitDefinitionInput = z.input<typeof ToolkitDefinitionSchema>;
 
+/**
+ * The URLs of a toolkit that Latchkey itself requests (as opposed to the authorize URL, which the
+ * user's browser visits), with their paths in the definition. For a project's own toolkit these are
+ * checked by the egress guard when saved and again when dialled.
+ */
+export function serverCalledUrls(def: ToolkitDefinition): { path: string; url: string }[] {
+  return def.auth_schemes.flatMap((s, i) => {
+    const at = `auth_schemes.${i}.oauth2`;
+    return [
+      s.oauth2 && { path: `${at}.token_url`, url: s.oauth2.token_url },
+      s.oauth2?.revocation_url && { path: `${at}.revocation_url`, url: s.oauth2.revocation_url },
+    ].filter((u): u is { path: string; url: string } => !!u);
+  });
+}
+
 export function templateNames(template: string): string[] {
   return [...template.matchAll(templateRe)].map((m) => m[1]!);
 }

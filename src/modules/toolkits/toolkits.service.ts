@@ -9,7 +9,7 @@ import { decodeCursor, encodeCursor, pageInfo } from '../../lib/pagination.js';
 import type { ToolkitsRepository } from './toolkits.repository.js';
 import type { ListToolkitsQuery, ToolkitDetail } from './toolkits.schemas.js';
 import type { AuthScheme, ToolkitDefinition, ToolkitField } from './toolkit-definition.js';
-import { ToolkitDefinitionSchema } from './toolkit-definition.js';
+import { ToolkitDefinitionSchema, serverCalledUrls } from './toolkit-definition.js';
 
 export type ResolvedToolkit = {
   definition: ToolkitDefinition;
@@ -43,6 +43,8 @@ export function toolkitsService(deps: {
   catalogue: Map<string, ToolkitDefinition>;
   repo: ToolkitsRepository;
   managedSchemes: ManagedSchemes;
+  /** The egress guard's save-time check for the URLs Latchkey will call on a project's behalf. */
+  urlProblem: (url: string) => string | undefined;
 }) {
   const { catalogue, repo, managedSchemes } = deps;
 
@@ -145,6 +147,17 @@ export function toolkitsService(deps: {
     if (!parsed.success) {
       const errors = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).slice(0, 50);
       throw new AppError('Toolkit_InvalidDefinition', `Invalid toolkit definition: ${errors.join('; ')}`.slice(0, 1000), { errors });
+    }
+    // Only a project's own toolkits come through here; the built-in catalogue is trusted.
+    const refused = serverCalledUrls(parsed.data).flatMap(({ path, url }) => {
+      const problem = deps.urlProblem(url);
+      return problem ? [`${path} ${problem}`] : [];
+    });
+    if (refused.length) {
+      throw new AppError('Toolkit_InvalidDefinition', `Invalid toolkit definition: ${refused.join('; ')}`.slice(0, 1000), {
+        errors: refused,
+        suggestedFix: "Use the provider's public endpoints",
+      });
     }
     return parsed.data;
   }

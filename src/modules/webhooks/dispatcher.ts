@@ -11,10 +11,10 @@
 import { randomUUID } from 'node:crypto';
 import { type Crypto, DecryptError } from '../../lib/crypto.js';
 import { newId } from '../../lib/ids.js';
+import { type Egress, EgressRefusedError } from '../egress/egress.js';
 import type { AccountRow } from '../connected-accounts/connected-accounts.repository.js';
 import type { AccountObject } from '../connected-accounts/connected-accounts.schemas.js';
 import { signedHeaders } from './signing.js';
-import { InternalAddressError, postWebhook } from './http-post.js';
 import type { ClaimedDelivery, WebhooksRepository } from './webhooks.repository.js';
 import { associatedData } from '../../lib/sealed.js';
 
@@ -29,7 +29,7 @@ export const ORGANIZATION_ID = 'org_latchkey';
 /** How long delivered events and their delivery logs are kept. */
 export const EVENT_RETENTION_MS = 7 * 86_400_000;
 
-export type DispatcherSettings = { timeoutMs: number; disableAfter: number; allowInternal: boolean };
+export type DispatcherSettings = { disableAfter: number };
 
 /** Backoff before attempt n+1: 10 s doubling to at most 2 h, with ±25% jitter. */
 export function backoffMs(attempts: number) {
@@ -70,6 +70,8 @@ export function webhookDispatcher(deps: {
   crypto: Pick<Crypto, 'open'>;
   maskedView: (row: AccountRow) => AccountObject;
   authConfigState: (projectId: string, id: string) => Promise<{ isComposioManaged: boolean; status: string } | null>;
+  /** The egress guard for webhook receivers (its policy and timeout come from the webhook settings). */
+  egress: Pick<Egress, 'fetch'>;
   settings: DispatcherSettings;
   log?: (msg: string, extra?: object) => void;
 }) {
@@ -133,14 +135,16 @@ export function webhookDispatcher(deps: {
     let retry = false;
     try {
       const headers = signedHeaders({ id: d.event_id, body: d.body, secrets: signingSecrets(d, started), now: started, version: d.version });
-      statusCode = await postWebhook(d.url, headers, d.body, { timeoutMs: settings.timeoutMs, allowInternal: settings.allowInternal });
+      // Through the egress guard: the receiver's address is checked as it is connected to, the
+      // attempt is bounded by WEBHOOK_TIMEOUT_MS, and a redirect is a final failure (HTTP 3xx).
+      statusCode = (await deps.egress.fetch(d.url, { method: 'POST', headers, body: d.body })).status;
       retry = statusCode === 429 || statusCode >= 500;
       if (statusCode < 200 || statusCode >= 300) error = `HTTP ${statusCode}`;
     } catch (err) {
       if (err instanceof DecryptError) {
         // Final: waiting will not make the secret readable; the operator must restore the key it was sealed with.
         error = 'signing secret unreadable';
-      } else if (err instanceof InternalAddressError) {
+      } else if (err instanceof EgressRefusedError) {
         error = err.message; // final: the address will not become public by waiting
       } else {
         error = (err as Error)?.name === 'TimeoutError' ? 'timed out' : 'connection failed';

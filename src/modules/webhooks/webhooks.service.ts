@@ -9,7 +9,6 @@ import { AppError } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
 import { decodeCursor, encodeCursor } from '../../lib/pagination.js';
 import { newWebhookSecret } from './signing.js';
-import { urlProblem } from './url-guard.js';
 import type { WebhooksRepository } from './webhooks.repository.js';
 import { EVENT_TYPES } from './webhooks.schemas.js';
 import { associatedData } from '../../lib/sealed.js';
@@ -20,7 +19,9 @@ const CursorShape = z.object({ c: z.iso.datetime(), i: z.string().max(64), p: z.
 export function webhooksService(deps: {
   repo: WebhooksRepository;
   crypto: Pick<Crypto, 'seal'>;
-  settings: { allowInternal: boolean; rotationGraceMs: number };
+  /** The egress guard's save-time check (webhook deliveries go through the same guard). */
+  urlProblem: (url: string) => string | undefined;
+  settings: { rotationGraceMs: number };
 }) {
   const { repo, crypto, settings } = deps;
   const aad = (projectId: string, id: string) => associatedData('webhookSecret', projectId, id);
@@ -38,8 +39,8 @@ export function webhooksService(deps: {
   });
 
   function checkUrl(url: string) {
-    const problem = urlProblem(url, settings.allowInternal);
-    if (problem) throw new AppError('Request_ValidationError', problem, { suggestedFix: 'Use a public https URL' });
+    const problem = deps.urlProblem(url);
+    if (problem) throw new AppError('Request_ValidationError', `webhook_url ${problem}`, { suggestedFix: 'Use a public https URL' });
   }
 
   async function findOrThrow(projectId: string, id: string) {

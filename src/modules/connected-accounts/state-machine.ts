@@ -36,10 +36,31 @@ export function transition(from: Status, to: Status): Status {
   return to;
 }
 
+/** "60 seconds", "10 minutes", "1 hour": a lifetime as a reason states it. */
+export function duration(ms: number): string {
+  const plural = (n: number, unit: string) => `${n} ${unit}${n === 1 ? '' : 's'}`;
+  if (ms < 1000) return plural(Math.max(0, Math.round(ms)), 'millisecond');
+  const s = Math.round(ms / 1000);
+  const [n, unit] = s % 3600 === 0 ? [s / 3600, 'hour'] : s % 60 === 0 && s >= 120 ? [s / 60, 'minute'] : [s, 'second'];
+  return plural(n, unit);
+}
+
+/** A provider's error code, if it looks like one (never free text from the provider). */
+const providerCode = (code: string) => (/^[A-Za-z0-9_.-]{1,64}$/.test(code) ? code : 'unrecognised error code');
+
+/**
+ * What happened, in the words Composio uses where it has them. Reasons that depend on a lifetime
+ * state the real one (a link that lived 60 s says 60 seconds).
+ */
 export const STATUS_REASONS = {
-  initiationTimeout: 'Connection initiation did not complete within 10 minutes',
+  initiationTimeout: (lifetimeMs: number) => `Connection initiation did not complete within ${duration(lifetimeMs)}`,
+  linkExpired: (lifetimeMs: number) => `Connect Link expired unused after ${duration(lifetimeMs)}`,
+  // Composio's exact wording (apps match on it); the provider's error code is in `state.val.error`.
   permanentRefreshError: 'Permanent auth error during token refresh',
   tokenExchangeFailed: 'OAuth callback failed during token exchange',
+  callbackWithoutCode: 'OAuth callback carried no authorization code',
+  authConfigDeleted: 'Auth config was deleted before the OAuth callback completed',
+  providerDenied: (code: string) => `Authorization failed at the provider: ${providerCode(code)}`,
   userUpdated: 'Connection status updated by user',
   authConfigDisabled: 'Auth config is disabled',
   userRevoked: 'Revoked via user-initiated revoke endpoint',

@@ -15,6 +15,8 @@ export type TokenCall = Record<string, string | undefined> & { grant_type: strin
 export type TokenScript = (res: MutableResponse, call: TokenCall) => void;
 
 export type MockProvider = Awaited<ReturnType<typeof startProvider>>;
+/** A scripted revocation answer: a status, or a status with an RFC 6749 error body. */
+export type RevokeScript = number | { status: number; error: string };
 
 /** Answers for the next token request. */
 export const fail = {
@@ -39,7 +41,7 @@ export async function startProvider() {
   const tokenCalls: TokenCall[] = [];
   const revokeCalls: Promise<Record<string, string>>[] = [];
   const tokenScripts: TokenScript[] = [];
-  const revokeStatuses: number[] = [];
+  const revokeScripts: RevokeScript[] = [];
   const consentScripts: ((u: URL) => void)[] = [];
   /** Every code, token and state that passed through the provider. */
   const secrets = new Set<string>();
@@ -74,8 +76,18 @@ export async function startProvider() {
   });
 
   server.service.on('beforeRevoke', (res: { statusCode: number }, req: IncomingMessage) => {
-    const status = revokeStatuses.shift();
-    if (status) res.statusCode = status;
+    const script = revokeScripts.shift();
+    if (typeof script === 'number') res.statusCode = script;
+    if (typeof script === 'object') {
+      res.statusCode = script.status;
+      // The mock answers revocations with an empty body: send the error document instead.
+      const out = (req as unknown as { res: { send: (b: string) => unknown; type: (t: string) => unknown } }).res;
+      const send = out.send.bind(out);
+      out.send = () => {
+        out.type('application/json');
+        return send(JSON.stringify({ error: script.error, error_description: `provider answered ${script.error}` }));
+      };
+    }
     // The mock does not parse revocation bodies: read the form here (the handler answers at once,
     // so the listener must be attached before this hook returns).
     revokeCalls.push(
@@ -96,8 +108,8 @@ export async function startProvider() {
     revocations: () => Promise.all(revokeCalls),
     /** Script the next token responses, in order. */
     nextToken: (...scripts: TokenScript[]) => void tokenScripts.push(...scripts),
-    /** The next revocation requests answer these statuses, in order. */
-    nextRevoke: (...statuses: number[]) => void revokeStatuses.push(...statuses),
+    /** The next revocation requests answer these statuses (and error bodies), in order. */
+    nextRevoke: (...scripts: RevokeScript[]) => void revokeScripts.push(...scripts),
     /** The next consent is refused by the user: the provider redirects back with an error. */
     denyNextConsent: (description: string) =>
       void consentScripts.push((u) => {
@@ -110,7 +122,7 @@ export async function startProvider() {
     /** Forget scripts and delays (between tests). */
     reset: () => {
       tokenScripts.length = 0;
-      revokeStatuses.length = 0;
+      revokeScripts.length = 0;
       consentScripts.length = 0;
       tokenDelayMs = 0;
     },

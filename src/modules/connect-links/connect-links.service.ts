@@ -145,7 +145,9 @@ export function connectLinksService(deps: {
       const ttl = (project?.linkTtlSeconds ?? 600) * 1000;
       const token = newLinkToken();
       const id = newId('connectedAccount');
-      const expiresAt = new Date(Date.now() + ttl);
+      // Both ends from one clock, so the link's lifetime (stated in an expiry's reason) is exact.
+      const createdAt = new Date();
+      const expiresAt = new Date(createdAt.getTime() + ttl);
       const state = { ...val, ...(body.callback_url ? { callback_url: body.callback_url } : {}) };
       await store.create(
         {
@@ -163,7 +165,7 @@ export function connectLinksService(deps: {
           callbackUrl: body.callback_url ?? null,
           accountType: body.experimental?.account_type ?? 'PRIVATE',
         },
-        (tx) => repo.createSession({ id: newId('linkSession'), projectId, accountId: id, tokenHash: new Uint8Array(hash(token)), expiresAt }, tx),
+        (tx) => repo.createSession({ id: newId('linkSession'), projectId, accountId: id, tokenHash: new Uint8Array(hash(token)), createdAt, expiresAt }, tx),
       );
       return { link_token: token, redirect_url: `${deps.publicUrl}/link/${token}`, expires_at: expiresAt.toISOString(), connected_account_id: id };
     },

@@ -123,6 +123,7 @@ export function oauthService(deps: {
     const config = oauthConfiguration(ctx.details, ctx.creds, values, settings);
     const url = await authorizationUrl(config, ctx.details, { redirectUri: ctx.redirectUri, state, scopes: ctx.scopes, userScopes: ctx.userScopes, codeVerifier: verifier });
     const id = newId('oauthAttempt');
+    const now = Date.now();
     return {
       redirectUrl: url,
       attempt: {
@@ -132,7 +133,9 @@ export function oauthService(deps: {
         stateHash: new Uint8Array(crypto.hmac(`oauth-state:${state}`)),
         codeVerifier: verifier ? crypto.seal(verifier, verifierAad(projectId, id)) : null,
         redirectUri: ctx.redirectUri,
-        expiresAt: new Date(Date.now() + settings.attemptTtlMs),
+        // Both ends from one clock, so the attempt's lifetime (stated in a timeout's reason) is exact.
+        createdAt: new Date(now),
+        expiresAt: new Date(now + settings.attemptTtlMs),
       },
     };
   }

@@ -1,13 +1,20 @@
 /**
  * The connected-account lifecycle, written down once. Every status change goes through
- * `transition()`, and repositories apply it with a compare-and-set on the old status, so two racing
- * requests cannot both move the same account.
+ * `transition()`, applied by account-store.ts with a compare-and-set on the status the writer
+ * read, so two racing requests cannot both move the same account. The table lists exactly the
+ * moves Latchkey makes, each with who makes it (the README draws it):
  *
- *   INITIALIZING ──► INITIATED ──► ACTIVE ◄──► INACTIVE        (enable / disable)
- *        │               │           │  ▲
- *        └──────► FAILED ◄┘           │  └── re-authorisation (INITIATED → ACTIVE) keeps the id
- *                                    ├──► EXPIRED  (permanent refresh failure)
- *                                    └──► REVOKED  (revoked upstream)
+ *   INITIALIZING ─► INITIATED   the Connect Link form starts OAuth (or POST /refresh)
+ *   INITIALIZING ─► ACTIVE      the Connect Link form collected the credentials
+ *   INITIALIZING ─► FAILED      the link expired unused (on a visit, or the background job)
+ *   INITIATED    ─► ACTIVE      the OAuth callback exchanged the code
+ *   INITIATED    ─► FAILED      callback: denied, no code, exchange failed, attempt expired;
+ *                               or abandoned (read after the attempt's lifetime, or the job)
+ *   INITIATED    ─► INITIATED   POST /refresh again: a newer consent replaces the pending one
+ *   ACTIVE       ─► INACTIVE    PATCH /status {enabled:false}; and back with {enabled:true}
+ *   ACTIVE       ─► EXPIRED     a refresh the provider refused for good (invalid_grant)
+ *   ACTIVE       ─► REVOKED     POST /revoke, or DELETE ?revoke_on_delete=true
+ *   ACTIVE, FAILED, EXPIRED, REVOKED ─► INITIATED   POST /refresh: re-authorisation, same id
  */
 import { AppError } from '../../lib/errors.js';
 
@@ -17,10 +24,10 @@ export type Status = (typeof STATUSES)[number];
 const ALLOWED: Record<Status, readonly Status[]> = {
   INITIALIZING: ['INITIATED', 'ACTIVE', 'FAILED'],
   INITIATED: ['INITIATED', 'ACTIVE', 'FAILED'],
-  ACTIVE: ['ACTIVE', 'INACTIVE', 'EXPIRED', 'FAILED', 'REVOKED', 'INITIATED'],
-  INACTIVE: ['INACTIVE', 'ACTIVE', 'REVOKED'],
+  ACTIVE: ['INACTIVE', 'EXPIRED', 'REVOKED', 'INITIATED'],
+  INACTIVE: ['ACTIVE'],
   FAILED: ['INITIATED'],
-  EXPIRED: ['INITIATED', 'ACTIVE'],
+  EXPIRED: ['INITIATED'],
   REVOKED: ['INITIATED'],
 };
 

@@ -61,7 +61,6 @@ const providerCode = (code: string) => (/^[A-Za-z0-9_.-]{1,64}$/.test(code) ? co
  */
 export const STATUS_REASONS = {
   initiationTimeout: (lifetimeMs: number) => `Connection initiation did not complete within ${duration(lifetimeMs)}`,
-  linkExpired: (lifetimeMs: number) => `Connect Link expired unused after ${duration(lifetimeMs)}`,
   // Composio's exact wording (apps match on it); the provider's error code is in `state.val.error`.
   permanentRefreshError: 'Permanent auth error during token refresh',
   tokenExchangeFailed: 'OAuth callback failed during token exchange',

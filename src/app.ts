@@ -32,6 +32,7 @@ import { toolkitsService } from './modules/toolkits/toolkits.service.js';
 import { authConfigsRepository } from './modules/auth-configs/auth-configs.repository.js';
 import { authConfigsRoutes } from './modules/auth-configs/auth-configs.routes.js';
 import { authConfigsService, managedSchemesOf } from './modules/auth-configs/auth-configs.service.js';
+import { accountStore } from './modules/connected-accounts/account-store.js';
 import { connectedAccountsRepository } from './modules/connected-accounts/connected-accounts.repository.js';
 import { connectedAccountsRoutes } from './modules/connected-accounts/connected-accounts.routes.js';
 import { connectedAccountsService } from './modules/connected-accounts/connected-accounts.service.js';
@@ -126,11 +127,20 @@ export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) 
     },
     urlProblem: oauthEgress.check,
   });
-  const authConfigs = authConfigsService({ repo: authConfigsRepository(deps.db, deps.pool), toolkits, crypto: deps.crypto, managedAuth });
+  // The one writer of connected_accounts; every module below that changes an account uses it.
+  const store = accountStore({ db: deps.db, pool: deps.pool, crypto: deps.crypto });
+  const authConfigs = authConfigsService({
+    repo: authConfigsRepository(deps.db, deps.pool),
+    toolkits,
+    crypto: deps.crypto,
+    managedAuth,
+    deleteConnections: store.softDeleteForAuthConfig,
+  });
   const accountsRepo = connectedAccountsRepository(deps.db, deps.pool);
   const authConfigsRepo = authConfigsRepository(deps.db, deps.pool);
   const oauth = oauthService({
     repo: oauthRepository(deps.db),
+    accounts: store,
     findAccount: accountsRepo.find,
     findConfig: authConfigsRepo.find,
     openConfigCredentials: authConfigs.openCredentials,
@@ -152,12 +162,13 @@ export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) 
     authConfigs,
     toolkits,
     oauth,
-    crypto: deps.crypto,
+    store,
     onUnreadable: (id) => log('stored credentials could not be decrypted', { account: id }),
   });
   const connectLinks = connectLinksService({
     repo: connectLinksRepository(deps.db),
     accounts: accountsRepo,
+    store,
     authConfigs,
     toolkits,
     oauth,

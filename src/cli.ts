@@ -11,6 +11,7 @@ import { isAppError } from './lib/errors.js';
 import { openRuntime } from './runtime.js';
 import { createMigration } from './db/create-migration.js';
 import { rotateEncryptionKeys } from './jobs/rotate-encryption-keys.js';
+import { accountStore } from './modules/connected-accounts/account-store.js';
 
 const HELP = `Usage: latchkey <command> [options]
 
@@ -133,7 +134,9 @@ async function main(argv: string[]) {
         break;
       }
       case 'keys rotate': {
-        const r = await rotateEncryptionKeys(rt.pool, rt.crypto, { log: (m) => rt.log.info(m) });
+        // connected_accounts changes only through its store, key rotation included.
+        const accounts = accountStore({ db: rt.db, pool: rt.pool, crypto: rt.crypto });
+        const r = await rotateEncryptionKeys(rt.pool, rt.crypto, { log: (m) => rt.log.info(m), writers: { connectedAccountState: accounts.reseal } });
         for (const [column, n] of Object.entries(r)) {
           const notes = [n.raced && `${n.raced} changed meanwhile (already current)`, n.unreadable && `${n.unreadable} NOT READABLE with this keyring (left as they are)`].filter(Boolean);
           out(`${column}: ${n.rotated} re-sealed${notes.length ? `, ${notes.join(', ')}` : ''}`);

@@ -274,7 +274,8 @@ describe.skipIf(!chromiumFound)('the hosted Connect Link page in Chromium', () =
 
   it('an expired link shows the expired page and leaves the account FAILED', async () => {
     const link = await createLink({ auth_config_id: linearCfg, user_id: 'user-late', callback_url: app.url('expired') });
-    await env.ctx.db.linkSession.updateMany({ where: { accountId: link.connected_account_id }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    // Ten minutes (the default lifetime) have passed since the link was made.
+    await env.ctx.db.linkSession.updateMany({ where: { accountId: link.connected_account_id }, data: { createdAt: new Date(Date.now() - 601_000), expiresAt: new Date(Date.now() - 1000) } });
     const page = await tab.newPage();
     const opened = await page.goto(link.redirect_url);
     expect(opened?.status()).toBe(410);

@@ -147,7 +147,8 @@ describe('the hosted page', () => {
 
   it('an expired link shows its page and leaves the account FAILED; an unknown one reveals nothing', async () => {
     const res = await link({ auth_config_id: linearCfg, user_id: 'late' }).expect(201);
-    await ctx.db.linkSession.updateMany({ where: { accountId: res.body.connected_account_id }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    // Ten minutes (the default lifetime) have passed since the link was made.
+    await ctx.db.linkSession.updateMany({ where: { accountId: res.body.connected_account_id }, data: { createdAt: new Date(Date.now() - 601_000), expiresAt: new Date(Date.now() - 1000) } });
     const page = await ctx.http.get(pathOf(res.body.redirect_url)).expect(410);
     expect(page.text).toContain('expired');
     expectPagePolicy(page);
@@ -302,5 +303,39 @@ describe('the hosted page with LINK_FRAME_ANCESTORS and LINK_ALLOW_REMOTE_LOGOS'
     expect(unknown.headers['content-security-policy']).toContain('frame-ancestors https://app.example.com;');
     expect(unknown.headers['content-security-policy']).toContain("img-src 'none';");
     expect(unknown.headers['x-frame-options']).toBeUndefined();
+  });
+
+  it("an expired link's reason states the link's real lifetime (60 s), on a visit and from the background job", async () => {
+    await ctx.app.services.projects.setLinkTtl(ctx.projectId, 60);
+    try {
+      const visited = await link({ auth_config_id: linearCfg, user_id: 'short-visit' }).expect(201);
+      const swept = await link({ auth_config_id: linearCfg, user_id: 'short-swept' }).expect(201);
+      const used = await link({ auth_config_id: linearCfg, user_id: 'short-used' }).expect(201);
+      for (const r of [visited, swept, used]) {
+        const s = await ctx.db.linkSession.findFirstOrThrow({ where: { accountId: r.body.connected_account_id } });
+        expect(s.expiresAt.getTime() - s.createdAt.getTime()).toBe(60_000);
+      }
+      // The third is completed before the others lapse.
+      const page = await ctx.http.get(pathOf(used.body.redirect_url)).expect(200);
+      const { field, cookie } = csrfOf(page);
+      await ctx.http.post(pathOf(used.body.redirect_url)).set('cookie', cookie).type('form').send({ csrf: field, api_key: 'lin_api_used' }).expect(200);
+      // Sixty-one seconds later.
+      for (const r of [visited, swept, used]) {
+        const s = await ctx.db.linkSession.findFirstOrThrow({ where: { accountId: r.body.connected_account_id } });
+        await ctx.db.linkSession.update({ where: { id: s.id }, data: { createdAt: new Date(s.createdAt.getTime() - 61_000), expiresAt: new Date(s.expiresAt.getTime() - 61_000) } });
+      }
+      const reason = 'Connection initiation did not complete within 60 seconds';
+      await ctx.http.get(pathOf(visited.body.redirect_url)).expect(410);
+      const account = (id: string) => ctx.http.get(`/api/v3.1/connected_accounts/${id}`).set('x-api-key', ctx.apiKey).expect(200);
+      expect((await account(visited.body.connected_account_id)).body).toMatchObject({ status: 'FAILED', status_reason: reason });
+      expect((await account(swept.body.connected_account_id)).body).toMatchObject({ status: 'INITIALIZING' });
+      expect(await ctx.app.services.connectLinks.expireUnused()).toBeGreaterThanOrEqual(1);
+      expect((await account(swept.body.connected_account_id)).body).toMatchObject({ status: 'FAILED', status_reason: reason });
+      // A completed account is not touched by the job.
+      expect((await account(used.body.connected_account_id)).body).toMatchObject({ status: 'ACTIVE', status_reason: null });
+      expect(await ctx.app.services.connectLinks.expireUnused()).toBe(0);
+    } finally {
+      await ctx.app.services.projects.setLinkTtl(ctx.projectId, 600);
+    }
   });
 });

@@ -752,21 +752,32 @@ describe('tenancy', () => {
   });
 });
 
-describe('malformed ids', () => {
-  it('answers 400 (never 500) on every route', async () => {
-    const raws = ["ca_'; DROP TABLE connected_accounts;--", 'ca_ユーザー', `ca_${'a'.repeat(100)}`, `ca_${'a'.repeat(497)}`, 'ac_abcdefgh', 'ca_abc', 'ca_%'];
+describe('ids in paths', () => {
+  const everyRoute = async (id: string): Promise<[string, Res][]> => [
+    ['GET', await get(`/connected_accounts/${id}`)],
+    ['PATCH', await patch(`/connected_accounts/${id}`, { alias: 'x' })],
+    ['STATUS', await patch(`/connected_accounts/${id}/status`, { enabled: true })],
+    ['DELETE', await del(`/connected_accounts/${id}`)],
+    ['REFRESH', await post(`/connected_accounts/${id}/refresh`, {})],
+    ['REVOKE', await post(`/connected_accounts/${id}/revoke`)],
+    ['REFRESH_TOKEN', await post(`/connected_accounts/${id}/refresh_token`)],
+    ['AUTH_PARAMS', await get(`/connected_accounts/${id}/auth_params`)],
+  ];
+
+  it('answers 404 ConnectedAccount_ResourceNotFound for an unknown but id-shaped id on every route, as Composio does', async () => {
+    for (const raw of ['ca_anything', 'ca_gone', 'ca_abc', 'ca_x', 'ac_abcdefgh', 'ca_doesNotExist1', 'some-legacy_id', `ca_${'a'.repeat(61)}`]) {
+      for (const [label, res] of await everyRoute(encodeURIComponent(raw))) {
+        expect(res.status, `${label} ${raw}: ${JSON.stringify(res.body)}`).toBe(404);
+        const e = expectEnvelope(res, 404, 'ConnectedAccount_ResourceNotFound');
+        expect(e.message).toContain(raw);
+      }
+    }
+  });
+
+  it('answers 400 (never 500) for values no id can be, on every route', async () => {
+    const raws = ["ca_'; DROP TABLE connected_accounts;--", 'ca_ユーザー', `ca_${'a'.repeat(62)}`, `ca_${'a'.repeat(100)}`, `ca_${'a'.repeat(497)}`, 'ca_%', 'ca_a b', 'ca_a.b'];
     for (const raw of raws) {
-      const id = encodeURIComponent(raw);
-      const checks: [string, Res][] = [
-        ['GET', await get(`/connected_accounts/${id}`)],
-        ['PATCH', await patch(`/connected_accounts/${id}`, { alias: 'x' })],
-        ['STATUS', await patch(`/connected_accounts/${id}/status`, { enabled: true })],
-        ['DELETE', await del(`/connected_accounts/${id}`)],
-        ['REFRESH', await post(`/connected_accounts/${id}/refresh`, {})],
-        ['REVOKE', await post(`/connected_accounts/${id}/revoke`)],
-        ['AUTH_PARAMS', await get(`/connected_accounts/${id}/auth_params`)],
-      ];
-      for (const [label, res] of checks) {
+      for (const [label, res] of await everyRoute(encodeURIComponent(raw))) {
         expect(res.status, `${label} ${raw}: ${JSON.stringify(res.body)}`).toBe(400);
         expectEnvelope(res, 400);
       }

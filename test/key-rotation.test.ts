@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
 import { createCrypto } from '../src/lib/crypto.js';
 import { rotateEncryptionKeys } from '../src/jobs/rotate-encryption-keys.js';
+import { accountStore } from '../src/modules/connected-accounts/account-store.js';
 import { TEST_CONFIG, TEST_SECRETS, type TestContext, createTestContext } from './support/context.js';
 import { apiKeyAccount, linearConfig } from './support/factories.js';
 
@@ -27,14 +28,21 @@ describe('latchkey keys rotate', () => {
 
     const k2 = randomBytes(32);
     const rotating = createCrypto({ ...TEST_SECRETS, encryptionKeys: new Map([['k2', k2], ...TEST_SECRETS.encryptionKeys]), activeKeyId: 'k2' });
-    const result = await rotateEncryptionKeys(ctx.pool, rotating, { batchSize: 7 });
+    // As the CLI runs it: connected accounts are re-sealed by their own store.
+    const writers = { connectedAccountState: accountStore({ db: ctx.db, pool: ctx.pool, crypto: rotating }).reseal };
+    const before = await ctx.db.connectedAccount.findMany({ select: { id: true, updatedAt: true }, orderBy: { id: 'asc' } });
+    const result = await rotateEncryptionKeys(ctx.pool, rotating, { batchSize: 7, writers });
     expect(result['connected_accounts.state']!.rotated).toBe(25);
     expect(result['auth_configs.credentials']!.rotated).toBe(1); // the linear config has no credentials to seal
 
     const states = await ctx.db.connectedAccount.findMany({ select: { state: true } });
     expect(states.every((s) => s.state.startsWith('lk1.k2.'))).toBe(true);
+    // A rotation is not a change of the account: updated_at (an ordering key) stays.
+    expect(await ctx.db.connectedAccount.findMany({ select: { id: true, updatedAt: true }, orderBy: { id: 'asc' } })).toEqual(before);
+    // Compare-and-set: a stale sealed value writes nothing.
+    expect(await writers.connectedAccountState({ id: ids[0]!, projectId: ctx.projectId }, 'lk1.k1.stale', 'lk1.k2.other')).toBe(false);
     // Running it again finds nothing to do.
-    expect((await rotateEncryptionKeys(ctx.pool, rotating))['connected_accounts.state']!.rotated).toBe(0);
+    expect((await rotateEncryptionKeys(ctx.pool, rotating, { writers }))['connected_accounts.state']!.rotated).toBe(0);
 
     // A server that holds only the new key reads everything.
     const onlyNew = createCrypto({ ...TEST_SECRETS, encryptionKeys: new Map([['k2', k2]]), activeKeyId: 'k2' });

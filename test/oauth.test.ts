@@ -28,7 +28,7 @@ import {
 } from './support/oauth-app.js';
 
 const REASON = {
-  timeout: 'Connection initiation did not complete within 10 minutes',
+  timeout: 'Connection initiation did not complete within 500 milliseconds',
   permanent: 'Permanent auth error during token refresh',
   exchange: 'OAuth callback failed during token exchange',
   userRevoked: 'Revoked via user-initiated revoke endpoint',
@@ -310,6 +310,43 @@ describe('refresh on read', () => {
     expect(val(res.body as { state: { val: Record<string, unknown> } }).access_token).not.toBe(val(account).access_token);
   });
 
+  it('POST /refresh_token never answers the old token as new: a transient provider failure is a 502 saying so', async () => {
+    const { id, account } = await connect(env);
+    provider.nextToken(fail.status(503, 'temporarily_unavailable'));
+    const { result: res, calls } = await tokenCallsDuring(async () => api(env).post(`/connected_accounts/${id}/refresh_token`));
+    expect(calls).toHaveLength(1);
+    expect(res.status, JSON.stringify(res.body)).toBe(502);
+    const e = envelope(res.body);
+    expect(e).toMatchObject({ slug: 'ConnectedAccount_ProviderError', status: 502 });
+    expect(e.message).toContain('http_503');
+    expect(e.message).toContain('unchanged');
+    expect(JSON.stringify(res.body)).not.toContain(String(val(account).access_token));
+    // The account keeps working on its old token, and backs off.
+    const after = await getAccount(env, id);
+    expect(after).toMatchObject({ status: 'ACTIVE', status_reason: null });
+    expect(val(after).access_token).toBe(val(account).access_token);
+    expect(await storedRow(env, id)).toMatchObject({ refresh_failures: 1, refresh_lease_until: null });
+  });
+
+  it('POST /refresh_token on a dead grant leaves the account EXPIRED and the answer says so', async () => {
+    const { id, account } = await connect(env);
+    provider.nextToken(fail.invalidGrant());
+    const res = await api(env).post(`/connected_accounts/${id}/refresh_token`);
+    expect(res.status, JSON.stringify(res.body)).toBe(409);
+    expect(res.headers['x-should-retry']).toBe('false');
+    const e = envelope(res.body);
+    expect(e).toMatchObject({ slug: 'ConnectedAccount_Expired', status: 409 });
+    expect(e.message).toContain('invalid_grant');
+    expect(e.message).toContain('EXPIRED');
+    expect(JSON.stringify(res.body)).not.toContain(String(val(account).access_token));
+    expect(await getAccount(env, id)).toMatchObject({ status: 'EXPIRED', status_reason: REASON.permanent });
+    expect(await storedRow(env, id)).toMatchObject({ status: 'EXPIRED', refresh_lease_until: null });
+    // Nothing left to refresh: a second call is refused without a token request.
+    const { result: again, calls } = await tokenCallsDuring(async () => api(env).post(`/connected_accounts/${id}/refresh_token`));
+    expect(calls).toEqual([]);
+    expect(envelope(again.body)).toMatchObject({ slug: 'ConnectedAccount_InvalidTransition', status: 409 });
+  });
+
   it('a permanent refresh failure (invalid_grant) expires the account at once', async () => {
     const { id } = await connect(env);
     await expireToken(env, id);
@@ -466,6 +503,32 @@ describe('re-authorisation', () => {
     expect(val(after)).not.toHaveProperty('expired_at');
     expect(await accountCount(env)).toBe(count);
   });
+  it.each([
+    ['the query (as the SDK sends it)', (id: string, to: string) => api(env).post(`/connected_accounts/${id}/refresh?redirect_url=${encodeURIComponent(to)}`, {})],
+    ['the body', (id: string, to: string) => api(env).post(`/connected_accounts/${id}/refresh`, { redirect_url: to })],
+  ])('honours redirect_url in %s: the callback then sends the browser there', async (_where, refresh) => {
+    const { id } = await connect(env, { callback_url: 'https://app.example.com/first' });
+    const to = 'https://app.example.com/reconnected?step=2';
+    const res = await refresh(id, to);
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    const landed = await completeConsent((res.body as { redirect_url: string }).redirect_url);
+    expect(landed.status, landed.text).toBe(302);
+    const at = new URL(landed.location!);
+    expect(`${at.origin}${at.pathname}`).toBe('https://app.example.com/reconnected');
+    expect(Object.fromEntries(at.searchParams)).toMatchObject({ step: '2', status: 'success', connected_account_id: id });
+    expect((await getAccount(env, id)).status).toBe('ACTIVE');
+  });
+
+  it('the SDK\'s refresh(id, {redirectUrl}) reaches the callback redirect', async () => {
+    const { id } = await connect(env);
+    const composio = new Composio({ apiKey: env.ctx.apiKey, baseURL: env.baseUrl, allowTracking: false, disableVersionCheck: true });
+    const to = 'https://app.example.com/sdk-back';
+    const r = (await composio.connectedAccounts.refresh(id, { redirectUrl: to })) as { redirect_url?: string | null };
+    const landed = await completeConsent(r.redirect_url!);
+    expect(landed.status, landed.text).toBe(302);
+    expect(landed.location).toMatch(/^https:\/\/app\.example\.com\/sdk-back\?/);
+  });
+
   it('only the newest consent completes the account: an earlier, unused one is dead', async () => {
     const { id } = await connect(env);
     const first = (await api(env).post(`/connected_accounts/${id}/refresh`)).body as { redirect_url: string };
@@ -506,6 +569,29 @@ describe('revocation', () => {
     expect(again.status).toBe(200);
     expect(again.body).toEqual({ revoked_tokens: [], connected_account: { id, status: 'REVOKED' } });
     expect(await provider.revocations()).toHaveLength(seen + 2);
+  });
+
+  it('a grant already dead at the provider (invalid_token on the second token) still ends REVOKED', async () => {
+    const { id, account } = await connect(env);
+    const seen = (await provider.revocations()).length;
+    // Revoking the refresh token killed the grant; the provider then calls the access token invalid.
+    provider.nextRevoke(200, { status: 400, error: 'invalid_token' });
+    const res = await api(env).post(`/connected_accounts/${id}/revoke`);
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body).toEqual({ revoked_tokens: ['refresh_token'], connected_account: { id, status: 'REVOKED' } });
+    expect((await provider.revocations()).slice(seen).map((r) => r.token)).toEqual([val(account).refresh_token, val(account).access_token]);
+    const after = await getAccount(env, id);
+    expect(after).toMatchObject({ status: 'REVOKED', status_reason: REASON.userRevoked });
+    expect(val(after)).not.toHaveProperty('access_token');
+  });
+
+  it('a refusal that is not about a dead token (invalid_client) is a 502 and leaves the account ACTIVE', async () => {
+    const { id } = await connect(env);
+    provider.nextRevoke({ status: 400, error: 'invalid_client' });
+    const res = await api(env).post(`/connected_accounts/${id}/revoke`);
+    expect(res.status, JSON.stringify(res.body)).toBe(502);
+    expect(envelope(res.body)).toMatchObject({ slug: 'ConnectedAccount_ProviderError' });
+    expect((await getAccount(env, id)).status).toBe('ACTIVE');
   });
 
   it('refuses an account that is not ACTIVE with a final 409', async () => {

@@ -32,15 +32,18 @@ export async function rotateEncryptionKeys(
   opts: {
     batchSize?: number;
     log?: (msg: string) => void;
-    /** Owners' own writers for their tables (a table's rows change only through its store). */
-    writers?: Partial<Record<SealedName, Reseal>>;
-  } = {},
+    /**
+     * Owners' own writers for their tables (a table's rows change only through its store): the
+     * connected-accounts store must write its accounts; other columns use a compare-and-set here.
+     */
+    writers: Partial<Record<SealedName, Reseal>> & { connectedAccountState: Reseal };
+  },
 ): Promise<RotationResult> {
   const take = opts.batchSize ?? 500;
   const current = `lk1.${crypto.activeKeyId().replace(/[\\%_]/g, '\\$&')}.%`;
   const result: RotationResult = {};
   for (const [name, c] of Object.entries(SEALED_COLUMNS) as [SealedName, SealedColumn][]) {
-    const write = opts.writers?.[name] ?? genericReseal(pool, c);
+    const write = opts.writers[name] ?? genericReseal(pool, c);
     const read = `SELECT id, project_id, ${ident(c.ownerColumn)} AS owner, ${valueSql(c)} AS sealed FROM ${ident(c.table)}
                    WHERE id > $1 AND ${valueSql(c)} IS NOT NULL AND ${valueSql(c)} NOT LIKE $2 ORDER BY id LIMIT $3`;
     const n = { rotated: 0, raced: 0, unreadable: 0 };

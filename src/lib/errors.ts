@@ -29,6 +29,8 @@ export const ERROR_CODES = {
   ConnectedAccount_InvalidTransition: { status: 409, code: 609 },
   ConnectedAccount_NotSupported: { status: 400, code: 610 },
   ConnectedAccount_ProviderError: { status: 502, code: 611 },
+  /** The provider refused a refresh: the grant is dead and the account is now EXPIRED. */
+  ConnectedAccount_Expired: { status: 409, code: 612 },
   Conflict: { status: 409, code: 1301 },
   Database_Unavailable: { status: 503, code: 1501 },
   Storage_Unreadable: { status: 500, code: 1502 },

@@ -6,7 +6,7 @@
  * on token responses.
  */
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   HttpServer,
@@ -24,6 +24,8 @@ export type TokenCall = Record<string, string | undefined> & { grant_type: strin
 export type TokenScript = (res: MutableResponse, call: TokenCall) => void;
 
 export type MockProvider = Awaited<ReturnType<typeof startProvider>>;
+/** A scripted revocation answer: a status, or a status with an RFC 6749 error body. */
+export type RevokeScript = number | { status: number; error: string };
 
 /** Answers for the next token request. */
 export const fail = {
@@ -47,6 +49,8 @@ export async function startProvider() {
   const oauthIssuer = new OAuth2Issuer();
   const service = new OAuth2Service(oauthIssuer);
   const http = new HttpServer((req, res) => {
+    // The revocation hook gets only the request; it may answer through this.
+    (req as unknown as { lkResponse?: ServerResponse }).lkResponse = res;
     const delay = req.method === 'POST' && req.url?.startsWith('/token') ? tokenDelayMs : 0;
     if (delay > 0) void sleep(delay).then(() => service.requestHandler(req, res));
     else void service.requestHandler(req, res);
@@ -59,7 +63,7 @@ export async function startProvider() {
   const tokenCalls: TokenCall[] = [];
   const revokeCalls: Promise<Record<string, string>>[] = [];
   const tokenScripts: TokenScript[] = [];
-  const revokeStatuses: number[] = [];
+  const revokeScripts: RevokeScript[] = [];
   const consentScripts: ((u: URL) => void)[] = [];
   /** Every code, token and state that passed through the provider. */
   const secrets = new Set<string>();
@@ -86,8 +90,18 @@ export async function startProvider() {
   });
 
   service.on('beforeRevoke', (res: { statusCode: number }, req: IncomingMessage) => {
-    const status = revokeStatuses.shift();
-    if (status) res.statusCode = status;
+    const script = revokeScripts.shift();
+    if (typeof script === 'number') res.statusCode = script;
+    if (typeof script === 'object') {
+      // The mock answers revocations with an empty body: its end() sends the error document instead.
+      res.statusCode = script.status;
+      const out = (req as unknown as { lkResponse: ServerResponse }).lkResponse;
+      const end = out.end.bind(out);
+      out.end = (() => {
+        out.setHeader('content-type', 'application/json');
+        return end(JSON.stringify({ error: script.error, error_description: `provider answered ${script.error}` }));
+      }) as typeof out.end;
+    }
     // The mock does not parse revocation bodies: read the form here (the handler answers at once,
     // so the listener must be attached before this hook returns).
     revokeCalls.push(
@@ -108,8 +122,8 @@ export async function startProvider() {
     revocations: () => Promise.all(revokeCalls),
     /** Script the next token responses, in order. */
     nextToken: (...scripts: TokenScript[]) => void tokenScripts.push(...scripts),
-    /** The next revocation requests answer these statuses, in order. */
-    nextRevoke: (...statuses: number[]) => void revokeStatuses.push(...statuses),
+    /** The next revocation requests answer these statuses (and error bodies), in order. */
+    nextRevoke: (...scripts: RevokeScript[]) => void revokeScripts.push(...scripts),
     /** The next consent is refused by the user: the provider redirects back with an error. */
     denyNextConsent: (description: string) =>
       void consentScripts.push((u) => {
@@ -122,7 +136,7 @@ export async function startProvider() {
     /** Forget scripts and delays (between tests). */
     reset: () => {
       tokenScripts.length = 0;
-      revokeStatuses.length = 0;
+      revokeScripts.length = 0;
       consentScripts.length = 0;
       tokenDelayMs = 0;
     },

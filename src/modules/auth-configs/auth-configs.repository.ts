@@ -94,14 +94,18 @@ export function authConfigsRepository(db: Db, pool: pg.Pool) {
       });
       return new Map(groups.map((g) => [g.authConfigId, g._count._all]));
     },
-    /** Soft-deletes the config and its connections together. Aliases are released for reuse. */
-    async softDelete(projectId: string, id: string) {
+    /**
+     * Soft-deletes the config and, in the same transaction, what goes with it (`cascade`: its
+     * connections, written by their own store).
+     */
+    async softDelete(projectId: string, id: string, cascade: (tx: Prisma.TransactionClient, at: Date) => Promise<unknown>) {
       const at = new Date();
-      const [cfg] = await db.$transaction([
-        db.authConfig.updateMany({ where: { id, projectId, deletedAt: null }, data: { deletedAt: at } }),
-        db.connectedAccount.updateMany({ where: { authConfigId: id, projectId, deletedAt: null }, data: { deletedAt: at, alias: null } }),
-      ]);
-      return cfg.count === 1;
+      return db.$transaction(async (tx) => {
+        const cfg = await tx.authConfig.updateMany({ where: { id, projectId, deletedAt: null }, data: { deletedAt: at } });
+        if (cfg.count !== 1) return false;
+        await cascade(tx, at);
+        return true;
+      });
     },
     async update(projectId: string, id: string, data: Prisma.AuthConfigUpdateManyMutationInput) {
       const r = await db.authConfig.updateMany({ where: { id, projectId, deletedAt: null }, data });

@@ -3,7 +3,7 @@
  * are sealed as one value bound to the project and the config id; responses show secret values
  * masked. Deleting is soft and takes the config's connections with it.
  */
-import { DbNull } from '../../db/prisma.js';
+import { DbNull, type Prisma } from '../../db/prisma.js';
 import type { ManagedCredentials } from '../../lib/config.js';
 import type { Crypto } from '../../lib/crypto.js';
 import { AppError } from '../../lib/errors.js';
@@ -48,6 +48,8 @@ export function authConfigsService(deps: {
   toolkits: Pick<ToolkitsService, 'resolve'>;
   crypto: Pick<Crypto, 'seal' | 'open'>;
   managedAuth: Map<string, ManagedCredentials>;
+  /** Soft-deletes a config's connections inside the config's delete transaction (their store's write). */
+  deleteConnections: (tx: Prisma.TransactionClient, projectId: string, authConfigId: string, at: Date) => Promise<unknown>;
 }) {
   const { repo, toolkits, crypto, managedAuth } = deps;
   const aad = (projectId: string, id: string) => associatedData('authConfigCredentials', projectId, id);
@@ -254,7 +256,7 @@ export function authConfigsService(deps: {
     },
 
     async remove(projectId: string, id: string) {
-      if (!(await repo.softDelete(projectId, id))) throw new AppError('AuthConfig_ResourceNotFound', `Auth config ${id} not found`);
+      if (!(await repo.softDelete(projectId, id, (tx, at) => deps.deleteConnections(tx, projectId, id, at)))) throw new AppError('AuthConfig_ResourceNotFound', `Auth config ${id} not found`);
       return { success: true };
     },
   };

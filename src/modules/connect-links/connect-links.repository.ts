@@ -1,11 +1,13 @@
-/** Prisma access for Connect Link sessions and the pending accounts they complete. */
+/**
+ * Prisma access for Connect Link sessions. The pending accounts they complete are written by the
+ * connected-accounts store; a session created with its account is written inside the store's `tx`.
+ */
 import type { Db, Prisma } from '../../db/prisma.js';
 
 export function connectLinksRepository(db: Db) {
   return {
-    /** The pending account and its link, in one transaction. */
-    async create(account: Prisma.ConnectedAccountUncheckedCreateInput, session: Prisma.LinkSessionUncheckedCreateInput) {
-      await db.$transaction([db.connectedAccount.create({ data: account, select: { id: true } }), db.linkSession.create({ data: session })]);
+    async createSession(session: Prisma.LinkSessionUncheckedCreateInput, tx: Prisma.TransactionClient = db) {
+      await tx.linkSession.create({ data: session, select: { id: true } });
     },
     findByHash(tokenHash: Buffer) {
       return db.linkSession.findUnique({ where: { tokenHash: new Uint8Array(tokenHash) } });
@@ -24,13 +26,14 @@ export function connectLinksRepository(db: Db) {
         select: { id: true, name: true, linkTtlSeconds: true, brandName: true, brandLogoUrl: true, brandAccent: true },
       });
     },
-    /** Pending accounts whose link expired unused become FAILED. */
-    async expireUnused(reason: string) {
-      const r = await db.connectedAccount.updateMany({
-        where: { status: 'INITIALIZING', deletedAt: null, linkSessions: { some: { expiresAt: { lt: new Date() }, usedAt: null } } },
-        data: { status: 'FAILED', statusReason: reason },
+    /** Links that expired unused while their account still waits on them (oldest first). */
+    expiredUnused(take: number) {
+      return db.linkSession.findMany({
+        where: { expiresAt: { lt: new Date() }, usedAt: null, account: { status: 'INITIALIZING', deletedAt: null } },
+        select: { accountId: true, projectId: true, createdAt: true, expiresAt: true },
+        orderBy: { expiresAt: 'asc' },
+        take,
       });
-      return r.count;
     },
   };
 }

@@ -3,13 +3,17 @@
  * credentials (or runs OAuth) on its own page, so credentials never pass through the app.
  * - The account exists from the start (INITIALIZING), so the app knows its id at once.
  * - The token is random and single-use; only its HMAC is stored. It lives for the project's
- *   link_ttl_seconds (10 minutes by default); an expired link leaves the account FAILED.
+ *   link_ttl_seconds (10 minutes by default); an expired link leaves the account FAILED, with a
+ *   reason that states that lifetime.
+ * - The account is written through the connected-accounts store; this module writes only its link
+ *   sessions (in the store's transaction when the account is created).
  * - The page reveals nothing beyond the toolkit and the project's display name.
  */
 import type { Crypto } from '../../lib/crypto.js';
 import { AppError } from '../../lib/errors.js';
 import { newId, newLinkToken, newWordId } from '../../lib/ids.js';
 import type { AuthConfigsService } from '../auth-configs/auth-configs.service.js';
+import type { AccountStore } from '../connected-accounts/account-store.js';
 import type { AccountRow, ConnectedAccountsRepository } from '../connected-accounts/connected-accounts.repository.js';
 import { checkFields, secretKeys } from '../toolkits/fields.js';
 import { STATUS_REASONS } from '../connected-accounts/state-machine.js';
@@ -20,7 +24,6 @@ import type { ToolkitsService } from '../toolkits/toolkits.service.js';
 import { fill } from '../connected-accounts/auth-params.js';
 import type { ConnectLinksRepository } from './connect-links.repository.js';
 import type { CreateLinkBody } from './connect-links.schemas.js';
-import { associatedData } from '../../lib/sealed.js';
 
 type Val = Record<string, unknown>;
 
@@ -78,17 +81,18 @@ function templateOrigin(template: string | undefined, values: Val): string | nul
 
 export function connectLinksService(deps: {
   repo: ConnectLinksRepository;
-  accounts: Pick<ConnectedAccountsRepository, 'find' | 'updateIf' | 'aliasTaken'>;
+  accounts: Pick<ConnectedAccountsRepository, 'find' | 'aliasTaken'>;
+  store: Pick<AccountStore, 'open' | 'create' | 'move' | 'patch'>;
   authConfigs: Pick<AuthConfigsService, 'usableOrThrow'>;
   toolkits: Pick<ToolkitsService, 'resolve'>;
   oauth: Pick<OAuthService, 'reinitiate'>;
-  crypto: Pick<Crypto, 'seal' | 'open' | 'hmac'>;
+  crypto: Pick<Crypto, 'hmac'>;
   publicUrl: string;
 }) {
-  const { repo, accounts, crypto } = deps;
-  const aad = (projectId: string, id: string) => associatedData('connectedAccountState', projectId, id);
+  const { repo, accounts, store, crypto } = deps;
   const hash = (token: string) => crypto.hmac(`link:${token}`);
-  const openVal = (row: AccountRow): Val => JSON.parse(crypto.open(row.state, aad(row.projectId, row.id))) as Val;
+  const openVal = store.open;
+  const lifetime = (session: { createdAt: Date; expiresAt: Date }) => session.expiresAt.getTime() - session.createdAt.getTime();
 
   async function schemeOf(projectId: string, slug: string, mode: string) {
     const toolkit = await deps.toolkits.resolve(projectId, slug);
@@ -107,7 +111,7 @@ export function connectLinksService(deps: {
     const account = await accounts.find(session.projectId, session.accountId);
     if (session.expiresAt.getTime() < Date.now()) {
       if (account?.status === 'INITIALIZING') {
-        await accounts.updateIf(account.projectId, account.id, 'INITIALIZING', { status: 'FAILED', statusReason: STATUS_REASONS.initiationTimeout });
+        await store.move(account, 'FAILED', { reason: STATUS_REASONS.initiationTimeout(lifetime(session)) });
       }
       throw new LinkPageError('expired', 'This link has expired. Ask the app for a new one.');
     }
@@ -162,9 +166,11 @@ export function connectLinksService(deps: {
       const ttl = (project?.linkTtlSeconds ?? 600) * 1000;
       const token = newLinkToken();
       const id = newId('connectedAccount');
-      const expiresAt = new Date(Date.now() + ttl);
+      // Both ends from one clock, so the link's lifetime (stated in an expiry's reason) is exact.
+      const createdAt = new Date();
+      const expiresAt = new Date(createdAt.getTime() + ttl);
       const state = { ...val, ...(body.callback_url ? { callback_url: body.callback_url } : {}) };
-      await repo.create(
+      await store.create(
         {
           id,
           projectId,
@@ -173,14 +179,14 @@ export function connectLinksService(deps: {
           userId: body.user_id,
           authScheme: cfg.authScheme,
           status: 'INITIALIZING',
-          state: crypto.seal(JSON.stringify(state), aad(projectId, id)),
+          val: state,
           secretKeys: secretKeysOf(scheme, state),
           alias,
           wordId: newWordId(cfg.toolkitSlug),
           callbackUrl: body.callback_url ?? null,
           accountType: body.experimental?.account_type ?? 'PRIVATE',
         },
-        { id: newId('linkSession'), projectId, accountId: id, tokenHash: new Uint8Array(hash(token)), expiresAt },
+        (tx) => repo.createSession({ id: newId('linkSession'), projectId, accountId: id, tokenHash: new Uint8Array(hash(token)), createdAt, expiresAt }, tx),
       );
       return { link_token: token, redirect_url: `${deps.publicUrl}/link/${token}`, expires_at: expiresAt.toISOString(), connected_account_id: id };
     },
@@ -213,26 +219,19 @@ export function connectLinksService(deps: {
       if (Object.keys(errors).length) return { errors, model };
       if (model.mode === 'OAUTH2' && !model.authorizeOrigin && templateOrigin(scheme?.oauth2?.authorization_url, val)) {
         // Kept on the pending account (the link is not used up); the next page shows no fields.
-        const kept = await accounts.updateIf(account.projectId, account.id, 'INITIALIZING', { state: crypto.seal(JSON.stringify(val), aad(account.projectId, account.id)) });
+        const kept = account.status === 'INITIALIZING' && (await store.patch(account, { val }));
         if (!kept) throw new LinkPageError('closed', 'This link can no longer be used.');
         return { confirm: await open(token) };
       }
       if (!(await repo.claim(model.sessionId))) throw new LinkPageError('used', 'This link was already used. Ask the app for a new one.');
       try {
-        const sealed = crypto.seal(JSON.stringify(val), aad(account.projectId, account.id));
         if (model.mode === 'OAUTH2') {
-          await accounts.updateIf(account.projectId, account.id, 'INITIALIZING', { state: sealed });
           const cfg = await deps.authConfigs.usableOrThrow(account.projectId, account.authConfigId);
-          const fresh = (await accounts.find(account.projectId, account.id))!;
-          return { redirect: await deps.oauth.reinitiate(fresh, cfg), account: fresh, done: false };
+          const redirect = await deps.oauth.reinitiate(account, cfg, { values: val });
+          return { redirect, account: (await accounts.find(account.projectId, account.id)) ?? account, done: false };
         }
         const { callback_url: _cb, ...credentials } = val;
-        const ok = await accounts.updateIf(account.projectId, account.id, 'INITIALIZING', {
-          status: 'ACTIVE',
-          statusReason: null,
-          state: sealed,
-          secretKeys: secretKeysOf(scheme, credentials),
-        });
+        const ok = await store.move(account, 'ACTIVE', { val, secretKeys: secretKeysOf(scheme, credentials) });
         if (!ok) throw new LinkPageError('closed', 'This link can no longer be used.');
         const done = (await accounts.find(account.projectId, account.id))!;
         return { redirect: typeof val.callback_url === 'string' ? val.callback_url : '', account: done, done: true };
@@ -243,7 +242,15 @@ export function connectLinksService(deps: {
       }
     },
 
-    expireUnused: () => repo.expireUnused(STATUS_REASONS.initiationTimeout),
+    /** Pending accounts whose link expired unused become FAILED, each saying how long its link lived. */
+    async expireUnused() {
+      let failed = 0;
+      for (const s of await repo.expiredUnused(500)) {
+        const ref = { projectId: s.projectId, id: s.accountId, status: 'INITIALIZING' };
+        if (await store.move(ref, 'FAILED', { reason: STATUS_REASONS.initiationTimeout(lifetime(s)) })) failed++;
+      }
+      return failed;
+    },
   };
 }
 export type ConnectLinksService = ReturnType<typeof connectLinksService>;

@@ -1,6 +1,6 @@
 /**
- * Prisma access for connected accounts. Every query is scoped to the project; deleted accounts are
- * invisible. Status changes are compare-and-set on the previous status (see state-machine.ts).
+ * Reads of connected accounts. Every query is scoped to the project; deleted accounts are invisible.
+ * Writes (and sealing) belong to account-store.ts.
  */
 import type pg from 'pg';
 import type { Db, Prisma } from '../../db/prisma.js';
@@ -30,31 +30,6 @@ const FIND_SQL = `
     FROM connected_accounts a JOIN auth_configs c ON c.id = a.auth_config_id
    WHERE a.id = $1 AND a.project_id = $2 AND a.deleted_at IS NULL`;
 
-/** Inserts only while the auth config is live and enabled, so the check and the write are one statement. */
-const INSERT_SQL = `
-  INSERT INTO connected_accounts (id, project_id, auth_config_id, toolkit_slug, user_id, auth_scheme, status,
-                                  state, secret_keys, alias, word_id, callback_url, account_type, created_at, updated_at)
-  SELECT $1::varchar, $2::varchar, $3::varchar, $4::varchar, $5::varchar, $6::varchar, $7::varchar, $8::text,
-         $9::text[], $10::varchar, $11::varchar, $12::varchar, $13::varchar, now(), now()
-   WHERE EXISTS (SELECT 1 FROM auth_configs
-                  WHERE id = $3::varchar AND project_id = $2::varchar AND status = 'ENABLED' AND deleted_at IS NULL)`;
-
-export type NewAccount = {
-  id: string;
-  projectId: string;
-  authConfigId: string;
-  toolkitSlug: string;
-  userId: string;
-  authScheme: string;
-  status: string;
-  state: string;
-  secretKeys: string[];
-  alias: string | null;
-  wordId: string;
-  callbackUrl: string | null;
-  accountType: string;
-};
-
 type FindRow = {
   id: string;
   project_id: string;
@@ -83,23 +58,6 @@ type FindRow = {
 
 export function connectedAccountsRepository(db: Db, pool: pg.Pool) {
   return {
-    /**
-     * One prepared INSERT (creates are the other hot path). False when the auth config is gone or
-     * disabled. A duplicate alias raises P2002.
-     */
-    async create(a: NewAccount): Promise<boolean> {
-      try {
-        const r = await pool.query({
-          name: 'connected_account_insert',
-          text: INSERT_SQL,
-          values: [a.id, a.projectId, a.authConfigId, a.toolkitSlug, a.userId, a.authScheme, a.status, a.state, a.secretKeys, a.alias, a.wordId, a.callbackUrl, a.accountType],
-        });
-        return r.rowCount === 1;
-      } catch (err) {
-        if ((err as { code?: string }).code === '23505') throw Object.assign(new Error('unique violation'), { code: 'P2002' });
-        throw err;
-      }
-    },
     async find(projectId: string, id: string): Promise<AccountRow | null> {
       const { rows } = await pool.query<FindRow>({ name: 'connected_account_find', text: FIND_SQL, values: [id, projectId] });
       const r = rows[0];
@@ -165,15 +123,6 @@ export function connectedAccountsRepository(db: Db, pool: pg.Pool) {
         where: { projectId, userId, toolkitSlug, alias, deletedAt: null, ...(exceptId ? { id: { not: exceptId } } : {}) },
         select: { id: true },
       });
-    },
-    /** Compare-and-set update: applies only while the account still has status `from`. */
-    async updateIf(projectId: string, id: string, from: string, data: Prisma.ConnectedAccountUpdateManyMutationInput) {
-      const r = await db.connectedAccount.updateMany({ where: { id, projectId, status: from, deletedAt: null }, data });
-      return r.count === 1;
-    },
-    async softDelete(projectId: string, id: string) {
-      const r = await db.connectedAccount.updateMany({ where: { id, projectId, deletedAt: null }, data: { deletedAt: new Date(), alias: null } });
-      return r.count === 1;
     },
   };
 }

@@ -111,7 +111,7 @@ export const connectedAccountsRoutes: FastifyPluginAsyncZod<RouteDeps> = async (
       response: { 200: RefreshResponse },
     },
     config: { rateLimit: limits.write },
-    handler: async (req) => accounts.refresh(callerOf(req), req.params.nanoid),
+    handler: async (req) => accounts.refresh(callerOf(req), req.params.nanoid, req.query.redirect_url ?? req.body?.redirect_url),
   });
 
   app.post('/connected_accounts/:nanoid/revoke', {

@@ -7,8 +7,14 @@ import { AUTH_SCHEMES } from '../toolkits/toolkit-definition.js';
 import { STATUSES } from './state-machine.js';
 
 export const ConnectedAccountId = z.string().max(64).regex(idPattern('connectedAccount'), 'not a connected account id');
-export const AccountParams = z.object({ nanoid: ConnectedAccountId });
-export const AccountStatusParams = z.object({ nanoId: ConnectedAccountId });
+/**
+ * An account id in a path. Any id-shaped value is looked up, so an unknown one is a 404
+ * ConnectedAccount_ResourceNotFound as at Composio (the SDK's waitForConnection relies on it); only
+ * a value no id can be (over-long, other characters) is a 400.
+ */
+const AccountIdInPath = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/, 'not a connected account id');
+export const AccountParams = z.object({ nanoid: AccountIdInPath });
+export const AccountStatusParams = z.object({ nanoId: AccountIdInPath });
 
 /** The app's own user id: printable, at most 256 characters. */
 export const UserId = z.string().min(1).max(256).regex(/^\P{Cc}+$/u, 'user ids cannot contain control characters');

@@ -3,12 +3,12 @@
  * - The connection's fields (`state.val` without `status`) are sealed as one value bound to the
  *   project and the account id; `secretKeys` records which of them are secret so masking needs no
  *   decryption rules of its own.
- * - Credential schemes (API_KEY, BEARER_TOKEN, BASIC, ...) become ACTIVE on creation; every status
- *   change goes through state-machine.ts.
+ * - Credential schemes (API_KEY, BEARER_TOKEN, BASIC, ...) become ACTIVE on creation; every write
+ *   (and every status change, under state-machine.ts's rules) goes through account-store.ts.
  * - Another project's account is "not found", never "forbidden".
  */
 import { z } from 'zod';
-import { type Crypto, DecryptError } from '../../lib/crypto.js';
+import { DecryptError } from '../../lib/crypto.js';
 import { AppError } from '../../lib/errors.js';
 import { newId, newWordId } from '../../lib/ids.js';
 import { decodeCursor, encodeCursor } from '../../lib/pagination.js';
@@ -19,10 +19,10 @@ import type { AuthScheme, AuthSchemeDefinition } from '../toolkits/toolkit-defin
 import type { ToolkitsService } from '../toolkits/toolkits.service.js';
 import type { OAuthService } from '../oauth/oauth.service.js';
 import { computeAuthParams } from './auth-params.js';
+import type { AccountStore } from './account-store.js';
 import type { AccountRow, ConnectedAccountsRepository } from './connected-accounts.repository.js';
 import type { AccountObject, CreateAccountBody, ListAccountsQuery, UpdateAccountBody } from './connected-accounts.schemas.js';
 import { type Status, STATUS_REASONS, transition } from './state-machine.js';
-import { associatedData } from '../../lib/sealed.js';
 
 type Val = Record<string, unknown>;
 
@@ -59,16 +59,15 @@ export function connectedAccountsService(deps: {
   repo: ConnectedAccountsRepository;
   authConfigs: Pick<AuthConfigsService, 'findOrThrow' | 'openCredentials' | 'fixedPartsOf' | 'usableOrThrow'>;
   toolkits: Pick<ToolkitsService, 'resolve'>;
-  oauth: Pick<OAuthService, 'startNewAccount' | 'reinitiate' | 'fresh' | 'revoke'>;
-  crypto: Pick<Crypto, 'seal' | 'open'>;
+  oauth: Pick<OAuthService, 'startNewAccount' | 'reinitiate' | 'fresh' | 'refreshNow' | 'revoke'>;
+  store: Pick<AccountStore, 'open' | 'create' | 'move' | 'patch' | 'softDelete'>;
   /** Told about rows whose sealed state does not open (wrong keyring or altered data). */
   onUnreadable?: (accountId: string) => void;
 }) {
-  const { repo, authConfigs, toolkits, crypto, oauth } = deps;
+  const { repo, authConfigs, toolkits, store, oauth } = deps;
   const isOAuth2 = (row: { authScheme: string }) => row.authScheme === 'OAUTH2';
   /** The account as it should be read now (OAuth: abandoned redirects fail, near-expiry tokens refresh). */
   const current = async (row: AccountRow) => (isOAuth2(row) ? oauth.fresh(row) : row);
-  const aad = (projectId: string, id: string) => associatedData('connectedAccountState', projectId, id);
   // Counting every matching row is the costliest part of a listing; a first page polled in a loop
   // reuses the count for COUNT_TTL_MS, and later pages carry it in their cursor.
   // Writes made through this process drop their project's counts at once; other replicas' writes
@@ -88,7 +87,7 @@ export function connectedAccountsService(deps: {
   }
   const changed = (projectId: string) => counts.delete(projectId);
 
-  const openVal = (row: Pick<AccountRow, 'projectId' | 'id' | 'state'>): Val => JSON.parse(crypto.open(row.state, aad(row.projectId, row.id))) as Val;
+  const openVal = store.open;
   const masked = (val: Val, secretKeys: string[], mask: boolean): Val =>
     mask ? Object.fromEntries(Object.entries(val).map(([k, v]) => [k, secretKeys.includes(k) && v !== null && v !== undefined ? MASK : v])) : val;
 
@@ -207,7 +206,7 @@ export function connectedAccountsService(deps: {
       const secretKeys = secretKeysOf(scheme, val);
       let created: boolean;
       try {
-        created = await repo.create({
+        created = await store.create({
           id,
           projectId,
           authConfigId: cfg.id,
@@ -215,7 +214,7 @@ export function connectedAccountsService(deps: {
           userId,
           authScheme: cfg.authScheme,
           status: 'ACTIVE',
-          state: crypto.seal(JSON.stringify(val), aad(projectId, id)),
+          val,
           secretKeys,
           alias,
           wordId: newWordId(cfg.toolkitSlug),
@@ -247,8 +246,7 @@ export function connectedAccountsService(deps: {
     async refreshToken(caller: Caller, id: string) {
       const row = await findOrThrow(caller.projectId, id);
       if (!isOAuth2(row)) throw new AppError('ConnectedAccount_NotSupported', `${row.authScheme} accounts have no token to refresh`);
-      if (row.status !== 'ACTIVE') throw AppError.final('ConnectedAccount_InvalidTransition', `The account is ${row.status}; only ACTIVE tokens refresh`);
-      return toObject(await oauth.fresh(row, Number.MAX_SAFE_INTEGER, { force: true }), caller.maskCredentials, true);
+      return toObject(await oauth.refreshNow(row), caller.maskCredentials, true);
     },
 
     /** `_labels`: the labels filter seam (see AccountLabels), ignored for now. */
@@ -297,7 +295,7 @@ export function connectedAccountsService(deps: {
       if (body.experimental?.acl_config_for_shared && row.accountType !== 'SHARED') {
         throw new AppError('ConnectedAccount_InvalidRequest', 'acl_config_for_shared is only valid on SHARED connected accounts');
       }
-      const data: { alias?: string | null; state?: string; secretKeys?: string[] } = {};
+      const data: { alias?: string | null; val?: Val; secretKeys?: string[] } = {};
       if (body.alias !== undefined) {
         const alias = body.alias?.trim() || null;
         if (alias) await assertAliasFree(projectId, row.userId, row.toolkitSlug, alias, id);
@@ -325,11 +323,11 @@ export function connectedAccountsService(deps: {
             errors: problems.map((p) => `connection.state.val.${p}`),
           });
         }
-        data.state = crypto.seal(JSON.stringify(val), aad(projectId, id));
+        data.val = val;
         data.secretKeys = secretKeysOf(scheme, val);
       }
       changed(projectId);
-      if (Object.keys(data).length && !(await repo.updateIf(projectId, id, row.status, data))) {
+      if (!(await store.patch(row, data))) {
         throw AppError.final('ConnectedAccount_Conflict', 'The account changed during the update; retry');
       }
       return { success: true, id, status: row.status as Status };
@@ -337,11 +335,10 @@ export function connectedAccountsService(deps: {
 
     async setEnabled(caller: Caller, id: string, enabled: boolean) {
       const row = await findOrThrow(caller.projectId, id);
-      const to = transition(row.status as Status, enabled ? 'ACTIVE' : 'INACTIVE');
+      const to = enabled ? 'ACTIVE' : 'INACTIVE';
       if (to !== row.status) {
         changed(caller.projectId);
-        const reason = enabled ? null : STATUS_REASONS.userUpdated;
-        if (!(await repo.updateIf(caller.projectId, id, row.status, { status: to, statusReason: reason }))) {
+        if (!(await store.move(row, to, { reason: enabled ? null : STATUS_REASONS.userUpdated }))) {
           throw AppError.final('ConnectedAccount_Conflict', 'The account changed during the update; retry');
         }
       }
@@ -358,7 +355,7 @@ export function connectedAccountsService(deps: {
           if (scheme?.oauth2?.revocation_url) await oauth.revoke(row, await authConfigs.findOrThrow(caller.projectId, row.authConfigId), STATUS_REASONS.revokedOnDelete);
         }
       }
-      if (!(await repo.softDelete(caller.projectId, id))) {
+      if (!(await store.softDelete(caller.projectId, id))) {
         throw new AppError('ConnectedAccount_ResourceNotFound', `Connected account "${id}" not found`);
       }
       return { success: true };
@@ -366,16 +363,18 @@ export function connectedAccountsService(deps: {
 
     /**
      * OAuth2: re-authorisation — a new consent for the same account id (INITIATED with a redirect URL).
+     * `redirectUrl` (the SDK's `redirect_url`) is where the callback then sends the browser.
      * Credential accounts have nothing to refresh: the answer reports the account as it is.
      */
-    async refresh(caller: Caller, id: string) {
+    async refresh(caller: Caller, id: string, redirectUrl?: string) {
       const row = await findOrThrow(caller.projectId, id);
       if (isOAuth2(row)) {
+        // Refused before the provider's URL is built (the store checks again when it writes).
         transition(row.status as Status, 'INITIATED');
         const cfg = await authConfigs.usableOrThrow(caller.projectId, row.authConfigId);
-        const redirectUrl = await oauth.reinitiate(row, cfg);
+        const authorizeUrl = await oauth.reinitiate(row, cfg, { callbackUrl: redirectUrl });
         changed(caller.projectId);
-        return { id, status: 'INITIATED' as const, redirect_url: redirectUrl };
+        return { id, status: 'INITIATED' as const, redirect_url: authorizeUrl };
       }
       if (REDIRECT_SCHEMES.includes(row.authScheme as AuthScheme)) {
         throw new AppError('ConnectedAccount_NotSupported', `${row.authScheme} re-authorisation is not available in this version of Latchkey`);

@@ -9,6 +9,8 @@
  *   lease on the account row. Readers that lose wait for the winner's result.
  * - Refresh failures are classified: permanent (invalid_grant, revoked) → EXPIRED at once;
  *   transient (timeouts, 5xx, 429) → backoff, and the account stays usable while its token is valid.
+ * - Accounts are read, sealed and written through the connected-accounts store (`accounts`); this
+ *   module writes only its own attempts, inside the store's transaction where they go together.
  */
 import type { ManagedCredentials } from '../../lib/config.js';
 import type { Crypto } from '../../lib/crypto.js';
@@ -16,6 +18,7 @@ import { AppError } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
 import type { AuthConfigRow } from '../auth-configs/auth-configs.repository.js';
 import { SECRET_NAME } from '../toolkits/fields.js';
+import type { AccountStore, Change } from '../connected-accounts/account-store.js';
 import type { AccountRow } from '../connected-accounts/connected-accounts.repository.js';
 import { STATUS_REASONS } from '../connected-accounts/state-machine.js';
 import type { AuthSchemeDefinition, OAuth2Details } from '../toolkits/toolkit-definition.js';
@@ -34,7 +37,7 @@ import {
   refreshTokens,
   revokeToken,
 } from './oauth-client.js';
-import type { OAuthRepository } from './oauth.repository.js';
+import type { NewAttempt, OAuthRepository } from './oauth.repository.js';
 import { associatedData } from '../../lib/sealed.js';
 
 type Val = Record<string, unknown>;
@@ -50,6 +53,12 @@ export type OAuthSettings = OAuthOptions & {
 const TOKEN_FIELDS = ['access_token', 'refresh_token', 'id_token', 'token_type', 'expires_in', 'scope', 'authed_user', 'expires_at'];
 const TRANSIENT_FIELDS = ['redirectUrl', 'error', 'error_description', 'expired_at', 'revoked_at'];
 export const OAUTH_SECRET_FIELDS = ['access_token', 'refresh_token', 'id_token', 'authed_user'];
+
+/** Revocation answers that mean the grant was already dead at the provider (after an earlier revocation). */
+const ALREADY_DEAD = ['invalid_token', 'invalid_grant'];
+
+/** What a refresh run under the lease did, for the caller that asked for it. */
+type RefreshOutcome = { row: AccountRow; failure?: string };
 
 export const CALLBACK_PATH = '/api/v3/toolkits/auth/callback';
 
@@ -69,6 +78,7 @@ export type OAuthContext = {
 
 export function oauthService(deps: {
   repo: OAuthRepository;
+  accounts: Pick<AccountStore, 'open' | 'create' | 'move' | 'acquireLease' | 'releaseLease' | 'failStaleInitiated'>;
   findAccount: (projectId: string, id: string) => Promise<AccountRow | null>;
   findConfig: (projectId: string, id: string) => Promise<AuthConfigRow | null>;
   openConfigCredentials: (row: AuthConfigRow) => Record<string, unknown>;
@@ -78,12 +88,10 @@ export function oauthService(deps: {
   settings: OAuthSettings;
   log?: (msg: string, extra?: object) => void;
 }) {
-  const { repo, crypto, settings } = deps;
-  const aad = (projectId: string, id: string) => associatedData('connectedAccountState', projectId, id);
+  const { repo, accounts, crypto, settings } = deps;
   const verifierAad = (projectId: string, attemptId: string) => associatedData('oauthCodeVerifier', projectId, attemptId);
-  const openVal = (row: Pick<AccountRow, 'projectId' | 'id' | 'state'>): Val => JSON.parse(crypto.open(row.state, aad(row.projectId, row.id))) as Val;
-  const sealVal = (projectId: string, id: string, val: Val) => crypto.seal(JSON.stringify(val), aad(projectId, id));
-  const inflight = new Map<string, Promise<AccountRow>>();
+  const openVal = accounts.open;
+  const inflight = new Map<string, Promise<RefreshOutcome>>();
 
   async function context(projectId: string, cfg: AuthConfigRow): Promise<OAuthContext> {
     const toolkit = await deps.toolkits.resolve(projectId, cfg.toolkitSlug);
@@ -113,12 +121,13 @@ export function oauthService(deps: {
   }
 
   /** A new attempt: the authorize URL and the row that remembers its state and verifier. */
-  async function newAttempt(projectId: string, accountId: string, ctx: OAuthContext, values: Val) {
+  async function newAttempt(projectId: string, accountId: string, ctx: OAuthContext, values: Val): Promise<{ redirectUrl: string; attempt: NewAttempt }> {
     const state = randomState();
     const verifier = ctx.details.pkce ? randomCodeVerifier() : undefined;
     const config = oauthConfiguration(ctx.details, ctx.creds, values, settings, ctx.source);
     const url = await authorizationUrl(config, ctx.details, { redirectUri: ctx.redirectUri, state, scopes: ctx.scopes, userScopes: ctx.userScopes, codeVerifier: verifier });
     const id = newId('oauthAttempt');
+    const now = Date.now();
     return {
       redirectUrl: url,
       attempt: {
@@ -128,14 +137,16 @@ export function oauthService(deps: {
         stateHash: new Uint8Array(crypto.hmac(`oauth-state:${state}`)),
         codeVerifier: verifier ? crypto.seal(verifier, verifierAad(projectId, id)) : null,
         redirectUri: ctx.redirectUri,
-        expiresAt: new Date(Date.now() + settings.attemptTtlMs),
+        // Both ends from one clock, so the attempt's lifetime (stated in a timeout's reason) is exact.
+        createdAt: new Date(now),
+        expiresAt: new Date(now + settings.attemptTtlMs),
       },
     };
   }
 
   const userFields = (val: Val) => Object.fromEntries(Object.entries(val).filter(([k]) => !TOKEN_FIELDS.includes(k) && !TRANSIENT_FIELDS.includes(k)));
 
-  function tokenWrite(projectId: string, id: string, base: Val, tokens: TokenSet, keepRefresh?: unknown) {
+  function tokenWrite(base: Val, tokens: TokenSet, keepRefresh?: unknown): Change {
     const val: Val = { ...userFields(base), ...tokens };
     // A provider that does not rotate refresh tokens sends none on refresh: keep the one we have.
     if (val.refresh_token === undefined && keepRefresh !== undefined) val.refresh_token = keepRefresh;
@@ -143,7 +154,7 @@ export function oauthService(deps: {
     const tokenExpiresAt = Number.isFinite(expiresIn) && expiresIn > 0 ? new Date(Date.now() + expiresIn * 1000) : null;
     if (tokenExpiresAt) val.expires_at = tokenExpiresAt.toISOString();
     return {
-      state: sealVal(projectId, id, val),
+      val,
       secretKeys: Object.keys(val).filter((k) => OAUTH_SECRET_FIELDS.includes(k) || SECRET_NAME.test(k)),
       tokenExpiresAt,
       refreshFailures: 0,
@@ -151,13 +162,6 @@ export function oauthService(deps: {
     };
   }
 
-  async function markExpired(row: AccountRow, val: Val, reason: string) {
-    await repo.releaseLease(row.projectId, row.id, {
-      status: 'EXPIRED',
-      statusReason: reason,
-      state: sealVal(row.projectId, row.id, { ...val, expired_at: new Date().toISOString() }),
-    });
-  }
 
   /**
    * One refresh across every process: the lease winner calls the provider, the others wait for it.
@@ -165,58 +169,71 @@ export function oauthService(deps: {
    * tokens, EXPIRED, or a transient failure whose backoff must hold for every replica (otherwise each
    * waiting replica takes the lease in turn and calls the provider again).
    */
-  async function refreshAcrossProcesses(row: AccountRow, marginMs: number, force: boolean): Promise<AccountRow> {
+  async function refreshAcrossProcesses(row: AccountRow, marginMs: number, force: boolean): Promise<RefreshOutcome> {
     const deadline = Date.now() + 20_000;
     const settled = (now: AccountRow) =>
-      now.status !== 'ACTIVE' || !needsRefresh(now, marginMs) || (force ? attemptFinishedSince(row, now) : backingOff(now));
+      now.status !== 'ACTIVE' || (force ? attemptFinishedSince(row, now) : !needsRefresh(now, marginMs) || backingOff(now));
     for (;;) {
-      if (await repo.acquireLease(row.projectId, row.id)) {
+      if (await accounts.acquireLease(row)) {
         const current = (await deps.findAccount(row.projectId, row.id)) ?? row;
         if (settled(current)) {
-          await repo.releaseLease(row.projectId, row.id, {});
-          return current;
+          await accounts.releaseLease(current);
+          return { row: current };
         }
-        await refreshUnderLease(current);
-        return (await deps.findAccount(row.projectId, row.id)) ?? current;
+        const failure = await refreshUnderLease(current);
+        return { row: (await deps.findAccount(row.projectId, row.id)) ?? current, failure };
       }
       await new Promise((r) => setTimeout(r, 50));
       const now = (await deps.findAccount(row.projectId, row.id)) ?? row;
-      if (settled(now) || Date.now() > deadline) return now;
+      if (settled(now) || Date.now() > deadline) return { row: now };
     }
   }
 
   /** A refresh attempt (successful or not) was recorded on the account after `before` was read. */
   function attemptFinishedSince(before: AccountRow, now: AccountRow) {
-    return now.tokenExpiresAt?.getTime() !== before.tokenExpiresAt?.getTime() || now.refreshFailures !== before.refreshFailures;
+    return now.status !== before.status || now.state !== before.state || now.refreshFailures !== before.refreshFailures;
   }
 
   const backingOff = (row: AccountRow) => !!row.nextRefreshAt && row.nextRefreshAt.getTime() > Date.now();
 
-  async function refreshUnderLease(row: AccountRow) {
+  /** Refreshes under the lease and writes the outcome; returns the provider's error code when it failed. */
+  async function refreshUnderLease(row: AccountRow): Promise<string | undefined> {
     const val = openVal(row);
     const refreshToken = typeof val.refresh_token === 'string' ? val.refresh_token : undefined;
     const cfg = await deps.findConfig(row.projectId, row.authConfigId);
     if (!refreshToken || !cfg) {
-      await repo.releaseLease(row.projectId, row.id, {});
-      return;
+      await accounts.releaseLease(row);
+      return refreshToken ? 'auth_config_deleted' : 'no_refresh_token';
     }
     try {
       const ctx = await context(row.projectId, cfg);
       const tokens = await refreshTokens(oauthConfiguration(ctx.details, ctx.creds, val, settings, ctx.source), refreshToken, ctx.details);
-      await repo.releaseLease(row.projectId, row.id, tokenWrite(row.projectId, row.id, val, tokens, refreshToken));
+      await accounts.releaseLease(row, { tokens: tokenWrite(val, tokens, refreshToken) });
+      return undefined;
     } catch (err) {
       const p = err instanceof ProviderError ? err : undefined;
       if (p?.kind === 'permanent') {
         deps.log?.('token refresh failed permanently', { account: row.id, error: p.error });
-        await markExpired(row, val, STATUS_REASONS.permanentRefreshError);
-        return;
+        await accounts.releaseLease(row, { expire: { reason: STATUS_REASONS.permanentRefreshError, val: { ...val, expired_at: new Date().toISOString() } } });
+        return p.error;
       }
       const failures = row.refreshFailures + 1;
       // Exponential backoff with jitter, from 15 s up to 30 min.
       const delay = Math.min(30 * 60_000, 15_000 * 2 ** Math.min(failures - 1, 10)) * (0.5 + Math.random() / 2);
       deps.log?.('token refresh failed, will retry', { account: row.id, error: p?.error ?? 'unexpected', failures });
-      await repo.releaseLease(row.projectId, row.id, { refreshFailures: failures, nextRefreshAt: new Date(Date.now() + delay) });
+      await accounts.releaseLease(row, { backoff: { refreshFailures: failures, nextRefreshAt: new Date(Date.now() + delay) } });
+      return p?.error ?? 'unexpected';
     }
+  }
+
+  /** Single-flight per process: concurrent callers for the same account share one run. */
+  function refreshShared(row: AccountRow, marginMs: number, force: boolean) {
+    let p = inflight.get(row.id);
+    if (!p) {
+      p = refreshAcrossProcesses(row, marginMs, force).finally(() => inflight.delete(row.id));
+      inflight.set(row.id, p);
+    }
+    return p;
   }
 
   function needsRefresh(row: AccountRow, marginMs: number) {
@@ -231,25 +248,28 @@ export function oauthService(deps: {
     async startNewAccount(a: {
       projectId: string;
       cfg: AuthConfigRow;
-      base: Omit<Parameters<OAuthRepository['createAccountWithAttempt']>[0], 'state' | 'secretKeys' | 'status'>;
+      base: Omit<Parameters<AccountStore['create']>[0], 'val' | 'secretKeys' | 'status'>;
       values: Val;
       callbackUrl: string | null;
     }) {
-      const id = a.base.id!;
+      const id = a.base.id;
       const ctx = await context(a.projectId, a.cfg);
       const { redirectUrl, attempt } = await newAttempt(a.projectId, id, ctx, a.values);
       const val: Val = { ...a.values, redirectUrl, ...(a.callbackUrl ? { callback_url: a.callbackUrl } : {}) };
-      await repo.createAccountWithAttempt({ ...a.base, status: 'INITIATED', state: sealVal(a.projectId, id, val), secretKeys: [] }, attempt);
+      await accounts.create({ ...a.base, status: 'INITIATED', val, secretKeys: [] }, (tx) => repo.createAttempt(attempt, tx));
       return { redirectUrl, val };
     },
 
-    /** Re-authorisation of an existing account: same id, new consent. */
-    async reinitiate(row: AccountRow, cfg: AuthConfigRow) {
+    /**
+     * Re-authorisation of an existing account: same id, new consent. `values` replace the account's
+     * fields (a Connect Link's form); `callbackUrl` is where the browser goes after the callback.
+     */
+    async reinitiate(row: AccountRow, cfg: AuthConfigRow, opts: { values?: Val; callbackUrl?: string } = {}) {
       const ctx = await context(row.projectId, cfg);
-      const val = openVal(row);
+      const val = { ...(opts.values ?? openVal(row)), ...(opts.callbackUrl ? { callback_url: opts.callbackUrl } : {}) };
       const { redirectUrl, attempt } = await newAttempt(row.projectId, row.id, ctx, val);
-      const next = { ...val, redirectUrl };
-      if (!(await repo.reinitiate(row.projectId, row.id, row.status, sealVal(row.projectId, row.id, next), attempt))) {
+      const change: Change = { val: { ...val, redirectUrl }, ...(opts.callbackUrl ? { callbackUrl: opts.callbackUrl } : {}) };
+      if (!(await accounts.move(row, 'INITIATED', change, (tx) => repo.replaceAttempts(attempt, tx)))) {
         throw AppError.final('ConnectedAccount_Conflict', 'The account changed during the request; retry');
       }
       return redirectUrl;
@@ -272,27 +292,28 @@ export function oauthService(deps: {
       const callbackUrl = typeof val.callback_url === 'string' ? val.callback_url : undefined;
       const fail = async (reason: string, error: string, description?: string) => {
         const next = { ...userFields(val), error, ...(description ? { error_description: description } : {}), ...(callbackUrl ? { callback_url: callbackUrl } : {}) };
-        await repo.finish(row.projectId, row.id, row.status, { status: 'FAILED', statusReason: reason, state: sealVal(row.projectId, row.id, next) });
+        await accounts.move(row, 'FAILED', { reason, val: next });
         return { account: (await deps.findAccount(row.projectId, row.id)) ?? row, ok: false, callbackUrl };
       };
       if (row.status !== 'INITIATED') throw new CallbackError('This connection is not waiting for a sign-in.');
-      if (attempt.expiresAt.getTime() < Date.now()) return fail(STATUS_REASONS.initiationTimeout, 'expired');
+      if (attempt.expiresAt.getTime() < Date.now()) return fail(STATUS_REASONS.initiationTimeout(attempt.expiresAt.getTime() - attempt.createdAt.getTime()), 'expired');
       if (query.error) {
         const desc = query.error_description?.slice(0, 300);
-        return fail(`Authorization failed at the provider: ${query.error.slice(0, 100)}`, query.error.slice(0, 100), desc);
+        return fail(STATUS_REASONS.providerDenied(query.error), query.error.slice(0, 100), desc);
       }
-      if (!query.code) return fail(STATUS_REASONS.tokenExchangeFailed, 'missing_code');
+      if (!query.code) return fail(STATUS_REASONS.callbackWithoutCode, 'missing_code');
       const cfg = await deps.findConfig(row.projectId, row.authConfigId);
-      if (!cfg) return fail(STATUS_REASONS.tokenExchangeFailed, 'auth_config_deleted');
+      if (!cfg) return fail(STATUS_REASONS.authConfigDeleted, 'auth_config_deleted');
       try {
         const ctx = await context(row.projectId, cfg);
         const current = new URL(attempt.redirectUri);
         for (const [k, v] of Object.entries(query)) if (v !== undefined) current.searchParams.set(k, v);
         const verifier = attempt.codeVerifier ? crypto.open(attempt.codeVerifier, verifierAad(attempt.projectId, attempt.id)) : undefined;
         const tokens = await exchangeCode(oauthConfiguration(ctx.details, ctx.creds, val, settings, ctx.source), current, { state, codeVerifier: verifier }, ctx.details);
-        const write = tokenWrite(row.projectId, row.id, { ...val, ...(callbackUrl ? { callback_url: callbackUrl } : {}) }, tokens);
-        await repo.finish(row.projectId, row.id, 'INITIATED', { status: 'ACTIVE', statusReason: null, ...write });
-        return { account: (await deps.findAccount(row.projectId, row.id)) ?? row, ok: true, callbackUrl };
+        const write = tokenWrite({ ...val, ...(callbackUrl ? { callback_url: callbackUrl } : {}) }, tokens);
+        // Not moved: the account was deleted or re-initiated meanwhile; the browser hears the truth.
+        const ok = await accounts.move(row, 'ACTIVE', write);
+        return { account: (await deps.findAccount(row.projectId, row.id)) ?? row, ok, callbackUrl };
       } catch (err) {
         const p = err instanceof ProviderError ? err : undefined;
         deps.log?.('code exchange failed', { account: row.id, error: p?.error ?? (err as Error)?.name });
@@ -304,20 +325,40 @@ export function oauthService(deps: {
      * The account as it should be read now: an abandoned redirect becomes FAILED, and a token near
      * expiry is refreshed first (single-flight).
      */
-    async fresh(row: AccountRow, marginMs = settings.refreshMarginMs, opts: { force?: boolean } = {}): Promise<AccountRow> {
+    async fresh(row: AccountRow, marginMs = settings.refreshMarginMs): Promise<AccountRow> {
       // INITIALIZING accounts wait on a Connect Link, which has its own lifetime (connect-links).
       if (row.status === 'INITIATED' && row.updatedAt.getTime() < Date.now() - settings.attemptTtlMs) {
-        await repo.finish(row.projectId, row.id, row.status, { status: 'FAILED', statusReason: STATUS_REASONS.initiationTimeout });
+        await accounts.move(row, 'FAILED', { reason: STATUS_REASONS.initiationTimeout(settings.attemptTtlMs) });
         return (await deps.findAccount(row.projectId, row.id)) ?? row;
       }
-      if (!needsRefresh(row, marginMs)) return row;
-      if (!opts.force && backingOff(row)) return row;
-      let p = inflight.get(row.id);
-      if (!p) {
-        p = refreshAcrossProcesses(row, marginMs, !!opts.force).finally(() => inflight.delete(row.id));
-        inflight.set(row.id, p);
+      if (!needsRefresh(row, marginMs) || backingOff(row)) return row;
+      return (await refreshShared(row, marginMs, false)).row;
+    },
+
+    /**
+     * Refreshes an ACTIVE account's token now, whatever its expiry (Latchkey extension). Never
+     * answers the old token as if it were new: a transient provider failure is a 502, a dead grant
+     * leaves the account EXPIRED and says so.
+     */
+    async refreshNow(row: AccountRow): Promise<AccountRow> {
+      if (row.status !== 'ACTIVE') throw AppError.final('ConnectedAccount_InvalidTransition', `The account is ${row.status}; only ACTIVE tokens refresh`);
+      if (typeof openVal(row).refresh_token !== 'string') {
+        throw new AppError('ConnectedAccount_NotSupported', 'This account has no refresh token', {
+          suggestedFix: 'Re-authorise it with POST /connected_accounts/{id}/refresh',
+        });
       }
-      return p;
+      const { row: after, failure } = await refreshShared(row, Number.MAX_SAFE_INTEGER, true);
+      if (after.status === 'EXPIRED') {
+        throw AppError.final('ConnectedAccount_Expired', `The provider refused the refresh${failure ? ` (${failure})` : ''}: the grant is no longer valid and the account is now EXPIRED`, {
+          suggestedFix: 'Re-authorise the account (POST /connected_accounts/{id}/refresh) or connect it again',
+        });
+      }
+      if (after.status !== 'ACTIVE') throw AppError.final('ConnectedAccount_InvalidTransition', `The account became ${after.status} during the refresh`);
+      if (after.state !== row.state && after.refreshFailures === 0) return after;
+      const code = failure && /^[A-Za-z0-9_.-]{1,64}$/.test(failure) ? ` (${failure})` : '';
+      throw new AppError('ConnectedAccount_ProviderError', `The provider failed the token refresh${code}; the stored token is unchanged`, {
+        suggestedFix: 'Retry later; the background job keeps retrying with backoff',
+      });
     },
 
     /** RFC 7009 revocation of the account's tokens; the account becomes REVOKED. */
@@ -333,9 +374,14 @@ export function oauthService(deps: {
       const revoked: ('access_token' | 'refresh_token')[] = [];
       try {
         for (const hint of ['refresh_token', 'access_token'] as const) {
-          if (typeof val[hint] === 'string') {
+          if (typeof val[hint] !== 'string') continue;
+          try {
             await revokeToken(config, val[hint] as string, hint);
             revoked.push(hint);
+          } catch (err) {
+            // Revoking the refresh token kills the whole grant at many providers, and some then
+            // refuse the access token as invalid: the grant is dead, which is what was asked.
+            if (!(err instanceof ProviderError && err.kind === 'permanent' && ALREADY_DEAD.includes(err.error))) throw err;
           }
         }
       } catch (err) {
@@ -345,19 +391,16 @@ export function oauthService(deps: {
         });
       }
       const next = { ...userFields(val), revoked_at: new Date().toISOString() };
-      await repo.finish(row.projectId, row.id, row.status, {
-        status: 'REVOKED',
-        statusReason: reason,
-        state: sealVal(row.projectId, row.id, next),
-        secretKeys: [],
-        tokenExpiresAt: null,
-      });
+      if (!(await accounts.move(row, 'REVOKED', { reason, val: next, secretKeys: [], tokenExpiresAt: null }))) {
+        throw AppError.final('ConnectedAccount_Conflict', 'The account changed during the revocation; its tokens were revoked at the provider, read it again');
+      }
       return revoked;
     },
 
     /** Background maintenance: refresh ahead of expiry, fail abandoned redirects. */
     async sweep(opts: { aheadMs: number; batch: number }) {
-      const expired = await repo.expireStale(new Date(Date.now() - settings.attemptTtlMs), STATUS_REASONS.initiationTimeout);
+      const expired = await accounts.failStaleInitiated(new Date(Date.now() - settings.attemptTtlMs), STATUS_REASONS.initiationTimeout(settings.attemptTtlMs));
+      await repo.pruneAttempts();
       let refreshed = 0;
       for (const { id, projectId } of await repo.dueForRefresh(new Date(Date.now() + opts.aheadMs), opts.batch)) {
         const row = await deps.findAccount(projectId, id);

@@ -356,7 +356,16 @@ async function main() {
     warmupS: 0,
     target: { kind: 'create', path: '/api/v3.1/connected_accounts', authConfigId, runId: randomBytes(3).toString('hex') },
   });
-  const createdUnderLoad = Number((await pool.query<{ n: string }>('SELECT count(*) AS n FROM connected_accounts')).rows[0]!.n) - rowsBeforeLoad;
+  // Requests still in flight when wrk stops are served after it: count once the table stops growing.
+  const countRows = async () => Number((await pool.query<{ n: string }>('SELECT count(*) AS n FROM connected_accounts')).rows[0]!.n);
+  let rowsAfterLoad = await countRows();
+  for (let again = 0; again < 50; again++) {
+    await new Promise((r) => setTimeout(r, 300));
+    const n = await countRows();
+    if (n === rowsAfterLoad) break;
+    rowsAfterLoad = n;
+  }
+  const createdUnderLoad = rowsAfterLoad - rowsBeforeLoad;
   const settleBy = performance.now() + 60_000;
   while (receiver.received < createdUnderLoad && performance.now() < settleBy) await new Promise((r) => setTimeout(r, 200));
   await jobs.stop();

@@ -13,8 +13,9 @@ DROP INDEX "webhook_events_dispatched_at_seq_idx";
 -- this index whatever the table's statistics say, and the index stays as small as the backlog.
 CREATE INDEX "webhook_events_pending_seq_idx" ON "webhook_events"("seq") WHERE "dispatched_at" IS NULL;
 
--- Pending deliveries in event order (the claim walks it and stops at its LIMIT) ...
-CREATE INDEX "webhook_deliveries_pending_event_seq_idx" ON "webhook_deliveries"("event_seq") WHERE "status" = 'PENDING';
+-- Pending deliveries in the claim's order, due first (the claim walks it, reading only due rows, and
+-- stops at its LIMIT) ...
+CREATE INDEX "webhook_deliveries_pending_due_idx" ON "webhook_deliveries"("next_attempt_at", "event_seq") WHERE "status" = 'PENDING';
 -- ... and a pending delivery's older siblings for the same subscription and account (per-account order).
 CREATE INDEX "webhook_deliveries_pending_account_idx" ON "webhook_deliveries"("subscription_id", "account_id", "event_seq") WHERE "status" = 'PENDING';
 

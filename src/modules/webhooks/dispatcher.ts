@@ -24,6 +24,8 @@ export const SUBSCRIPTION_DISABLED = 'composio.webhook_subscription.disabled';
 export const EVENT_RETENTION_MS = 7 * 86_400_000;
 /** Events per fan-out batch: one lock, four statements (bench/README.md has the measurement). */
 export const FAN_OUT_BATCH = 1000;
+/** Full fan-out batches without deliveries that one run goes through before it delivers. */
+const IDLE_BATCHES_PER_RUN = 10;
 /** Deliveries claimed (and sent concurrently) per run. */
 export const DELIVERY_BATCH = 100;
 
@@ -98,9 +100,13 @@ export function webhookDispatcher(deps: {
    * only marked. Returns how many deliveries it created (0 too when another worker holds the batch).
    */
   async function fanOut(batch = FAN_OUT_BATCH) {
-    const created = await repo.withFanOutLock(async (q) => {
+    return (await fanOutBatch(batch)).deliveries;
+  }
+
+  async function fanOutBatch(batch: number): Promise<{ events: number; deliveries: number }> {
+    const done = await repo.withFanOutLock(async (q) => {
       const events = await repo.pendingEvents(q, batch);
-      if (!events.length) return 0;
+      if (!events.length) return { events: 0, deliveries: 0 };
       const subs = await repo.liveSubscriptionsOf(q, [...new Set(events.map((e) => e.project_id))]);
       const wantedBy = (e: PendingEvent) => subs.filter((s) => s.project_id === e.project_id && s.enabled_events.includes(e.type));
       const wanted = new Map(events.map((e) => [e.id, wantedBy(e)] as const));
@@ -126,9 +132,9 @@ export function webhookDispatcher(deps: {
           deliveries.push({ id: newId('webhookDelivery'), projectId: e.project_id, subscriptionId: s.id, eventId: e.id, eventSeq: e.seq, accountId: e.account_id });
         }
       }
-      return repo.markFannedOut(q, marks, deliveries);
+      return { events: events.length, deliveries: await repo.markFannedOut(q, marks, deliveries) };
     });
-    return created ?? 0;
+    return done ?? { events: 0, deliveries: 0 };
   }
 
   /**
@@ -239,7 +245,14 @@ export function webhookDispatcher(deps: {
     prune: (retentionMs = EVENT_RETENTION_MS) => repo.prune(new Date(Date.now() - retentionMs)),
     /** One pass: fan out, then deliver what is due. */
     async runOnce() {
-      const fannedOut = await fanOut();
+      // A full batch that nobody subscribed to only marked its events: go on (a bounded number of
+      // times) rather than report an idle pass while a backlog waits.
+      let fannedOut = 0;
+      for (let i = 0; i < IDLE_BATCHES_PER_RUN; i++) {
+        const r = await fanOutBatch(FAN_OUT_BATCH);
+        fannedOut += r.deliveries;
+        if (r.deliveries || r.events < FAN_OUT_BATCH) break;
+      }
       const delivered = await deliverDue();
       return { fannedOut, delivered };
     },

@@ -439,6 +439,12 @@ async function main() {
   };
   const busyAtEnd = await cpuBusy(1000);
   const notes = [
+    ...(busyAtStart > 0.1 || ROWS < 1_000_000
+      ? [
+          `**Not a measurement of record:** ${ROWS < 1_000_000 ? `a reduced run (BENCH_ROWS=${ROWS}, ${DURATION_S} s per endpoint)` : 'a full-size run'}` +
+            `${busyAtStart > 0.1 ? ` on a machine already ${(busyAtStart * 100).toFixed(0)}% busy before it started` : ''}; it shows the pipeline works end to end. Re-measure on an idle machine with the defaults.`,
+        ]
+      : []),
     `Ratios use the higher ceiling run (${Math.floor(ceilingRps).toLocaleString('en-US')} req/s); the two ceiling runs differ by ${(drift * 100).toFixed(1)}%` +
       (drift > 0.15 ? ' — the machine\'s load changed during the run, so read the ratios with care.' : '.'),
     `CPU use by other processes, sampled over 1 s: ${(busyAtStart * 100).toFixed(0)}% before the run, ${(busyAtEnd * 100).toFixed(0)}% after it (the bench's own servers idle; above a few % means something else was using the machine and the numbers are pessimistic).`,

@@ -210,7 +210,7 @@ BENCH_DATABASE_URL=postgres://user@127.0.0.1:5432/postgres npm run bench   # an 
 3. **Servers.** The real app (\`buildApp\`, LOG_LEVEL silent, rate limit raised out of the way,
    API-key cache at its default 5 s, Prisma pool of 10) and the **ceiling**: bare Fastify 5 + \`pg\`
    Pool(10), one primary-key \`SELECT *\` of a connected_accounts row returned as JSON — no auth,
-   no validation, no decryption. The same server has the write reference: seal + one INSERT.
+   no validation, no decryption. The same server has the write reference: seal + one INSERT into a trigger-less copy of the table.
    Both in the benchmark's process; the load generator runs in its own.
 4. **Load.** wrk (native, 2 threads), ${info.connections} connections, ${info.warmupS} s warm-up then ${info.durationS} s measured per
    endpoint, in this order: ceiling, read by id, first list page, deep list page, create, create

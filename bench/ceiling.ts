@@ -4,7 +4,8 @@
  * SELECT and returning the row as JSON. Latchkey's endpoints are compared with it.
  *
  * The same server also offers a write reference: POST /connected_accounts seals the body's val
- * and INSERTs one row (one statement, autocommit), answering with its id. It is not a goal, only
+ * and INSERTs one row (one statement, autocommit) into a copy of connected_accounts with its
+ * columns, defaults and indexes but no trigger (a bare insert), answering with its id. It is not a goal, only
  * context for the create number: what a single durable insert costs on this machine and disk.
  */
 import type { AddressInfo } from 'node:net';
@@ -17,7 +18,10 @@ export type Ceiling = { url: string; path: (id: string) => string; createPath: s
 
 type CreateBody = { auth_config: { id: string }; connection: { user_id: string; state: { authScheme: string; val: Record<string, unknown> } } };
 
-export async function startCeiling(databaseUrl: string, o: { projectId: string; crypto: Pick<Crypto, 'seal'> }): Promise<Ceiling> {
+export async function startCeiling(
+  databaseUrl: string,
+  o: { projectId: string; crypto: Pick<Crypto, 'seal'>; /** where the write reference inserts (a trigger-less copy of connected_accounts) */ insertInto: string },
+): Promise<Ceiling> {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
   pool.on('error', () => {}); // an idle client's connection dropped: the next query reconnects
   const app = Fastify({ logger: false });
@@ -31,7 +35,7 @@ export async function startCeiling(databaseUrl: string, o: { projectId: string; 
     const id = newId('connectedAccount');
     const state = o.crypto.seal(JSON.stringify(connection.state.val), `connected_account:${o.projectId}/${id}`);
     await pool.query(
-      `INSERT INTO connected_accounts (id, project_id, auth_config_id, toolkit_slug, user_id, auth_scheme, status, state, secret_keys, word_id, updated_at)
+      `INSERT INTO ${o.insertInto} (id, project_id, auth_config_id, toolkit_slug, user_id, auth_scheme, status, state, secret_keys, word_id, updated_at)
        VALUES ($1, $2, $3, 'linear', $4, $5, 'ACTIVE', $6, ARRAY['api_key'], $7, now())`,
       [id, o.projectId, auth_config.id, connection.user_id, connection.state.authScheme, state, newWordId('linear')],
     );

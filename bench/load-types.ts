@@ -1,4 +1,4 @@
-/** What the parent asks the load process to run, and what it reports back. */
+/** What a load run is asked to do, and what it reports. */
 
 export type LoadTarget =
   /** GET, rotating over the paths (one path: always the same). */
@@ -35,5 +35,5 @@ export type LoadResult = {
   statusCodes: Record<string, number>;
 };
 
-export type ToWorker = { id: number; spec: LoadSpec };
-export type FromWorker = { id: number; result?: LoadResult; error?: string };
+
+

@@ -12,13 +12,16 @@ import { createDatabase } from '../src/db/prisma.js';
 import { createCrypto } from '../src/lib/crypto.js';
 import { type Ceiling, startCeiling } from './ceiling.js';
 import { type BenchDatabase, openBenchDatabase } from './database.js';
-import { type LoadRunner, startLoadRunner } from './load.js';
-import type { LoadResult, LoadSpec, LoadTarget } from './load-types.js';
+import type { LoadSpec, LoadTarget } from './load-types.js';
+import { type WrkResult, type WrkRunner, findWrk, startWrkRunner } from './wrk.js';
+import { drain, makeBacklog, pendingEvents, startReceiver } from './outbox.js';
+import { previousOutboxTrigger, currentOutboxTrigger } from './triggers.js';
+import { startJobs } from '../src/jobs/queue.js';
 import { diagnose } from './diagnose.js';
-import { type Goals, type Probe, type Row, consoleTable, standing, writeReadme } from './report.js';
+import { type Goals, type OutboxResults, type Probe, type Row, consoleTable, outboxStanding, standing, writeReadme } from './report.js';
 import { newLinearApiKey, seedConnectedAccounts } from './seed.js';
 
-const WATCHDOG_MS = 450_000;
+const WATCHDOG_MS = 900_000;
 const intEnv = (name: string, def: number, min: number, max: number) => {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return def;
@@ -26,7 +29,9 @@ const intEnv = (name: string, def: number, min: number, max: number) => {
   if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be an integer in [${min}, ${max}]`);
   return n;
 };
-const ROWS = intEnv('BENCH_ROWS', 100_000, 2_000, 1_000_000);
+const ROWS = intEnv('BENCH_ROWS', 1_000_000, 2_000, 2_000_000);
+/** Events in each pre-made outbox backlog (made by real state changes of seeded accounts). */
+const BACKLOG = intEnv('BENCH_BACKLOG', 100_000, 1_000, 200_000);
 const DURATION_S = intEnv('BENCH_DURATION_S', 10, 1, 30);
 const WARMUP_S = intEnv('BENCH_WARMUP_S', 2, 0, 10);
 const CONNECTIONS = intEnv('BENCH_CONNECTIONS', 50, 1, 500);
@@ -107,6 +112,11 @@ async function main() {
   process.once('SIGINT', () => void abort('interrupted', 130));
   process.once('SIGTERM', () => void abort('terminated', 143));
 
+  const wrkPath = findWrk();
+  if (!wrkPath) {
+    process.stderr.write('[bench] wrk is not installed: `apt-get install wrk` (Debian package "wrk"), then run again.\n');
+    process.exit(3);
+  }
   const busyAtStart = await cpuBusy(1000);
   if (busyAtStart > 0.1) log(`warning: the CPUs were ${(busyAtStart * 100).toFixed(0)}% busy before the run started; numbers will be pessimistic`);
   log(`${ROWS.toLocaleString('en-US')} rows, ${CONNECTIONS} connections, ${WARMUP_S} s warm-up + ${DURATION_S} s per endpoint`);
@@ -130,6 +140,7 @@ async function main() {
     RATE_LIMIT_WINDOW_MS: 60_000,
     API_KEY_CACHE_MS: 5_000,
     publicUrl: 'http://127.0.0.1',
+    WEBHOOKS_ALLOW_PRIVATE_URLS: true, // the outbox measurements deliver to a loopback receiver
   };
   const app = await buildApp({ config, db: prisma, pool: clients.pool, crypto });
   cleanups.push({ name: 'app', fn: () => app.close() });
@@ -159,7 +170,11 @@ async function main() {
   const pool = new pg.Pool({ connectionString: db.url, max: 4 });
   pool.on('error', () => {}); // an idle client's connection dropped: the next query reconnects
   cleanups.push({ name: 'seed pool', fn: () => pool.end() });
+  // A bulk import of existing accounts is not a stream of state changes: the seed writes no events
+  // (the outbox is measured on its own below, on backlogs made by real changes).
+  await pool.query('ALTER TABLE connected_accounts DISABLE TRIGGER connected_account_events');
   const seeded = await seedConnectedAccounts({ pool, crypto, projectId, authConfigId, rows: ROWS });
+  await pool.query('ALTER TABLE connected_accounts ENABLE TRIGGER connected_account_events');
   log(`bulk-seeded ${seeded.ids.length.toLocaleString('en-US')} accounts in ${(seeded.ms / 1000).toFixed(1)} s`);
 
   // --- a few hundred through the real API -----------------------------------------------------
@@ -244,23 +259,28 @@ async function main() {
   const rowsMeasured = Number((await pool.query<{ n: string }>('SELECT count(*) AS n FROM connected_accounts')).rows[0]!.n);
 
   // --- ceiling ------------------------------------------------------------------------------
-  const ceiling: Ceiling = await startCeiling(db.url, { projectId, crypto });
+  // The write reference's table: connected_accounts' columns, defaults and indexes, no triggers.
+  await pool.query('CREATE TABLE bench_insert_reference (LIKE connected_accounts INCLUDING ALL)');
+  const ceiling: Ceiling = await startCeiling(db.url, { projectId, crypto, insertInto: 'bench_insert_reference' });
   cleanups.push({ name: 'ceiling', fn: () => ceiling.close() });
   const probeCeiling = await fetch(ceiling.url + ceiling.path(seeded.ids[0]!));
   check(probeCeiling.status === 200, `ceiling answered ${probeCeiling.status}`);
   await probeCeiling.arrayBuffer();
 
   // --- load ---------------------------------------------------------------------------------
-  const load: LoadRunner = startLoadRunner();
-  cleanups.push({ name: 'load process', fn: () => load.close() });
+  const load: WrkRunner = startWrkRunner(wrkPath);
+  cleanups.push({ name: 'load generator', fn: () => load.close() });
   const rotation = shuffle(seeded.ids);
   const run = async (title: string, url: string, target: LoadTarget, headers: Record<string, string> = { 'x-api-key': apiKey }) => {
     const spec: LoadSpec = { title, url, headers, connections: CONNECTIONS, durationS: DURATION_S, warmupS: WARMUP_S, target };
     const r = await load.run(spec);
-    log(`${title}: ${Math.floor(r.rps)} req/s, p99 ${r.p99} ms${r.ok === r.total && !r.errors ? '' : ` (${r.total - r.ok} non-2xx, ${r.errors} errors)`}`);
+    log(
+      `${title}: ${Math.floor(r.rps)} req/s, p99 ${r.p99} ms, CPU wrk ${r.clientCpu.toFixed(2)} / servers ${r.serverCpu.toFixed(2)} cores` +
+        `${r.ok === r.total && !r.errors ? '' : ` (${r.total - r.ok} non-2xx, ${r.errors} errors)`}`,
+    );
     return r;
   };
-  const results: { endpoint: string; result: LoadResult; isCeiling?: boolean }[] = [];
+  const results: { endpoint: string; result: WrkResult; isCeiling?: boolean; isWriteRef?: boolean }[] = [];
   const ceilingTarget: LoadTarget = { kind: 'get', paths: rotation.map(ceiling.path) };
   results.push({ endpoint: 'ceiling: bare Fastify + pg, GET one row by id (1st run)', result: await run('ceiling (1st run)', ceiling.url, ceilingTarget, {}), isCeiling: true });
   const getById = await run('GET /connected_accounts/{id}', appUrl, { kind: 'get', paths: rotation.map((id) => `/api/v3.1/connected_accounts/${id}`) });
@@ -278,9 +298,87 @@ async function main() {
   });
   results.push({ endpoint: 'POST /api/v3.1/connected_accounts (API_KEY)', result: create });
   const rowsAfterCreate = Number((await pool.query<{ n: string }>('SELECT count(*) AS n FROM connected_accounts')).rows[0]!.n);
+  // Before/after in the same run: the outbox trigger as it was (one to_jsonb snapshot per event).
+  await pool.query(previousOutboxTrigger());
+  const createBefore = await run('POST /connected_accounts, previous trigger', appUrl, {
+    kind: 'create',
+    path: '/api/v3.1/connected_accounts',
+    authConfigId,
+    runId: randomBytes(3).toString('hex'),
+  });
+  await pool.query(currentOutboxTrigger());
+  results.push({ endpoint: 'POST /api/v3.1/connected_accounts, with the previous outbox trigger (before)', result: createBefore });
   const writeRef = await run('reference: bare INSERT', ceiling.url, { kind: 'create', path: ceiling.createPath, authConfigId, runId: randomBytes(3).toString('hex') }, {});
-  results.push({ endpoint: 'reference: bare Fastify + pg, POST = seal + one INSERT (not a goal)', result: writeRef });
+  results.push({ endpoint: 'reference: bare Fastify + pg, POST = seal + one INSERT', result: writeRef, isWriteRef: true });
   results.push({ endpoint: 'ceiling: bare Fastify + pg, GET one row by id (2nd run)', result: await run('ceiling (2nd run)', ceiling.url, ceilingTarget, {}), isCeiling: true });
+
+  // --- the outbox -----------------------------------------------------------------------------
+  // Whatever the create runs left pending first (not measured), then two backlogs made by real state
+  // changes, with statistics as a bulk change leaves them (no ANALYZE in between).
+  const dispatcher = app.services.webhookDelivery;
+  const leftover = await drain(pool, dispatcher, { deadlineMs: 240_000 });
+  log(`outbox: drained the ${leftover.events.toLocaleString('en-US')} events the create runs left, ${Math.floor(leftover.perSecond)} events/s`);
+  const active = seeded.ids.filter((id) => !seeded.inactive.has(id));
+  const noSubBacklog = await makeBacklog(pool, active, BACKLOG);
+  const noSub = await drain(pool, dispatcher, { deadlineMs: 240_000 });
+  log(`outbox, no subscriber: ${noSubBacklog.toLocaleString('en-US')} events in ${noSub.seconds.toFixed(1)} s, ${Math.floor(noSub.perSecond)} events/s`);
+  const receiver = await startReceiver();
+  cleanups.push({ name: 'receiver', fn: () => receiver.close() });
+  const flips = await api('POST', '/api/v3.1/webhook_subscriptions', {
+    webhook_url: receiver.url,
+    enabled_events: ['composio.connected_account.disabled', 'composio.connected_account.enabled'],
+  });
+  check(flips.status === 201, `POST /webhook_subscriptions answered ${flips.status}: ${JSON.stringify(flips.body)}`);
+  const subBacklog = await makeBacklog(pool, active, BACKLOG);
+  const withSub = await drain(pool, dispatcher, { deadlineMs: 300_000 });
+  check(receiver.received >= subBacklog, `the receiver got ${receiver.received} of ${subBacklog} events`);
+  log(`outbox, one subscriber: ${subBacklog.toLocaleString('en-US')} events delivered in ${withSub.seconds.toFixed(1)} s, ${Math.floor(withSub.perSecond)} events/s`);
+  await api('DELETE', `/api/v3.1/webhook_subscriptions/${(flips.body as { id: string }).id}`);
+
+  // State change to receiver under a sustained create load, with pg-boss running the dispatch loop.
+  const created = await api('POST', '/api/v3.1/webhook_subscriptions', { webhook_url: receiver.url, enabled_events: ['composio.connected_account.created'] });
+  check(created.status === 201, `POST /webhook_subscriptions answered ${created.status}`);
+  receiver.received = 0;
+  receiver.delaysMs.length = 0;
+  const jobs = await startJobs({
+    databaseUrl: db.url,
+    oauth: app.services.oauth,
+    webhooks: dispatcher,
+    refreshAheadMs: 600_000,
+    log: { info: () => {}, warn: (o, m) => log(`jobs: ${m} ${JSON.stringify(o)}`) },
+  });
+  cleanups.push({ name: 'jobs', fn: () => jobs.stop() });
+  const rowsBeforeLoad = Number((await pool.query<{ n: string }>('SELECT count(*) AS n FROM connected_accounts')).rows[0]!.n);
+  const sustained = await load.run({
+    title: 'POST /connected_accounts, webhooks on',
+    url: appUrl,
+    headers: { 'x-api-key': apiKey },
+    connections: CONNECTIONS,
+    durationS: DURATION_S,
+    warmupS: 0,
+    target: { kind: 'create', path: '/api/v3.1/connected_accounts', authConfigId, runId: randomBytes(3).toString('hex') },
+  });
+  // Requests still in flight when wrk stops are served after it: count once the table stops growing.
+  const countRows = async () => Number((await pool.query<{ n: string }>('SELECT count(*) AS n FROM connected_accounts')).rows[0]!.n);
+  let rowsAfterLoad = await countRows();
+  for (let again = 0; again < 50; again++) {
+    await new Promise((r) => setTimeout(r, 300));
+    const n = await countRows();
+    if (n === rowsAfterLoad) break;
+    rowsAfterLoad = n;
+  }
+  const createdUnderLoad = rowsAfterLoad - rowsBeforeLoad;
+  const settleBy = performance.now() + 60_000;
+  while (receiver.received < createdUnderLoad && performance.now() < settleBy) await new Promise((r) => setTimeout(r, 200));
+  await jobs.stop();
+  const delays = receiver.delaysMs.slice().sort((a, b) => a - b);
+  check(delays.length > 0, 'the receiver got events during the sustained create load');
+  const outbox: OutboxResults = {
+    backlogNoSub: { events: noSubBacklog, seconds: noSub.seconds, perSecond: noSub.perSecond },
+    backlogOneSub: { events: subBacklog, seconds: withSub.seconds, perSecond: withSub.perSecond },
+    sustained: { createRps: sustained.rps, created: createdUnderLoad, received: receiver.received, p50: percentile(delays, 50), p99: percentile(delays, 99), max: delays[delays.length - 1]!, pendingAfter: await pendingEvents(pool) },
+  };
+  log(`outbox under ${Math.floor(sustained.rps)} creates/s: ${receiver.received}/${createdUnderLoad} delivered, delay p50 ${outbox.sustained.p50} ms, p99 ${outbox.sustained.p99} ms`);
   load.close();
 
   // --- single-request latency -----------------------------------------------------------------
@@ -320,7 +418,12 @@ async function main() {
   const ceilingRuns = results.filter((r) => r.isCeiling).map((r) => r.result.rps);
   const ceilingRps = Math.max(...ceilingRuns);
   const drift = (ceilingRps - Math.min(...ceilingRuns)) / ceilingRps;
-  const rows: Row[] = results.map((r) => ({ endpoint: r.endpoint, result: r.result, ratio: r.isCeiling ? null : r.result.rps / ceilingRps }));
+  const rows: Row[] = results.map((r) => ({
+    endpoint: r.endpoint,
+    result: r.result,
+    ratio: r.isCeiling ? null : r.result.rps / ceilingRps,
+    writeRatio: r.endpoint.startsWith('POST /api') ? r.result.rps / writeRef.rps : null,
+  }));
   const goals: Goals = {
     ceilingRps,
     getRps: getById.rps,
@@ -329,7 +432,8 @@ async function main() {
     createRps: create.rps,
     writeRefRps: writeRef.rps,
     readRatio: getById.rps / ceilingRps,
-    createRatio: create.rps / ceilingRps,
+    createRatio: create.rps / writeRef.rps,
+    createBeforeRps: createBefore.rps,
     deepVsFirst: deepPage.rps / firstPage.rps,
     firstP99: firstPage.p99,
     deepP99: deepPage.p99,
@@ -337,10 +441,17 @@ async function main() {
   };
   const busyAtEnd = await cpuBusy(1000);
   const notes = [
+    ...(busyAtStart > 0.1 || ROWS < 1_000_000
+      ? [
+          `**Not a measurement of record:** ${ROWS < 1_000_000 ? `a reduced run (BENCH_ROWS=${ROWS}, ${DURATION_S} s per endpoint)` : 'a full-size run'}` +
+            `${busyAtStart > 0.1 ? ` on a machine already ${(busyAtStart * 100).toFixed(0)}% busy before it started` : ''}; it shows the pipeline works end to end. Re-measure on an idle machine with the defaults.`,
+        ]
+      : []),
     `Ratios use the higher ceiling run (${Math.floor(ceilingRps).toLocaleString('en-US')} req/s); the two ceiling runs differ by ${(drift * 100).toFixed(1)}%` +
       (drift > 0.15 ? ' — the machine\'s load changed during the run, so read the ratios with care.' : '.'),
     `CPU use by other processes, sampled over 1 s: ${(busyAtStart * 100).toFixed(0)}% before the run, ${(busyAtEnd * 100).toFixed(0)}% after it (the bench's own servers idle; above a few % means something else was using the machine and the numbers are pessimistic).`,
-    `The write reference does what the ceiling does for reads: no auth, no validation, one statement; it seals the val like the app. It shows what a durable single-row insert costs here, not a target.`,
+    `The write reference does what the ceiling does for reads: no auth, no validation, one statement into a copy of connected_accounts with its indexes but no trigger (no outbox); it seals the val like the app. Creates are compared with it.`,
+    `Load generator: wrk, ${CONNECTIONS} connections, 2 threads. "CPU" is the cores wrk used against the cores the bench process (both servers) used while measuring; PostgreSQL's share is the rest. A run is marked client-bound when wrk used at least as much CPU as the servers.`,
     `The create run (warm-up included) added ${(rowsAfterCreate - rowsBeforeCreate).toLocaleString('en-US')} accounts (the write reference more); the ceiling's 2nd run and the single-request probes ran on the larger table.`,
     `Paging ${DEEP_ROWS.toLocaleString('en-US')} rows with limit=1000 through the API to get the deep cursor took ${pagingS.toFixed(1)} s (${Math.round((pagingS * 1000) / (DEEP_ROWS / 1000))} ms a page).`,
   ];
@@ -360,14 +471,15 @@ async function main() {
     durationS: DURATION_S,
     warmupS: WARMUP_S,
     deepRows: DEEP_ROWS,
+    backlog: BACKLOG,
     seedMs: seeded.ms,
     totalS: (performance.now() - started) / 1000,
   };
   process.stdout.write(`\n${consoleTable(rows)}\n\n`);
   for (const p of probes) process.stdout.write(`single request: ${p.label}: median ${p.medianMs.toFixed(2)} ms, p90 ${p.p90Ms.toFixed(2)} ms\n`);
-  process.stdout.write(`\n${standing(goals, diag).replace(/\*\*/g, '')}\n\n`);
+  process.stdout.write(`\n${standing(goals, diag).replace(/\*\*/g, '')}\n\n${outboxStanding(outbox).replace(/\*\*/g, '')}\n\n`);
   const readme = fileURLToPath(new URL('./README.md', import.meta.url));
-  writeReadme(readme, info, rows, goals, probes, notes, diag);
+  writeReadme(readme, info, rows, goals, probes, notes, diag, outbox);
   log(`wrote ${readme}`);
   clearTimeout(watchdog);
 }

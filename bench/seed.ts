@@ -29,6 +29,8 @@ export type SeedOptions = {
 
 export type SeedResult = {
   ids: string[];
+  /** The ~2% seeded INACTIVE. */
+  inactive: Set<string>;
   /** A few rows with their plaintext key, to check that the API reads them back. */
   samples: { id: string; userId: string; apiKey: string }[];
   ms: number;
@@ -52,6 +54,7 @@ export async function seedConnectedAccounts(o: SeedOptions): Promise<SeedResult>
   // About 1.4 accounts per end user: some users connect several Linear workspaces.
   const users = Math.max(1, Math.floor(o.rows / 1.4));
   const ids: string[] = [];
+  const inactiveIds = new Set<string>();
   const samples: SeedResult['samples'] = [];
   const sampleEvery = Math.max(1, Math.floor(o.rows / 10));
 
@@ -83,6 +86,7 @@ export async function seedConnectedAccounts(o: SeedOptions): Promise<SeedResult>
       cols.createdAt.push(new Date(created).toISOString());
       cols.updatedAt.push(new Date(updated).toISOString());
       ids.push(id);
+      if (inactive) inactiveIds.add(id);
       if (!inactive && i % sampleEvery === 0) samples.push({ id, userId, apiKey });
     }
     return [o.projectId, o.authConfigId, cols.id, cols.userId, cols.status, cols.reason, cols.state, cols.wordId, cols.createdAt, cols.updatedAt];
@@ -105,5 +109,5 @@ export async function seedConnectedAccounts(o: SeedOptions): Promise<SeedResult>
   }
   await Promise.all(inflight);
   if (failure !== undefined) throw failure;
-  return { ids, samples, ms: performance.now() - started };
+  return { ids, inactive: inactiveIds, samples, ms: performance.now() - started };
 }

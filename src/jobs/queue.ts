@@ -21,6 +21,7 @@ import type { OAuthService } from '../modules/oauth/oauth.service.js';
 export const OAUTH_MAINTENANCE = 'oauth-maintenance';
 export const WEBHOOK_DISPATCH = 'webhook-dispatch';
 export const DISPATCH_WORKERS = 4;
+export const DISPATCH_IDLE_POLL_MS = 100;
 
 export type Jobs = { boss: PgBoss; stop: () => Promise<void> };
 type Log = { info: (obj: object, msg: string) => void; warn: (obj: object, msg: string) => void };
@@ -156,18 +157,21 @@ export async function startJobs(o: {
     // time: with a single worker, one slow subscription would hold up every other one. So several
     // workers: while one run waits, the next tick's job runs on another (it skips deliveries leased by
     // the waiting run, and the claim keeps each account's events in order).
+    const every = o.dispatchEveryMs ?? 1000;
     const dispatch = async () => {
-      // Keep going while there is work, so a burst does not wait for the next tick.
-      for (let i = 0; i < 20; i++) {
+      // Keep going until the next run is due, passing again at once while there is work and every
+      // DISPATCH_IDLE_POLL_MS when idle (a probe of the pending-events index): an event waits for
+      // a pass, not for the next tick.
+      const until = Date.now() + every;
+      while (Date.now() < until && !stopping.signal.aborted) {
         const r = await webhooks.runOnce();
-        if (!r.fannedOut && !r.delivered) break;
+        if (!r.fannedOut && !r.delivered) await new Promise((resolve) => setTimeout(resolve, DISPATCH_IDLE_POLL_MS));
       }
     };
     for (let w = 0; w < (o.dispatchWorkers ?? DISPATCH_WORKERS); w++) {
       loops.push(workLoop(boss, WEBHOOK_DISPATCH, 500, dispatch, o.log, stopping.signal));
     }
     // A singleton per second: every replica asks, pg-boss runs one; the outbox makes that safe.
-    const every = o.dispatchEveryMs ?? 1000;
     timers.push(tick(boss, WEBHOOK_DISPATCH, every, Math.max(1, Math.round(every / 1000)), o.log));
   }
   return {

@@ -15,7 +15,7 @@ import { type Egress, EgressRefusedError } from '../egress/egress.js';
 import type { AccountRow } from '../connected-accounts/connected-accounts.repository.js';
 import type { AccountObject } from '../connected-accounts/connected-accounts.schemas.js';
 import { signedHeaders } from './signing.js';
-import type { ClaimedDelivery, WebhooksRepository } from './webhooks.repository.js';
+import type { AttemptOutcome, ClaimedDelivery, NewDelivery, PendingEvent, WebhooksRepository } from './webhooks.repository.js';
 import { associatedData } from '../../lib/sealed.js';
 
 export const RETRY_WINDOW_MS = 26 * 3600_000;
@@ -28,6 +28,12 @@ export const SUBSCRIPTION_DISABLED = 'composio.webhook_subscription.disabled';
 export const ORGANIZATION_ID = 'org_latchkey';
 /** How long delivered events and their delivery logs are kept. */
 export const EVENT_RETENTION_MS = 7 * 86_400_000;
+/** Events per fan-out batch: one lock, four statements (bench/README.md has the measurement). */
+export const FAN_OUT_BATCH = 1000;
+/** Full fan-out batches without deliveries that one run goes through before it delivers. */
+const IDLE_BATCHES_PER_RUN = 10;
+/** Deliveries claimed (and sent concurrently) per run. */
+export const DELIVERY_BATCH = 100;
 
 export type DispatcherSettings = { disableAfter: number };
 
@@ -78,11 +84,14 @@ export function webhookDispatcher(deps: {
   const { repo, crypto, settings } = deps;
   const secretAad = (projectId: string, id: string) => associatedData('webhookSecret', projectId, id);
 
-  async function envelope(e: { id: string; type: string; projectId: string; createdAt: Date; snapshot: unknown }) {
+  async function envelope(
+    e: { id: string; type: string; projectId: string; createdAt: Date; snapshot: unknown },
+    authConfigState: (projectId: string, id: string) => Promise<{ isComposioManaged: boolean; status: string } | null>,
+  ) {
     let data: unknown = e.snapshot;
     if (e.type.startsWith('composio.connected_account.')) {
       const s = e.snapshot as Record<string, unknown>;
-      const cfg = (await deps.authConfigState(e.projectId, String(s.auth_config_id))) ?? { isComposioManaged: false, status: 'ENABLED' };
+      const cfg = (await authConfigState(e.projectId, String(s.auth_config_id))) ?? { isComposioManaged: false, status: 'ENABLED' };
       try {
         data = deps.maskedView(snapshotRow(s, cfg));
       } catch {
@@ -92,22 +101,48 @@ export function webhookDispatcher(deps: {
     return JSON.stringify({ id: e.id, timestamp: e.createdAt.toISOString(), type: e.type, data, metadata: { project_id: e.projectId, org_id: ORGANIZATION_ID } });
   }
 
-  async function fanOut(batch = 200) {
-    let n = 0;
-    const subsByProject = new Map<string, Awaited<ReturnType<WebhooksRepository['liveSubscriptions']>>>();
-    for (const e of await repo.pendingEvents(batch)) {
-      let subs = subsByProject.get(e.projectId);
-      if (!subs) subsByProject.set(e.projectId, (subs = await repo.liveSubscriptions(e.projectId)));
-      const wanted = subs.filter((s) => s.enabledEvents.includes(e.type));
-      const body = wanted.length ? await envelope(e) : '';
-      const created = await repo.fanOut(
-        e.id,
-        body,
-        wanted.map((s) => ({ id: newId('webhookDelivery'), projectId: e.projectId, subscriptionId: s.id, eventId: e.id, eventSeq: e.seq, accountId: e.accountId })),
-      );
-      if (created) n += wanted.length;
-    }
-    return n;
+  /**
+   * Fans out one batch of pending events, oldest first: one query for the batch, one for the
+   * subscriptions of its projects, one for the snapshots of the events someone subscribed to, and
+   * one transaction marking the batch and creating its deliveries. An event nobody subscribed to is
+   * only marked. Returns how many deliveries it created (0 too when another worker holds the batch).
+   */
+  async function fanOut(batch = FAN_OUT_BATCH) {
+    return (await fanOutBatch(batch)).deliveries;
+  }
+
+  async function fanOutBatch(batch: number): Promise<{ events: number; deliveries: number }> {
+    const done = await repo.withFanOutLock(async (q) => {
+      const events = await repo.pendingEvents(q, batch);
+      if (!events.length) return { events: 0, deliveries: 0 };
+      const subs = await repo.liveSubscriptionsOf(q, [...new Set(events.map((e) => e.project_id))]);
+      const wantedBy = (e: PendingEvent) => subs.filter((s) => s.project_id === e.project_id && s.enabled_events.includes(e.type));
+      const wanted = new Map(events.map((e) => [e.id, wantedBy(e)] as const));
+      const snapshots = await repo.snapshots(q, events.filter((e) => wanted.get(e.id)!.length).map((e) => e.id));
+      // The auth config's flags are read once per batch and config, not once per event.
+      const configs = new Map<string, ReturnType<typeof deps.authConfigState>>();
+      const authConfigState = (projectId: string, id: string) => {
+        const key = `${projectId}/${id}`;
+        if (!configs.has(key)) configs.set(key, deps.authConfigState(projectId, id));
+        return configs.get(key)!;
+      };
+      const marks: { id: string; body: string | null }[] = [];
+      const deliveries: NewDelivery[] = [];
+      for (const e of events) {
+        const to = wanted.get(e.id)!;
+        if (!to.length) {
+          marks.push({ id: e.id, body: null });
+          continue;
+        }
+        const body = await envelope({ id: e.id, type: e.type, projectId: e.project_id, createdAt: e.created_at, snapshot: snapshots.get(e.id) }, authConfigState);
+        marks.push({ id: e.id, body });
+        for (const s of to) {
+          deliveries.push({ id: newId('webhookDelivery'), projectId: e.project_id, subscriptionId: s.id, eventId: e.id, eventSeq: e.seq, accountId: e.account_id });
+        }
+      }
+      return { events: events.length, deliveries: await repo.markFannedOut(q, marks, deliveries) };
+    });
+    return done ?? { events: 0, deliveries: 0 };
   }
 
   /**
@@ -158,24 +193,56 @@ export function webhookDispatcher(deps: {
       : retry && !expired
         ? { status: 'PENDING' as const, nextAttemptAt: new Date(Date.now() + backoffMs(d.attempts + 1)), statusCode, error }
         : { status: 'FAILED' as const, statusCode, error };
-    await repo.recordAttempt({
+    await recorder.record({
       delivery: d,
-      attempt: { id: newId('webhookAttempt'), deliveryId: d.id, attempt: d.attempts + 1, startedAt: started, durationMs: Date.now() - started.getTime(), statusCode, error },
+      attempt: { id: newId('webhookAttempt'), startedAt: started, durationMs: Date.now() - started.getTime() },
       next,
-      succeeded: ok,
-      disableAfter: settings.disableAfter,
-      disabledEvent: (subscriptionId) => ({
-        id: `msg_${randomUUID()}`,
-        projectId: d.project_id,
-        accountId: null,
-        type: SUBSCRIPTION_DISABLED,
-        snapshot: { id: subscriptionId, status: 'DISABLED', reason: `Disabled after ${settings.disableAfter} consecutive failed deliveries` },
-      }),
     });
     if (!ok) deps.log?.('webhook delivery failed', { delivery: d.id, error, will_retry: next.status === 'PENDING' });
   }
 
-  async function deliverDue(limit = 50) {
+  /**
+   * Outcomes are recorded in group commits: while one batch is being written, the attempts that
+   * finish queue up and go in the next one. Under load that is one transaction for many attempts;
+   * a lone attempt (or a slow receiver's) is still recorded as soon as it finishes.
+   */
+  const recorder = (() => {
+    let queue: { outcome: AttemptOutcome; done: (err?: unknown) => void }[] = [];
+    let flushing = false;
+    async function flush() {
+      flushing = true;
+      while (queue.length) {
+        const batch = queue;
+        queue = [];
+        try {
+          await repo.recordAttempts(
+            batch.map((b) => b.outcome),
+            {
+              disableAfter: settings.disableAfter,
+              disabledEvent: (sub) => ({
+                id: `msg_${randomUUID()}`,
+                type: SUBSCRIPTION_DISABLED,
+                snapshot: { id: sub.id, status: 'DISABLED', reason: `Disabled after ${settings.disableAfter} consecutive failed deliveries` },
+              }),
+            },
+          );
+          for (const b of batch) b.done();
+        } catch (err) {
+          for (const b of batch) b.done(err);
+        }
+      }
+      flushing = false;
+    }
+    return {
+      record: (outcome: AttemptOutcome) =>
+        new Promise<void>((resolve, reject) => {
+          queue.push({ outcome, done: (err) => (err === undefined ? resolve() : reject(err as Error)) });
+          if (!flushing) void flush();
+        }),
+    };
+  })();
+
+  async function deliverDue(limit = DELIVERY_BATCH) {
     const claimed = await repo.claimDue(limit);
     await Promise.all(claimed.map((d) => attempt(d)));
     return claimed.length;
@@ -188,7 +255,14 @@ export function webhookDispatcher(deps: {
     prune: (retentionMs = EVENT_RETENTION_MS) => repo.prune(new Date(Date.now() - retentionMs)),
     /** One pass: fan out, then deliver what is due. */
     async runOnce() {
-      const fannedOut = await fanOut();
+      // A full batch that nobody subscribed to only marked its events: go on (a bounded number of
+      // times) rather than report an idle pass while a backlog waits.
+      let fannedOut = 0;
+      for (let i = 0; i < IDLE_BATCHES_PER_RUN; i++) {
+        const r = await fanOutBatch(FAN_OUT_BATCH);
+        fannedOut += r.deliveries;
+        if (r.deliveries || r.events < FAN_OUT_BATCH) break;
+      }
       const delivered = await deliverDue();
       return { fannedOut, delivered };
     },

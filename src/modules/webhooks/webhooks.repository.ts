@@ -28,6 +28,10 @@ export type ClaimedDelivery = {
   body: string;
 };
 
+// Walks pending deliveries in due order through a partial index (status = 'PENDING'), so it reads
+// only due rows whatever the table's statistics say, and stops at its LIMIT. Each candidate's older
+// pending siblings (same subscription and account) are looked up in a second partial index: the
+// account_id = and IS NULL cases are written apart so both are index conditions.
 const CLAIM_SQL = `
   UPDATE webhook_deliveries d SET lease_until = now() + make_interval(secs => ${DELIVERY_LEASE_SECONDS})
     FROM webhook_subscriptions s, webhook_events e
@@ -40,13 +44,34 @@ const CLAIM_SQL = `
               -- in order per account: only the oldest pending delivery of a subscription and account
               AND NOT EXISTS (SELECT 1 FROM webhook_deliveries o
                                WHERE o.subscription_id = d2.subscription_id AND o.status = 'PENDING'
-                                 AND o.account_id IS NOT DISTINCT FROM d2.account_id AND o.event_seq < d2.event_seq)
-            ORDER BY d2.event_seq
+                                 AND o.account_id = d2.account_id AND o.event_seq < d2.event_seq)
+              AND (d2.account_id IS NOT NULL
+                   OR NOT EXISTS (SELECT 1 FROM webhook_deliveries o
+                                   WHERE o.subscription_id = d2.subscription_id AND o.status = 'PENDING'
+                                     AND o.account_id IS NULL AND o.event_seq < d2.event_seq))
+            ORDER BY d2.next_attempt_at, d2.event_seq
             LIMIT $1
               FOR UPDATE OF d2 SKIP LOCKED)
      AND s.id = d.subscription_id AND e.id = d.event_id
   RETURNING d.id, d.project_id, d.subscription_id, d.event_id, d.attempts, d.created_at,
             s.url, s.version, s.secret, s.previous_secret, s.previous_secret_until, e.body`;
+
+/**
+ * Only one fan-out runs at a time, across every replica (a session advisory lock, released with the
+ * connection if the process dies). Fan-out goes in seq order, so an account's later event never gets
+ * its delivery committed before an earlier one's: concurrent SKIP LOCKED batches could commit out of
+ * order, and the claim (which only sees committed deliveries) would then send them out of order.
+ */
+const FAN_OUT_LOCK_ID = 4_815_162_343;
+
+export type PendingEvent = { id: string; seq: string; project_id: string; account_id: string | null; type: string; created_at: Date };
+export type NewDelivery = { id: string; projectId: string; subscriptionId: string; eventId: string; eventSeq: string; accountId: string | null };
+export type AttemptOutcome = {
+  delivery: ClaimedDelivery;
+  attempt: { id: string; startedAt: Date; durationMs: number };
+  next: { status: 'PENDING' | 'SUCCEEDED' | 'FAILED'; nextAttemptAt?: Date; statusCode: number | null; error: string | null };
+};
+type Queryable = Pick<pg.PoolClient, 'query'>;
 
 export function webhooksRepository(db: Db, pool: pg.Pool) {
   return {
@@ -67,62 +92,145 @@ export function webhooksRepository(db: Db, pool: pg.Pool) {
       return (await db.webhookSubscription.updateMany({ where: { id, projectId, deletedAt: null }, data })).count === 1;
     },
 
-    /** Events not yet fanned out, oldest first. */
-    pendingEvents: (take: number) => db.webhookEvent.findMany({ where: { dispatchedAt: null }, orderBy: { seq: 'asc' }, take }),
-    liveSubscriptions: (projectId: string) => db.webhookSubscription.findMany({ where: { projectId, status: 'ENABLED', deletedAt: null } }),
+    /**
+     * Runs fn holding the fan-out lock, on the connection that holds it; null (without running fn)
+     * when another worker is fanning out right now.
+     */
+    async withFanOutLock<T>(fn: (q: Queryable) => Promise<T>): Promise<T | null> {
+      const client = await pool.connect();
+      let healthy = false;
+      try {
+        const got = (await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [FAN_OUT_LOCK_ID])).rows[0]!.ok;
+        if (!got) {
+          healthy = true;
+          return null;
+        }
+        const result = await fn(client);
+        await client.query('SELECT pg_advisory_unlock($1)', [FAN_OUT_LOCK_ID]);
+        healthy = true;
+        return result;
+      } finally {
+        // A connection that failed midway may still hold the lock (or a transaction): drop it.
+        client.release(!healthy);
+      }
+    },
 
-    /** Records the envelope and the deliveries of one event, once (another worker may have raced us). */
-    async fanOut(eventId: string, body: string, deliveries: Prisma.WebhookDeliveryCreateManyInput[]) {
-      return db.$transaction(async (tx) => {
-        const claimed = await tx.webhookEvent.updateMany({ where: { id: eventId, dispatchedAt: null }, data: { dispatchedAt: new Date(), body } });
-        if (claimed.count !== 1) return false;
-        if (deliveries.length) await tx.webhookDelivery.createMany({ data: deliveries });
-        return true;
-      });
+    /** Events not yet fanned out, oldest first, without their snapshots (most need none). */
+    async pendingEvents(q: Queryable, take: number) {
+      const sql = `SELECT id, seq, project_id, account_id, type, created_at FROM webhook_events
+                    WHERE dispatched_at IS NULL ORDER BY seq LIMIT $1`;
+      return (await q.query<PendingEvent>(sql, [take])).rows;
+    },
+    async liveSubscriptionsOf(q: Queryable, projectIds: string[]) {
+      const sql = `SELECT id, project_id, enabled_events FROM webhook_subscriptions
+                    WHERE project_id = ANY($1::text[]) AND status = 'ENABLED' AND deleted_at IS NULL`;
+      return (await q.query<{ id: string; project_id: string; enabled_events: string[] }>(sql, [projectIds])).rows;
+    },
+    async snapshots(q: Queryable, eventIds: string[]) {
+      if (!eventIds.length) return new Map<string, unknown>();
+      const { rows } = await q.query<{ id: string; snapshot: unknown }>('SELECT id, snapshot FROM webhook_events WHERE id = ANY($1::text[])', [eventIds]);
+      return new Map(rows.map((r) => [r.id, r.snapshot]));
+    },
+
+    /**
+     * Marks a batch of events fanned out (with the envelope of those that have deliveries) and
+     * creates their deliveries, in one transaction of two statements. Only events still pending are
+     * marked, and only their deliveries are created, so a batch raced by another worker adds nothing twice.
+     */
+    async markFannedOut(q: Queryable, events: { id: string; body: string | null }[], deliveries: NewDelivery[]) {
+      await q.query('BEGIN');
+      try {
+        const marked = await q.query<{ id: string }>(
+          `UPDATE webhook_events e SET dispatched_at = now(), body = u.body
+             FROM unnest($1::text[], $2::text[]) AS u(id, body)
+            WHERE e.id = ANY($1::text[]) AND e.id = u.id AND e.dispatched_at IS NULL
+           RETURNING e.id`,
+          [events.map((e) => e.id), events.map((e) => e.body)],
+        );
+        const ours = new Set(marked.rows.map((r) => r.id));
+        const mine = deliveries.filter((d) => ours.has(d.eventId));
+        if (mine.length) {
+          await q.query(
+            `INSERT INTO webhook_deliveries (id, project_id, subscription_id, event_id, event_seq, account_id, updated_at)
+             SELECT u.*, now() FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[]) AS u`,
+            [mine.map((d) => d.id), mine.map((d) => d.projectId), mine.map((d) => d.subscriptionId), mine.map((d) => d.eventId), mine.map((d) => d.eventSeq), mine.map((d) => d.accountId)],
+          );
+        }
+        await q.query('COMMIT');
+        return mine.length;
+      } catch (err) {
+        await q.query('ROLLBACK').catch(() => {});
+        throw err;
+      }
     },
 
     async claimDue(limit: number): Promise<ClaimedDelivery[]> {
       return (await pool.query<ClaimedDelivery>(CLAIM_SQL, [limit])).rows;
     },
 
-    /** The outcome of one attempt, the delivery's next state and the subscription's failure count, together. */
-    async recordAttempt(a: {
-      delivery: ClaimedDelivery;
-      attempt: Prisma.WebhookAttemptUncheckedCreateInput;
-      next: { status: 'PENDING' | 'SUCCEEDED' | 'FAILED'; nextAttemptAt?: Date; statusCode: number | null; error: string | null };
-      succeeded: boolean;
-      disableAfter: number;
-      disabledEvent: (subscriptionId: string) => Prisma.WebhookEventUncheckedCreateInput;
-    }) {
-      await db.$transaction(async (tx) => {
-        await tx.webhookAttempt.create({ data: a.attempt });
-        await tx.webhookDelivery.update({
-          where: { id: a.delivery.id },
-          data: {
-            status: a.next.status,
-            attempts: { increment: 1 },
-            leaseUntil: null,
-            lastStatusCode: a.next.statusCode,
-            lastError: a.next.error,
-            ...(a.next.nextAttemptAt ? { nextAttemptAt: a.next.nextAttemptAt } : {}),
-          },
-        });
-        if (a.succeeded) {
-          await tx.webhookSubscription.update({ where: { id: a.delivery.subscription_id }, data: { consecutiveFailures: 0 } });
-          return;
+    /**
+     * The outcomes of several attempts (in the order they finished), the deliveries' next states and
+     * their subscriptions' failure counts, in one transaction: a statement per table, not per attempt.
+     * A subscription's consecutive failures are those after its last success, as if recorded one by one.
+     */
+    async recordAttempts(outcomes: AttemptOutcome[], o: { disableAfter: number; disabledEvent: (sub: { id: string; projectId: string; failures: number }) => { id: string; type: string; snapshot: object } }) {
+      const perSub = new Map<string, { projectId: string; succeeded: boolean; failures: number }>();
+      for (const x of outcomes) {
+        const s = perSub.get(x.delivery.subscription_id) ?? { projectId: x.delivery.project_id, succeeded: false, failures: 0 };
+        if (x.next.status === 'SUCCEEDED') Object.assign(s, { succeeded: true, failures: 0 });
+        else s.failures++;
+        perSub.set(x.delivery.subscription_id, s);
+      }
+      const col = <T>(f: (x: AttemptOutcome) => T) => outcomes.map(f);
+      const client = await pool.connect();
+      let healthy = false;
+      try {
+        await client.query('BEGIN');
+        await client.query(
+          `INSERT INTO webhook_attempts (id, delivery_id, attempt, started_at, duration_ms, status_code, error)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::timestamptz[], $5::int[], $6::int[], $7::text[])`,
+          [col((x) => x.attempt.id), col((x) => x.delivery.id), col((x) => x.delivery.attempts + 1), col((x) => x.attempt.startedAt), col((x) => x.attempt.durationMs), col((x) => x.next.statusCode), col((x) => x.next.error)],
+        );
+        await client.query(
+          `UPDATE webhook_deliveries d
+              SET status = u.status, attempts = d.attempts + 1, lease_until = NULL, last_status_code = u.code,
+                  last_error = u.error, next_attempt_at = COALESCE(u.next_at, d.next_attempt_at), updated_at = now()
+             FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::timestamptz[]) AS u(id, status, code, error, next_at)
+            WHERE d.id = ANY($1::text[]) AND d.id = u.id`,
+          [col((x) => x.delivery.id), col((x) => x.next.status), col((x) => x.next.statusCode), col((x) => x.next.error), col((x) => x.next.nextAttemptAt ?? null)],
+        );
+        const subs = [...perSub];
+        const { rows } = await client.query<{ id: string; status: string; consecutive_failures: number }>(
+          `UPDATE webhook_subscriptions s
+              SET consecutive_failures = CASE WHEN u.succeeded THEN u.failures ELSE s.consecutive_failures + u.failures END,
+                  updated_at = now()
+             FROM unnest($1::text[], $2::bool[], $3::int[]) AS u(id, succeeded, failures)
+            WHERE s.id = ANY($1::text[]) AND s.id = u.id
+           RETURNING s.id, s.status, s.consecutive_failures`,
+          [subs.map(([id]) => id), subs.map(([, s]) => s.succeeded), subs.map(([, s]) => s.failures)],
+        );
+        for (const sub of rows) {
+          if (sub.status !== 'ENABLED' || sub.consecutive_failures < o.disableAfter || !perSub.get(sub.id)!.failures) continue;
+          await client.query(`UPDATE webhook_subscriptions SET status = 'DISABLED', disabled_reason = $2, updated_at = now() WHERE id = $1`, [
+            sub.id,
+            `Disabled after ${sub.consecutive_failures} consecutive failed deliveries`,
+          ]);
+          const e = o.disabledEvent({ id: sub.id, projectId: perSub.get(sub.id)!.projectId, failures: sub.consecutive_failures });
+          await client.query('INSERT INTO webhook_events (id, project_id, account_id, type, snapshot) VALUES ($1, $2, NULL, $3, $4)', [
+            e.id,
+            perSub.get(sub.id)!.projectId,
+            e.type,
+            JSON.stringify(e.snapshot),
+          ]);
         }
-        const sub = await tx.webhookSubscription.update({
-          where: { id: a.delivery.subscription_id },
-          data: { consecutiveFailures: { increment: 1 } },
-        });
-        if (sub.status === 'ENABLED' && sub.consecutiveFailures >= a.disableAfter) {
-          await tx.webhookSubscription.update({
-            where: { id: sub.id },
-            data: { status: 'DISABLED', disabledReason: `Disabled after ${sub.consecutiveFailures} consecutive failed deliveries` },
-          });
-          await tx.webhookEvent.create({ data: a.disabledEvent(sub.id) });
-        }
-      });
+        await client.query('COMMIT');
+        healthy = true;
+      } catch (err) {
+        await client.query('ROLLBACK').then(() => (healthy = true), () => {});
+        throw err;
+      } finally {
+        client.release(!healthy);
+      }
     },
 
     deliveries: (projectId: string, subscriptionId: string, take: number) =>

@@ -33,7 +33,7 @@ function jsonBodies(fetch: HttpOptions['fetch']): oidc.CustomFetch {
     const res = await fetch(url, options as RequestInit);
     const type = res.headers.get('content-type') ?? '';
     if (/json/i.test(type) || (res.status >= 300 && res.status < 400)) return res;
-    const fields = await readFields(res);
+    const fields = await readFields(res.clone());
     if (!fields) return res;
     const headers = new Headers(res.headers);
     headers.set('content-type', 'application/json');
@@ -58,7 +58,11 @@ export function classifyOidc(err: unknown): ProviderError {
     if (status >= 300 && status < 400) return new ProviderError('permanent', 'unexpected_redirect', `the endpoint answered ${status}`, status);
     return new ProviderError(isTransientStatus(status) ? 'transient' : 'permanent', `http_${status}`, undefined, status);
   }
-  if (e.name === 'TimeoutError' || e.name === 'AbortError') return new ProviderError('transient', 'timeout');
+  // openid-client wraps fetch's own failures; the timeout is somewhere down the cause chain.
+  for (let c: unknown = err, depth = 0; c && depth < 4; c = (c as { cause?: unknown }).cause, depth++) {
+    const name = (c as { name?: string }).name;
+    if (name === 'TimeoutError' || name === 'AbortError') return new ProviderError('transient', 'timeout');
+  }
   if (e.code === 'OAUTH_RESPONSE_IS_NOT_CONFORM' || e.code === 'OAUTH_UNSUPPORTED_OPERATION' || e.code === 'OAUTH_INVALID_RESPONSE') {
     return new ProviderError('permanent', 'invalid_token_response', 'the token endpoint answered something that is not a token response');
   }

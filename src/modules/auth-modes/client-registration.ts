@@ -97,7 +97,8 @@ export async function registerClient(http: HttpOptions, as: Pick<AuthorizationSe
  */
 export function checkMetadataDocumentUrl(clientId: string): URL {
   const u = new URL(clientId);
-  if (u.protocol !== 'https:' || u.pathname === '/' || u.hash || u.username || u.password || /\/\.\.?(\/|$)/.test(u.pathname)) {
+  // `href !== clientId`: dot segments, an upper-case host, a default port... anything URL parsing rewrites.
+  if (u.protocol !== 'https:' || u.pathname === '/' || u.hash || u.username || u.password || u.href !== clientId) {
     throw new Error('a client ID metadata document URL must be https, with a path, no fragment, credentials or dot segments');
   }
   return u;

@@ -127,6 +127,9 @@ describe('discovery fallbacks', () => {
   it('without resource_metadata in the challenge: the path-inserted well-known, then the root', async () => {
     mcp.options.challenge = 'bare';
     expect((await discoverResource(http, mcp.resource)).resource).toBe(mcp.resource);
+    mcp.options.challenge = 'redirect'; // a redirecting resource is not followed, only skipped
+    expect((await discoverResource(http, mcp.resource)).resource).toBe(mcp.resource);
+    expect(mcp.requests.some((r) => r.url.pathname === '/login')).toBe(false);
     mcp.options.resourceMetadataAt = 'root';
     const found = await discoverResource(http, mcp.resource);
     expect(found.authorizationServer.issuer).toBe(mcp.issuer);

@@ -90,6 +90,14 @@ describe('client credentials (RFC 6749 §4.4)', () => {
     const err = await refusal(clientCredentialsToken({ ...http, allowInsecureLoopback: false }, req()));
     expect([err.kind, err.error]).toEqual(['permanent', 'insecure_url']);
   });
+
+  it("surfaces the injected fetch's own refusal (the egress guard's) as it is", async () => {
+    const guard = () => Promise.reject(new ProviderError('permanent', 'egress_refused', 'private address'));
+    expect(await refusal(clientCredentialsToken({ ...http, fetch: guard }, req()))).toMatchObject({ kind: 'permanent', error: 'egress_refused' });
+    const account = parseServiceAccount(JSON.stringify({ type: 'service_account', private_key: ep.google.privatePem, client_email: ep.google.email, token_uri: `${ep.url}/google/token` }), http);
+    if (!account.ok) throw new Error('parse');
+    expect(await refusal(serviceAccountToken({ ...http, fetch: guard }, account.account, { scopes: [] }))).toMatchObject({ error: 'egress_refused' });
+  });
 });
 
 describe('Google service account (RFC 7523 JWT bearer)', () => {

@@ -16,7 +16,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { type Answer, type LoopbackRequest, startLoopback } from './loopback.js';
 
 export type McpServerOptions = {
-  challenge: 'header' | 'bare';
+  challenge: 'header' | 'bare' | 'redirect';
   resourceMetadataAt: 'path' | 'root' | 'none';
   /** Overrides the metadata's `resource` (to test a document about another resource). */
   resourceMetadataResource?: string;
@@ -164,6 +164,7 @@ export async function startMcpAuthServer() {
     if (p === '/mcp') {
       const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
       if (bearer && tokens.get(bearer) === resource()) return { status: 200, body: { jsonrpc: '2.0', result: {} } };
+      if (options.challenge === 'redirect') return { status: 307, headers: { location: `${base}/login` } };
       const header = options.challenge === 'header' ? `Bearer error="invalid_token", resource_metadata="${base}${prmPath}", scope="mcp:tools"` : 'Bearer';
       return { status: 401, headers: { 'www-authenticate': header }, body: { error: 'unauthorized' } };
     }

@@ -44,7 +44,8 @@ function jsonBodies(fetch: HttpOptions['fetch']): oidc.CustomFetch {
 
 /** openid-client's errors as ProviderErrors: who refused what, and whether trying again can help. */
 export function classifyOidc(err: unknown): ProviderError {
-  if (err instanceof ProviderError) return err;
+  // Our own (or the injected fetch's) classified error, possibly wrapped by openid-client.
+  for (let c: unknown = err, depth = 0; c && depth < 4; c = (c as { cause?: unknown }).cause, depth++) if (c instanceof ProviderError) return c;
   if (err instanceof oidc.ResponseBodyError) {
     return new ProviderError(isTransientStatus(err.status) ? 'transient' : 'permanent', err.error, err.error_description, err.status);
   }

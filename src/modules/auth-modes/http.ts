@@ -48,6 +48,8 @@ export async function send(http: HttpOptions, url: string, init: RequestInit): P
   try {
     res = await http.fetch(url, { ...init, redirect: 'manual', signal: AbortSignal.timeout(http.timeoutMs) });
   } catch (err) {
+    // The injected fetch (the egress guard) may refuse a URL with a classified error of its own.
+    if (err instanceof ProviderError) throw err;
     const name = (err as { name?: string }).name;
     throw new ProviderError('transient', name === 'TimeoutError' || name === 'AbortError' ? 'timeout' : 'network_error');
   }

@@ -150,10 +150,13 @@ export async function discoverResource(http: HttpOptions, resource: string): Pro
   const resourceUrl = checkUrl(http, resource);
   resourceUrl.hash = '';
 
-  // The resource's own challenge, when it gives one.
-  const probe = await send(http, resourceUrl.href, { method: 'GET', headers: { accept: 'application/json, text/event-stream' } });
-  await probe.body?.cancel();
-  const challenge = probe.status === 401 ? bearerChallenge(probe.headers.get('www-authenticate')) : undefined;
+  // The resource's own challenge, when it gives one (a redirect here only means no challenge).
+  const probe = await send(http, resourceUrl.href, { method: 'GET', headers: { accept: 'application/json, text/event-stream' } }).catch((err: unknown) => {
+    if (err instanceof ProviderError && err.error === 'unexpected_redirect') return undefined;
+    throw err;
+  });
+  await probe?.body?.cancel();
+  const challenge = probe?.status === 401 ? bearerChallenge(probe.headers.get('www-authenticate')) : undefined;
 
   let doc: Record<string, unknown> | undefined;
   if (challenge?.resource_metadata) {

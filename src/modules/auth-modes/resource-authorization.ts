@@ -5,9 +5,9 @@
  * is for. openid-client does the protocol (state, PKCE, RFC 9207 `iss` check when advertised).
  */
 import * as oidc from 'openid-client';
-import { classifyOidc, tokenEndpointConfig } from './client-credentials.js';
 import type { RegisteredClient } from './client-registration.js';
 import { type HttpOptions, type TokenResponse, tokenResponse } from './http.js';
+import { classifyOidc, tokenEndpointConfig } from './openid.js';
 import type { AuthorizationServerMetadata } from './resource-discovery.js';
 
 export type AuthorizationClient = Pick<RegisteredClient, 'client_id' | 'client_secret' | 'token_endpoint_auth_method'>;

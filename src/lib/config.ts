@@ -1,6 +1,6 @@
 /**
  * Configuration, parsed once at boot from the environment. Every variable is documented in
- * .env.example and the README. Secrets have no defaults: in production they must be set; in
+ * .env.example and docs/configuration.md. Secrets have no defaults: in production they must be set; in
  * development, when unset, dev-secrets.ts generates them once into the data folder (with a warning).
  */
 import path from 'node:path';

@@ -54,17 +54,25 @@ export async function makeBacklog(pool: pg.Pool, ids: string[], events: number) 
   return pendingEvents(pool);
 }
 
-/** Runs the dispatcher until no event is pending and no delivery is; events per second. */
+/**
+ * Runs the dispatcher until no event is pending and no delivery is; events per second. At the
+ * deadline it stops and reports the rate of what it did drain (`complete: false`), so one slow
+ * measurement does not cost the whole run.
+ */
 export async function drain(pool: pg.Pool, dispatcher: WebhookDispatcher, o: { deadlineMs: number }) {
   const events = await pendingEvents(pool);
   const t0 = performance.now();
   for (;;) {
     const r = await dispatcher.runOnce();
     if (!r.fannedOut && !r.delivered && !(await pendingEvents(pool)) && !(await pendingDeliveries(pool))) break;
-    if (performance.now() - t0 > o.deadlineMs) throw new Error(`the outbox did not drain within ${o.deadlineMs / 1000} s`);
+    if (performance.now() - t0 > o.deadlineMs) {
+      const s = (performance.now() - t0) / 1000;
+      const left = (await pendingEvents(pool)) + (await pendingDeliveries(pool));
+      return { events, seconds: s, perSecond: Math.max(0, events - left) / s, complete: false };
+    }
   }
   const s = (performance.now() - t0) / 1000;
-  return { events, seconds: s, perSecond: events / s };
+  return { events, seconds: s, perSecond: events / s, complete: true };
 }
 
 export { pendingEvents, pendingDeliveries };

@@ -17,6 +17,7 @@ const TAGS = [
   { name: 'Connected accounts', description: "One end user's credentials for one toolkit: connect, read, patch, refresh, revoke, and Connect Links." },
   { name: 'OAuth', description: 'The OAuth2 redirect target that providers send the browser back to.' },
   { name: 'Webhooks', description: 'Subscriptions to connected-account events, signed deliveries, the delivery log.' },
+  { name: 'Legacy API (v1/v2)', description: 'The older Composio API (composio-core 0.4/0.5, the older Python SDK), over the same services.' },
   { name: 'Operations', description: 'Liveness and readiness probes (no API key).' },
 ];
 

@@ -56,6 +56,7 @@ describe('POST /connected_accounts/link', () => {
       redirect_url: expect.stringContaining(`/link/${res.body.link_token}`),
       expires_at: expect.any(String),
       connected_account_id: expect.stringMatching(/^ca_/),
+      experimental: { account_type: 'PRIVATE' },
     });
     expect(new Date(res.body.expires_at).getTime() - Date.now()).toBeGreaterThan(9 * 60_000);
     const acc = await ctx.http.get(`/api/v3.1/connected_accounts/${res.body.connected_account_id}`).set('x-api-key', ctx.apiKey).expect(200);

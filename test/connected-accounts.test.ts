@@ -480,6 +480,132 @@ describe('account_type', () => {
   });
 });
 
+describe('labels (Latchkey extension)', () => {
+  type Labelled = Account & { labels: string[] };
+  let p: Awaited<ReturnType<TestContext['newProject']>>;
+  let cfg: string;
+  const make = async (userId: string, labels?: unknown) => {
+    const res = await post(
+      '/connected_accounts',
+      { auth_config: { id: cfg }, connection: { user_id: userId, ...(labels !== undefined ? { labels } : {}), state: { authScheme: 'API_KEY', val: { api_key: `k-${userId}` } } } },
+      p.apiKey,
+    );
+    return res;
+  };
+  const ids = async (q: string) => (await list(q, p.apiKey)).items.map((i) => i.id).sort();
+  const labelsOf = async (id: string) => ((await getAccount(id, p.apiKey)) as Labelled).labels;
+  const acc = { billing: '', ops: '', none: '' };
+
+  beforeAll(async () => {
+    p = await ctx.newProject();
+    cfg = await createConfig('linear', 'API_KEY', p.apiKey);
+    acc.billing = (await make('ann', ['billing', 'env=prod', 'billing'])).body.id;
+    acc.ops = (await make('ben', ['team:ops', 'env=prod'])).body.id;
+    acc.none = (await make('ann')).body.id;
+  });
+
+  it('are set on create (duplicates dropped, order kept) and shown on GET and in lists', async () => {
+    expect(await labelsOf(acc.billing)).toEqual(['billing', 'env=prod']);
+    expect(await labelsOf(acc.none)).toEqual([]);
+    const listed = (await list('', p.apiKey)).items as Labelled[];
+    expect(Object.fromEntries(listed.map((i) => [i.id, i.labels]))).toEqual({ [acc.billing]: ['billing', 'env=prod'], [acc.ops]: ['team:ops', 'env=prod'], [acc.none]: [] });
+  });
+
+  it('filter lists: any of the labels, comma-joined or repeated, with the other filters', async () => {
+    expect(await ids('labels=billing')).toEqual([acc.billing]);
+    expect(await ids('labels=env%3Dprod')).toEqual([acc.billing, acc.ops].sort());
+    expect(await ids('labels=billing,team:ops')).toEqual([acc.billing, acc.ops].sort());
+    expect(await ids('labels=billing&labels=team:ops')).toEqual([acc.billing, acc.ops].sort());
+    expect(await ids('labels=env=prod&user_ids=ben')).toEqual([acc.ops]);
+    expect(await ids('labels=Billing')).toEqual([]); // case-sensitive
+    const none = await list('labels=nothing-has-this', p.apiKey);
+    expect([none.items, none.total_items]).toEqual([[], 0]);
+    expect((await list('labels=env=prod&limit=1', p.apiKey)).total_items).toBe(2);
+    // Another project's labels are not this project's.
+    expect((await list('labels=billing')).items.map((i) => i.id)).not.toContain(acc.billing);
+  });
+
+  it('PATCH replaces them; [] removes them all; an omitted field keeps them', async () => {
+    const id = (await make('cat', ['a', 'b'])).body.id as string;
+    await patch(`/connected_accounts/${id}`, { labels: ['c', 'a'] }, p.apiKey).expect(200);
+    expect(await labelsOf(id)).toEqual(['c', 'a']);
+    await patch(`/connected_accounts/${id}`, { alias: 'x' }, p.apiKey).expect(200);
+    expect(await labelsOf(id)).toEqual(['c', 'a']);
+    expect(await ids('labels=b')).toEqual([]);
+    await patch(`/connected_accounts/${id}`, { labels: [] }, p.apiKey).expect(200);
+    expect(await labelsOf(id)).toEqual([]);
+    expect(await ids('labels=a,c')).toEqual([]);
+  });
+
+  it('are bounded: at most 20, each 1-64 of A-Z a-z 0-9 _ - . : / = @; a bad one is a 400 and nothing is stored', async () => {
+    const before = (await list('', p.apiKey)).total_items;
+    const twenty = Array.from({ length: 20 }, (_, i) => `l${i}`);
+    expect((await make('dee', twenty)).status).toBe(201);
+    for (const bad of [[...twenty, 'l20'], ['x'.repeat(65)], ['has space'], ['a,b'], [''], ['ünï'], 'billing', [1]]) {
+      expectEnvelope(await make('dee', bad), 400, 'Request_ValidationError');
+    }
+    expect((await list('', p.apiKey)).total_items).toBe(before + 1);
+    expectEnvelope(await patch(`/connected_accounts/${acc.none}`, { labels: ['a b'] }, p.apiKey), 400, 'Request_ValidationError');
+    expectEnvelope(await get(`/connected_accounts?labels=${'x'.repeat(65)}`, p.apiKey), 400, 'Request_ValidationError');
+    expectEnvelope(await get('/connected_accounts?labels=a%20b', p.apiKey), 400, 'Request_ValidationError');
+  });
+});
+
+describe('shared accounts (acl_config_for_shared)', () => {
+  let p: Awaited<ReturnType<TestContext['newProject']>>;
+  let cfg: string;
+  const make = (userId: string, experimental?: object) =>
+    post(
+      '/connected_accounts',
+      { auth_config: { id: cfg }, connection: { user_id: userId, ...(experimental ? { experimental } : {}), state: { authScheme: 'API_KEY', val: { api_key: `k-${userId}` } } } },
+      p.apiKey,
+    );
+  const ids = async (q: string) => (await list(q, p.apiKey)).items.map((i) => i.id).sort();
+  beforeAll(async () => {
+    p = await ctx.newProject();
+    cfg = await createConfig('linear', 'API_KEY', p.apiKey);
+  });
+
+  it('an ACL on create is stored for a SHARED account, and refused (nothing created) for a PRIVATE one', async () => {
+    const shared = await make('owner', { account_type: 'SHARED', acl_config_for_shared: { allowed_user_ids: ['bob', 'bob'], not_allowed_user_ids: ['eve'] } });
+    expect(shared.status, JSON.stringify(shared.body)).toBe(201);
+    expect(((await getAccount(shared.body.id, p.apiKey)) as unknown as { experimental: object }).experimental).toEqual({
+      account_type: 'SHARED',
+      acl_config_for_shared: { allow_all_users: false, allowed_user_ids: ['bob'], not_allowed_user_ids: ['eve'] },
+    });
+    const before = (await list('account_type=ALL', p.apiKey)).total_items;
+    for (const experimental of [{ acl_config_for_shared: { allow_all_users: true } }, { account_type: 'PRIVATE', acl_config_for_shared: {} }]) {
+      const e = expectEnvelope(await make('owner', experimental), 400, 'ConnectedAccount_InvalidRequest');
+      expect(e.message).toContain('acl_config_for_shared is only valid on SHARED');
+    }
+    expect((await list('account_type=ALL', p.apiKey)).total_items).toBe(before);
+    // A PRIVATE account shows no ACL at all.
+    const priv = await make('solo');
+    expect(((await getAccount(priv.body.id, p.apiKey)) as unknown as { experimental: object }).experimental).toEqual({ account_type: 'PRIVATE' });
+  });
+
+  it('user_ids lists what any of the users may use, each account once; the type cannot be patched', async () => {
+    const shared = (await make('owner2', { account_type: 'SHARED', acl_config_for_shared: { allowed_user_ids: ['bea', 'cid'] } })).body.id as string;
+    const beas = (await make('bea')).body.id as string;
+    expect(await ids('user_ids=bea,cid&account_type=ALL')).toEqual([shared, beas].sort());
+    expect((await list('user_ids=bea,cid&account_type=ALL', p.apiKey)).total_items).toBe(2);
+    expect(await ids('user_ids=bea')).toEqual([beas]); // PRIVATE only by default
+    expect(await ids('user_ids=dan&account_type=SHARED')).toEqual([]);
+    const e = expectEnvelope(await patch(`/connected_accounts/${shared}`, { experimental: { account_type: 'PRIVATE' } }, p.apiKey), 400, 'ConnectedAccount_InvalidRequest');
+    expect(e.message).toContain('account_type');
+    // An empty ACL patch changes nothing.
+    await patch(`/connected_accounts/${shared}`, { experimental: { acl_config_for_shared: {} } }, p.apiKey).expect(200);
+    expect(await ids('user_ids=cid&account_type=ALL')).toEqual([shared]);
+  });
+
+  it("auth_params for a user: another project's account is 404 whatever the user", async () => {
+    const shared = (await make('owner3', { account_type: 'SHARED', acl_config_for_shared: { allow_all_users: true } })).body.id as string;
+    await get(`/connected_accounts/${shared}/auth_params?user_id=anyone`, p.apiKey).expect(200);
+    expectEnvelope(await get(`/connected_accounts/${shared}/auth_params?user_id=anyone`), 404, 'ConnectedAccount_ResourceNotFound');
+    expectEnvelope(await get(`/connected_accounts/${shared}/auth_params?user_id=a%01b`, p.apiKey), 400, 'Request_ValidationError');
+  });
+});
+
 describe('PATCH /connected_accounts/{id}', () => {
   it('sets and clears the alias', async () => {
     const id = await createOk(linearCfg, { api_key: 'alias-k' }, { userId: 'patcher' });

@@ -219,19 +219,35 @@ describe('composio-core 0.5.39, the flows of the older docs', () => {
     expect((got as unknown as { connectionParams: object }).connectionParams).toMatchObject({ headers: { Authorization: expect.stringMatching(/^Bearer /) }, access_token: expect.any(String) });
   });
 
-  it('labels on initiate are accepted, and the labels filter answers', async () => {
+  it('labels on initiate are stored, and a list filtered by labels returns only the matching accounts', async () => {
     const entity = await toolset.getEntity('labelled');
-    const request = await entity.initiateConnection({
-      appName: 'linear',
-      integrationId: linearIntegration,
-      connectionParams: { api_key: 'lin_api_labelled' },
-      labels: ['primary'],
-    });
+    const initiate = (labels: string[] | undefined, key: string) =>
+      entity.initiateConnection({ appName: 'linear', integrationId: linearIntegration, connectionParams: { api_key: key }, ...(labels ? { labels } : {}) });
+    const request = await initiate(['primary'], 'lin_api_labelled');
+    const other = await initiate(['secondary', 'team:ops'], 'lin_api_other');
+    const unlabelled = await initiate(undefined, 'lin_api_none');
     expect(request.connectionStatus).toBe('ACTIVE');
-    expect((await toolset.client.connectedAccounts.get({ connectedAccountId: request.connectedAccountId })).status).toBe('ACTIVE');
-    const listed = await toolset.client.connectedAccounts.list({ labels: 'primary' });
-    // TODO(labels): once labels are stored, only this account matches.
-    expect(listed.items.map((c) => c.id)).toContain(request.connectedAccountId);
+    const got = await toolset.client.connectedAccounts.get({ connectedAccountId: request.connectedAccountId });
+    expect(got.status).toBe('ACTIVE');
+
+    const only = await toolset.client.connectedAccounts.list({ labels: 'primary' });
+    expect(only.items.map((c) => c.id)).toEqual([request.connectedAccountId]);
+    expect((only.items[0] as unknown as { labels: string[] }).labels).toEqual(['primary']);
+    // Any of the labels matches; accounts without them never do.
+    const either = await toolset.client.connectedAccounts.list({ labels: 'primary,team:ops' });
+    expect(new Set(either.items.map((c) => c.id))).toEqual(new Set([request.connectedAccountId, other.connectedAccountId]));
+    expect(either.items.map((c) => c.id)).not.toContain(unlabelled.connectedAccountId);
+    // The same labels through v3.1.
+    const v3 = await raw.get(`/api/v3.1/connected_accounts/${other.connectedAccountId}`).expect(200);
+    expect(v3.body.labels).toEqual(['secondary', 'team:ops']);
+  });
+
+  it('labels on the 0.4 body are stored; a label outside the allowed characters is a 400', async () => {
+    const made = await raw.post(`${V1}/connectedAccounts`, { integrationId: linearIntegration, entityId: 'labelled-04', data: { api_key: 'lin_api_04' }, labels: ['legacy-04'] });
+    expect(made.status).toBeLessThan(300);
+    const listed = await raw.get(`${V1}/connectedAccounts?labels=legacy-04`).expect(200);
+    expect(listed.body.items.map((c: { id: string; labels: string[] }) => [c.id, c.labels])).toEqual([[made.body.connectedAccountId, ['legacy-04']]]);
+    await raw.post(`${V1}/connectedAccounts`, { integrationId: linearIntegration, data: { api_key: 'lin_api_04' }, labels: ['has space'] }).expect(400);
   });
 
   it('a missing required field is a 400 whose message names it', async () => {

@@ -28,6 +28,7 @@ import {
 } from './support/oauth-app.js';
 
 const REASON = {
+  // The short-TTL environment below lives 2 s.
   timeout: 'Connection initiation did not complete within 2 seconds',
   permanent: 'Permanent auth error during token refresh',
   exchange: 'OAuth callback failed during token exchange',

@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import {
   AuthScheme,
   Composio,
+  ComposioAclOnlyForSharedError,
   ComposioConnectedAccountNotFoundError,
   ComposioMultipleConnectedAccountsError,
   ComposioToolkitNotFoundError,
@@ -63,6 +64,7 @@ const describeReq = (r: Sent) => `${r.method} ${r.url.pathname}${r.url.search}`;
 const raw = {
   get: (path: string) => ctx.http.get(`${V}${path}`).set('x-api-key', ctx.apiKey),
   patch: (path: string, body: object) => ctx.http.patch(`${V}${path}`).set('x-api-key', ctx.apiKey).send(body),
+  post: (path: string, body: object) => ctx.http.post(`${V}${path}`).set('x-api-key', ctx.apiKey).send(body),
 };
 
 type RawAccount = { id: string; user_id: string; status: string; state: { authScheme: string; val: Record<string, unknown> } };
@@ -567,6 +569,100 @@ describe('connected accounts through the SDK', () => {
     await expect(theirs.connectedAccounts.initiate('user-jessica', linearKeys, { config: AuthScheme.APIKey({ api_key: 'x' }) })).rejects.toMatchObject({ status: 404 });
     await expect(theirs.connectedAccounts.disable(acc.jessica)).rejects.toMatchObject({ status: 404 });
     expect((await composio.connectedAccounts.get(acc.jessica)).status).toBe('ACTIVE');
+  });
+});
+
+describe('shared connections (the experimental ACL) through the SDK', () => {
+  let shared = '';
+  const authParamsFor = (id: string, userId: string) => raw.get(`/connected_accounts/${id}/auth_params?user_id=${encodeURIComponent(userId)}`);
+  const listedFor = async (userId: string, accountType?: 'ALL' | 'SHARED') =>
+    (await composio.connectedAccounts.list({ userIds: [userId], authConfigIds: [linearTeam], ...(accountType ? { accountType } : {}) })).items.map((i) => i.id);
+
+  it('a SHARED account is its owner\'s alone until its ACL grants others (deny by default)', async () => {
+    const created = await raw.post('/connected_accounts', {
+      auth_config: { id: linearTeam },
+      connection: { user_id: 'team-owner', state: { authScheme: 'API_KEY', val: { status: 'ACTIVE', api_key: 'lin_api_shared' } }, experimental: { account_type: 'SHARED' } },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    shared = created.body.id as string;
+
+    const a = await composio.connectedAccounts.get(shared);
+    expect(a.experimental).toEqual({ accountType: 'SHARED', aclConfigForShared: { allowAllUsers: false, allowedUserIds: [], notAllowedUserIds: [] } });
+    expect((await authParamsFor(shared, 'team-owner')).status).toBe(200);
+    const denied = await authParamsFor(shared, 'user-bob');
+    expect(denied.status).toBe(403);
+    expect(denied.body.error).toMatchObject({ slug: 'ConnectedAccount_SharedAccessDenied', status: 403 });
+    expect(await listedFor('user-bob', 'ALL')).toEqual([]);
+    expect(await listedFor('team-owner', 'SHARED')).toEqual([shared]);
+  });
+
+  it('updateAcl stores the ACL: the user it allows lists and uses the account, which keeps its owner', async () => {
+    const from = sent.length;
+    expect(await composio.connectedAccounts.updateAcl(shared, { allowedUserIds: ['user-bob'] })).toMatchObject({ success: true, id: shared });
+    const [patch] = sentSince(from);
+    expect(patch && describeReq(patch)).toBe(`PATCH ${V}/connected_accounts/${shared}`);
+    expect(patch?.body).toEqual({ experimental: { acl_config_for_shared: { allowed_user_ids: ['user-bob'] } } });
+
+    expect((await composio.connectedAccounts.get(shared)).experimental?.aclConfigForShared).toEqual({ allowAllUsers: false, allowedUserIds: ['user-bob'], notAllowedUserIds: [] });
+    expect((await authParamsFor(shared, 'user-bob')).status).toBe(200);
+    expect((await authParamsFor(shared, 'user-carol')).status).toBe(403);
+
+    // Shared with bob: listed for him with account_type SHARED or ALL, never in the default (PRIVATE) list,
+    // so it does not block his own initiate(). user_id stays the owner's.
+    expect(await listedFor('user-bob', 'ALL')).toEqual([shared]);
+    expect(await listedFor('user-bob', 'SHARED')).toEqual([shared]);
+    expect(await listedFor('user-bob')).toEqual([]);
+    expect(await listedFor('user-carol', 'ALL')).toEqual([]);
+    const listed = await raw.get(`/connected_accounts?user_ids=user-bob&account_type=ALL&auth_config_ids=${linearTeam}`).expect(200);
+    expect(listed.body.items.map((i: RawAccount & { experimental: unknown }) => [i.user_id, i.experimental])).toEqual([
+      ['team-owner', { account_type: 'SHARED', acl_config_for_shared: { allow_all_users: false, allowed_user_ids: ['user-bob'], not_allowed_user_ids: [] } }],
+    ]);
+    expect(listed.body.total_items).toBe(1);
+  });
+
+  it('PATCH semantics: an omitted field is kept; deny wins over allow-all; the owner is never denied', async () => {
+    await composio.connectedAccounts.updateAcl(shared, { allowAllUsers: true, notAllowedUserIds: ['user-carol', 'team-owner'] });
+    expect((await composio.connectedAccounts.get(shared)).experimental?.aclConfigForShared).toEqual({
+      allowAllUsers: true,
+      allowedUserIds: ['user-bob'],
+      notAllowedUserIds: ['user-carol', 'team-owner'],
+    });
+    expect((await authParamsFor(shared, 'user-dave')).status).toBe(200);
+    expect((await authParamsFor(shared, 'user-carol')).status).toBe(403);
+    expect((await authParamsFor(shared, 'team-owner')).status).toBe(200);
+    expect(await listedFor('user-dave', 'ALL')).toEqual([shared]);
+    expect(await listedFor('user-carol', 'ALL')).toEqual([]);
+
+    await composio.experimental.updateAcl(shared, { allowAllUsers: false, allowedUserIds: [] });
+    expect((await authParamsFor(shared, 'user-bob')).status).toBe(403);
+    expect(await listedFor('user-bob', 'ALL')).toEqual([]);
+  });
+
+  it('an ACL on a PRIVATE account is refused as the SDK expects, and nothing is stored', async () => {
+    await expect(composio.connectedAccounts.updateAcl(acc.jessica, { allowAllUsers: true })).rejects.toBeInstanceOf(ComposioAclOnlyForSharedError);
+    expect((await rawAccount(acc.jessica)) as unknown).toMatchObject({ experimental: { account_type: 'PRIVATE' } });
+    expect((await authParamsFor(acc.jessica, 'user-bob')).status).toBe(403);
+    expect((await authParamsFor(acc.jessica, 'user-jessica')).status).toBe(200);
+  });
+
+  it('link() sets the type and the ACL; an ACL for a PRIVATE link is refused', async () => {
+    const from = sent.length;
+    const request = await composio.connectedAccounts.link('link-owner', linearTeam, {
+      experimental: { accountType: 'SHARED', aclConfigForShared: { allowedUserIds: ['user-erin'] } },
+    });
+    const post = sentSince(from).find((r) => r.method === 'POST');
+    expect(post?.body).toEqual({
+      auth_config_id: linearTeam,
+      user_id: 'link-owner',
+      experimental: { account_type: 'SHARED', acl_config_for_shared: { allowed_user_ids: ['user-erin'] } },
+    });
+    expect((await composio.connectedAccounts.get(request.id)).experimental).toEqual({
+      accountType: 'SHARED',
+      aclConfigForShared: { allowAllUsers: false, allowedUserIds: ['user-erin'], notAllowedUserIds: [] },
+    });
+    await expect(
+      composio.connectedAccounts.link('link-owner-2', linearTeam, { experimental: { accountType: 'PRIVATE', aclConfigForShared: { allowAllUsers: true } } }),
+    ).rejects.toBeInstanceOf(ComposioAclOnlyForSharedError);
   });
 });
 

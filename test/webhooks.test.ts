@@ -405,6 +405,30 @@ describe('delivery', () => {
     expect(log.map((d) => d.event_type).sort()).toEqual([CA('created'), CA('disabled')]);
   });
 
+  it("the account data carries its labels and, for a SHARED account, its ACL (the outbox snapshot is the whole row)", async () => {
+    const t = await tenant();
+    const r = await receiver();
+    await subscribe(t, r.url, [CA('created')]);
+    const res = await t.api
+      .post('/connected_accounts', {
+        auth_config: { id: t.cfgId },
+        connection: {
+          user_id: 'team',
+          labels: ['billing', 'env=prod'],
+          experimental: { account_type: 'SHARED', acl_config_for_shared: { allowed_user_ids: ['bob'] } },
+          state: { authScheme: 'API_KEY', val: { api_key: 'lin_api_labelled' } },
+        },
+      })
+      .expect(201);
+    await drain();
+    expect(r.bodies().map((b) => [b.type, b.data.id])).toEqual([[CA('created'), res.body.id]]);
+    expect(r.bodies()[0]!.data).toMatchObject({
+      user_id: 'team',
+      labels: ['billing', 'env=prod'],
+      experimental: { account_type: 'SHARED', acl_config_for_shared: { allow_all_users: false, allowed_user_ids: ['bob'], not_allowed_user_ids: [] } },
+    });
+  });
+
   it('does not deliver to a disabled or deleted subscription', async () => {
     const t = await tenant();
     const r1 = await receiver();

@@ -31,6 +31,8 @@ export const ERROR_CODES = {
   ConnectedAccount_ProviderError: { status: 502, code: 611 },
   /** The provider refused a refresh: the grant is dead and the account is now EXPIRED. */
   ConnectedAccount_Expired: { status: 409, code: 612 },
+  /** The account is neither the user's own nor SHARED with them (connected-accounts/shared-access.ts). */
+  ConnectedAccount_SharedAccessDenied: { status: 403, code: 620 },
   Conflict: { status: 409, code: 1301 },
   Database_Unavailable: { status: 503, code: 1501 },
   Storage_Unreadable: { status: 500, code: 1502 },

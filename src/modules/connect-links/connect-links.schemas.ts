@@ -1,7 +1,7 @@
 /** Wire shapes of POST /connected_accounts/link (Composio's contract §3.9). */
 import { z } from 'zod';
 import { AuthConfigId } from '../auth-configs/auth-configs.schemas.js';
-import { UserId, Val } from '../connected-accounts/connected-accounts.schemas.js';
+import { Experimental, ExperimentalOut, UserId, Val } from '../connected-accounts/connected-accounts.schemas.js';
 
 export const CreateLinkBody = z.object({
   auth_config_id: AuthConfigId,
@@ -10,7 +10,8 @@ export const CreateLinkBody = z.object({
   alias: z.string().max(255).regex(/^\P{Cc}*$/u).optional(),
   /** Pre-filled fields, e.g. a subdomain, so the page does not ask for them. */
   connection_data: Val.optional(),
-  experimental: z.object({ account_type: z.enum(['PRIVATE', 'SHARED']).optional() }).passthrough().optional(),
+  /** `account_type`, and for SHARED accounts the ACL (connected-accounts/shared-access.ts). */
+  experimental: Experimental,
 });
 export type CreateLinkBody = z.infer<typeof CreateLinkBody>;
 
@@ -19,4 +20,5 @@ export const CreateLinkResponse = z.object({
   redirect_url: z.string(),
   expires_at: z.string(),
   connected_account_id: z.string(),
+  experimental: ExperimentalOut,
 });

@@ -22,6 +22,7 @@ import type { Caller } from '../projects/projects.service.js';
 import { type AuthSchemeDefinition, type ToolkitField, templateNames } from '../toolkits/toolkit-definition.js';
 import type { ToolkitsService } from '../toolkits/toolkits.service.js';
 import { fill } from '../connected-accounts/auth-params.js';
+import { aclWire, newAccountAcl } from '../connected-accounts/shared-access.js';
 import type { ConnectLinksRepository } from './connect-links.repository.js';
 import type { CreateLinkBody } from './connect-links.schemas.js';
 
@@ -158,6 +159,8 @@ export function connectLinksService(deps: {
       if (problems.length) {
         throw new AppError('ConnectedAccount_InvalidRequest', `Invalid connection_data: ${problems.join('; ')}`, { errors: problems.map((p) => `connection_data.${p}`) });
       }
+      const accountType = body.experimental?.account_type ?? 'PRIVATE';
+      const acl = newAccountAcl(accountType, body.experimental?.acl_config_for_shared);
       const alias = body.alias?.trim() || null;
       if (alias && (await accounts.aliasTaken(projectId, body.user_id, cfg.toolkitSlug, alias))) {
         throw AppError.final('ConnectedAccount_Conflict', `Alias "${alias}" is already used by this user's ${cfg.toolkitSlug} accounts`);
@@ -184,11 +187,18 @@ export function connectLinksService(deps: {
           alias,
           wordId: newWordId(cfg.toolkitSlug),
           callbackUrl: body.callback_url ?? null,
-          accountType: body.experimental?.account_type ?? 'PRIVATE',
+          accountType,
+          acl,
         },
         (tx) => repo.createSession({ id: newId('linkSession'), projectId, accountId: id, tokenHash: new Uint8Array(hash(token)), createdAt, expiresAt }, tx),
       );
-      return { link_token: token, redirect_url: `${deps.publicUrl}/link/${token}`, expires_at: expiresAt.toISOString(), connected_account_id: id };
+      return {
+        link_token: token,
+        redirect_url: `${deps.publicUrl}/link/${token}`,
+        expires_at: expiresAt.toISOString(),
+        connected_account_id: id,
+        experimental: acl ? { account_type: 'SHARED' as const, acl_config_for_shared: aclWire(acl) } : { account_type: 'PRIVATE' as const },
+      };
     },
 
     /**

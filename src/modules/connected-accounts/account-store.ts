@@ -12,6 +12,7 @@ import type pg from 'pg';
 import type { Db, Prisma } from '../../db/prisma.js';
 import type { Crypto } from '../../lib/crypto.js';
 import { sealedValues } from '../../lib/sealed.js';
+import { type Acl, NO_ACL } from './shared-access.js';
 import { type Status, transition } from './state-machine.js';
 
 export type Val = Record<string, unknown>;
@@ -37,6 +38,10 @@ export type NewAccount = {
   wordId: string;
   callbackUrl: string | null;
   accountType: string;
+  /** None when omitted. */
+  labels?: string[];
+  /** SHARED accounts: who else may use it (shared-access.ts); deny-by-default when omitted. */
+  acl?: Acl;
 };
 
 /** Fields a write may change besides the status. `val` is sealed here; `reason` is the status reason. */
@@ -46,6 +51,10 @@ export type Change = {
   secretKeys?: string[];
   alias?: string | null;
   callbackUrl?: string | null;
+  /** Replaces the labels. */
+  labels?: string[];
+  /** Replaces the ACL (the caller merges a PATCH into the stored one). */
+  acl?: Acl;
   tokenExpiresAt?: Date | null;
   refreshFailures?: number;
   nextRefreshAt?: Date | null;
@@ -60,9 +69,11 @@ const HOLDS_TOKENS = ['ACTIVE', 'INACTIVE'];
 /** Inserts only while the auth config is live and enabled, so the check and the write are one statement. */
 const INSERT_SQL = `
   INSERT INTO connected_accounts (id, project_id, auth_config_id, toolkit_slug, user_id, auth_scheme, status,
-                                  state, secret_keys, alias, word_id, callback_url, account_type, created_at, updated_at)
+                                  state, secret_keys, alias, word_id, callback_url, account_type, labels,
+                                  acl_allow_all_users, acl_allowed_user_ids, acl_not_allowed_user_ids, created_at, updated_at)
   SELECT $1::varchar, $2::varchar, $3::varchar, $4::varchar, $5::varchar, $6::varchar, $7::varchar, $8::text,
-         $9::text[], $10::varchar, $11::varchar, $12::varchar, $13::varchar, now(), now()
+         $9::text[], $10::varchar, $11::varchar, $12::varchar, $13::varchar, $14::text[],
+         $15::boolean, $16::text[], $17::text[], now(), now()
    WHERE EXISTS (SELECT 1 FROM auth_configs
                   WHERE id = $3::varchar AND project_id = $2::varchar AND status = 'ENABLED' AND deleted_at IS NULL)`;
 
@@ -81,11 +92,15 @@ export function accountStore(deps: { db: Db; pool: pg.Pool; crypto: Pick<Crypto,
       ...(c.secretKeys !== undefined ? { secretKeys: c.secretKeys } : {}),
       ...(c.alias !== undefined ? { alias: c.alias } : {}),
       ...(c.callbackUrl !== undefined ? { callbackUrl: c.callbackUrl } : {}),
+      ...(c.labels !== undefined ? { labels: c.labels } : {}),
+      ...(c.acl !== undefined ? aclColumns(c.acl) : {}),
       ...(c.tokenExpiresAt !== undefined ? { tokenExpiresAt: c.tokenExpiresAt } : {}),
       ...(c.refreshFailures !== undefined ? { refreshFailures: c.refreshFailures } : {}),
       ...(c.nextRefreshAt !== undefined ? { nextRefreshAt: c.nextRefreshAt } : {}),
     };
   }
+
+  const aclColumns = (acl: Acl) => ({ aclAllowAllUsers: acl.allowAllUsers, aclAllowedUserIds: acl.allowedUserIds, aclNotAllowedUserIds: acl.notAllowedUserIds });
 
   const live = (ref: AccountRef) => ({ id: ref.id, projectId: ref.projectId, status: ref.status, deletedAt: null });
 
@@ -110,10 +125,12 @@ export function accountStore(deps: { db: Db; pool: pg.Pool; crypto: Pick<Crypto,
      */
     async create(a: NewAccount, alongside?: Alongside): Promise<boolean> {
       const state = seal(a.projectId, a.id, a.val);
+      const labels = a.labels ?? [];
+      const acl = a.acl ?? NO_ACL;
       if (alongside) {
-        const { val: _val, ...row } = a;
+        const { val: _val, acl: _acl, ...row } = a;
         await db.$transaction(async (tx) => {
-          await tx.connectedAccount.create({ data: { ...row, state }, select: { id: true } });
+          await tx.connectedAccount.create({ data: { ...row, labels, ...aclColumns(acl), state }, select: { id: true } });
           await alongside(tx);
         });
         return true;
@@ -122,7 +139,8 @@ export function accountStore(deps: { db: Db; pool: pg.Pool; crypto: Pick<Crypto,
         const r = await pool.query({
           name: 'connected_account_insert',
           text: INSERT_SQL,
-          values: [a.id, a.projectId, a.authConfigId, a.toolkitSlug, a.userId, a.authScheme, a.status, state, a.secretKeys, a.alias, a.wordId, a.callbackUrl, a.accountType],
+          values: [a.id, a.projectId, a.authConfigId, a.toolkitSlug, a.userId, a.authScheme, a.status, state, a.secretKeys, a.alias, a.wordId, a.callbackUrl, a.accountType, labels,
+                   acl.allowAllUsers, acl.allowedUserIds, acl.notAllowedUserIds],
         });
         return r.rowCount === 1;
       } catch (err) {
@@ -144,7 +162,7 @@ export function accountStore(deps: { db: Db; pool: pg.Pool; crypto: Pick<Crypto,
       return r.count === 1;
     },
 
-    /** Changes fields other than the status (credentials, alias), while the status is still the one read. */
+    /** Changes fields other than the status (credentials, alias, labels, ACL), while the status is still the one read. */
     async patch(ref: AccountRef, change: Omit<Change, 'reason'>): Promise<boolean> {
       const data = toData(ref, change);
       if (!Object.keys(data).length) return true;

@@ -4,17 +4,21 @@
  */
 import type pg from 'pg';
 import type { Db, Prisma } from '../../db/prisma.js';
+import { usableByWhere } from './shared-access.js';
 
 const withConfig = { authConfig: { select: { isComposioManaged: true, status: true, deletedAt: true } } } as const;
 export type AccountRow = Prisma.ConnectedAccountGetPayload<{ include: typeof withConfig }>;
 
 export type ListFilters = {
+  /** Accounts these users may use: their own, and (unless only PRIVATE ones are asked for) SHARED ones their ACL allows. */
   userIds?: string[];
   toolkitSlugs?: string[];
   authConfigIds?: string[];
   ids?: string[];
   statuses?: string[];
   accountType: 'PRIVATE' | 'SHARED' | 'ALL';
+  /** Accounts carrying any of these labels. */
+  labels?: string[];
 };
 export type Order = { by: 'createdAt' | 'updatedAt'; dir: 'asc' | 'desc' };
 
@@ -25,6 +29,7 @@ export type Order = { by: 'createdAt' | 'updatedAt'; dir: 'asc' | 'desc' };
 const FIND_SQL = `
   SELECT a.id, a.project_id, a.auth_config_id, a.toolkit_slug, a.user_id, a.auth_scheme, a.status,
          a.status_reason, a.state, a.secret_keys, a.alias, a.word_id, a.callback_url, a.account_type,
+         a.labels, a.acl_allow_all_users, a.acl_allowed_user_ids, a.acl_not_allowed_user_ids,
          a.token_expires_at, a.refresh_lease_until, a.refresh_failures, a.next_refresh_at, a.activated_at,
          a.created_at, a.updated_at, c.is_composio_managed, c.status AS config_status
     FROM connected_accounts a JOIN auth_configs c ON c.id = a.auth_config_id
@@ -45,6 +50,10 @@ type FindRow = {
   word_id: string;
   callback_url: string | null;
   account_type: string;
+  labels: string[];
+  acl_allow_all_users: boolean;
+  acl_allowed_user_ids: string[];
+  acl_not_allowed_user_ids: string[];
   token_expires_at: Date | null;
   refresh_lease_until: Date | null;
   refresh_failures: number;
@@ -77,6 +86,10 @@ export function connectedAccountsRepository(db: Db, pool: pg.Pool) {
         wordId: r.word_id,
         callbackUrl: r.callback_url,
         accountType: r.account_type,
+        labels: r.labels,
+        aclAllowAllUsers: r.acl_allow_all_users,
+        aclAllowedUserIds: r.acl_allowed_user_ids,
+        aclNotAllowedUserIds: r.acl_not_allowed_user_ids,
         tokenExpiresAt: r.token_expires_at,
         refreshLeaseUntil: r.refresh_lease_until,
         refreshFailures: r.refresh_failures,
@@ -92,12 +105,14 @@ export function connectedAccountsRepository(db: Db, pool: pg.Pool) {
       const where: Prisma.ConnectedAccountWhereInput = {
         projectId,
         deletedAt: null,
-        ...(f.userIds?.length ? { userId: { in: f.userIds } } : {}),
+        ...(f.userIds?.length ? (f.accountType === 'PRIVATE' ? { userId: { in: f.userIds } } : usableByWhere(f.userIds)) : {}),
         ...(f.toolkitSlugs?.length ? { toolkitSlug: { in: f.toolkitSlugs } } : {}),
         ...(f.authConfigIds?.length ? { authConfigId: { in: f.authConfigIds } } : {}),
         ...(f.ids?.length ? { id: { in: f.ids } } : {}),
         ...(f.statuses?.length ? { status: { in: f.statuses } } : {}),
         ...(f.accountType === 'ALL' ? {} : { accountType: f.accountType }),
+        // `labels && $1`: the GIN index on labels answers it.
+        ...(f.labels?.length ? { labels: { hasSome: f.labels } } : {}),
       };
       const cmp = order.dir === 'desc' ? 'lt' : 'gt';
       const bound = order.dir === 'desc' ? 'lte' : 'gte';

@@ -1,12 +1,14 @@
 /** /connected_accounts: Composio's connected-account API (§3), plus Latchkey's /auth_params. */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { RouteDeps } from '../../app.js';
+import { errorEnvelope } from '../../lib/schemas.js';
 import { callerOf } from '../../plugins/auth.js';
 import {
   AccountList,
   AccountObject,
   AccountParams,
   AccountStatusParams,
+  AuthParamsQuery,
   AuthParamsResponse,
   CreateAccountBody,
   CreateAccountResponse,
@@ -31,7 +33,9 @@ export const connectedAccountsRoutes: FastifyPluginAsyncZod<RouteDeps> = async (
       operationId: 'createConnectedAccount',
       summary: 'Connect an end user',
       tags,
-      description: 'Connects an end user. Credential schemes (API_KEY, BEARER_TOKEN, BASIC, ...) become ACTIVE at once.',
+      description:
+        'Connects an end user. Credential schemes (API_KEY, BEARER_TOKEN, BASIC, ...) become ACTIVE at once. ' +
+        '`connection.labels` (Latchkey extension) labels the account; `connection.experimental` makes it SHARED, with an ACL of who else may use it.',
       body: CreateAccountBody,
       response: { 201: CreateAccountResponse },
     },
@@ -44,7 +48,10 @@ export const connectedAccountsRoutes: FastifyPluginAsyncZod<RouteDeps> = async (
       operationId: 'listConnectedAccounts',
       summary: 'List connected accounts',
       tags,
-      description: 'Array filters take comma-joined values (user_ids=a,b) or repeated keys. Cursors are opaque keysets.',
+      description:
+        'Array filters take comma-joined values (user_ids=a,b) or repeated keys. Cursors are opaque keysets. ' +
+        '`labels` (Latchkey extension) matches accounts carrying any of them. With account_type SHARED or ALL, `user_ids` also matches SHARED accounts ' +
+        'whose ACL allows one of those users (they keep their owner\'s user_id).',
       querystring: ListAccountsQuery,
       response: { 200: AccountList },
     },
@@ -63,7 +70,9 @@ export const connectedAccountsRoutes: FastifyPluginAsyncZod<RouteDeps> = async (
       operationId: 'updateConnectedAccount',
       summary: 'Update a connected account',
       tags,
-      description: 'Sets the alias ("" or null clears) and patches credentials: an omitted field is kept, null removes it.',
+      description:
+        'Sets the alias ("" or null clears) and patches credentials: an omitted field is kept, null removes it. ' +
+        '`labels` (Latchkey extension) replaces the labels. `experimental.acl_config_for_shared` patches the ACL of a SHARED account (an omitted field is kept, a list given replaces the stored one).',
       params: AccountParams,
       body: UpdateAccountBody,
       response: { 200: UpdateAccountResponse },
@@ -146,11 +155,16 @@ export const connectedAccountsRoutes: FastifyPluginAsyncZod<RouteDeps> = async (
       summary: 'Get the parameters that carry a credential',
       tags,
       description:
-        'Latchkey extension: what a caller needs to call the provider directly — base URL (templates filled) and the headers or query parameters that carry the credential.',
+        'Latchkey extension: what a caller needs to call the provider directly — base URL (templates filled) and the headers or query parameters that carry the credential. ' +
+        'With `user_id`, the account must be that user\'s own or SHARED with them by its ACL (403 otherwise).',
       params: AccountParams,
-      response: { 200: AuthParamsResponse },
+      querystring: AuthParamsQuery,
+      response: {
+        200: AuthParamsResponse,
+        403: errorEnvelope.describe('The account is neither the user\'s own nor SHARED with them (ConnectedAccount_SharedAccessDenied).'),
+      },
     },
     config: { rateLimit: limits.read },
-    handler: async (req) => accounts.authParams(callerOf(req), req.params.nanoid),
+    handler: async (req) => accounts.authParams(callerOf(req), req.params.nanoid, req.query.user_id),
   });
 };

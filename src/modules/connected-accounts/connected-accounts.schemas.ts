@@ -20,6 +20,25 @@ export const AccountStatusParams = z.object({ nanoId: AccountIdInPath });
 export const UserId = z.string().min(1).max(256).regex(/^\P{Cc}+$/u, 'user ids cannot contain control characters');
 const Alias = z.string().max(255).regex(/^\P{Cc}*$/u, 'aliases cannot contain control characters');
 
+/**
+ * A label (Latchkey extension; the older API's `labels`): 1-64 of A-Z a-z 0-9 _ - . : / = @, so a
+ * label never needs quoting in a query string and never contains the comma that joins a list filter.
+ * Labels are case-sensitive and matched exactly.
+ */
+export const LABEL_MAX_LENGTH = 64;
+export const LABELS_MAX = 20;
+export const Label = z
+  .string()
+  .trim()
+  .min(1)
+  .max(LABEL_MAX_LENGTH)
+  .regex(/^[A-Za-z0-9_.:=@/-]+$/, 'labels use A-Z, a-z, 0-9 and _ - . : / = @');
+/** An account's labels: at most LABELS_MAX, duplicates dropped (the first occurrence keeps its place). */
+export const Labels = z
+  .array(Label)
+  .max(LABELS_MAX)
+  .transform((l) => [...new Set(l)]);
+
 /** Values in a connection's `val`: strings (bounded), numbers, booleans, or null to remove on update. */
 const ValValue = z.union([z.string().max(20_000), z.number(), z.boolean(), z.null(), z.array(z.string().max(1000)).max(100)]);
 export const Val = z
@@ -28,18 +47,21 @@ export const Val = z
 
 export const ConnectionState = z.object({ authScheme: z.enum(AUTH_SCHEMES), val: Val });
 
-const Experimental = z
+/** Composio's experimental ACL of a SHARED account (shared-access.ts applies it). Lists: at most 1000 user ids. */
+export const AclConfig = z.object({
+  allow_all_users: z.boolean().optional(),
+  allowed_user_ids: z.array(UserId).max(1000).optional(),
+  not_allowed_user_ids: z.array(UserId).max(1000).optional(),
+});
+export const Experimental = z
   .object({
     account_type: z.enum(['PRIVATE', 'SHARED']).optional(),
-    acl_config_for_shared: z
-      .object({
-        allow_all_users: z.boolean().optional(),
-        allowed_user_ids: z.array(UserId).max(1000).optional(),
-        not_allowed_user_ids: z.array(UserId).max(1000).optional(),
-      })
-      .optional(),
+    acl_config_for_shared: AclConfig.optional(),
   })
   .optional();
+/** On responses: the ACL is shown on SHARED accounts (all three fields), never on PRIVATE ones. */
+const AclConfigOut = z.object({ allow_all_users: z.boolean(), allowed_user_ids: z.array(z.string()), not_allowed_user_ids: z.array(z.string()) });
+export const ExperimentalOut = z.object({ account_type: z.enum(['PRIVATE', 'SHARED']), acl_config_for_shared: AclConfigOut.optional() });
 
 const httpUrl = z.url({ protocol: /^https?$/ }).max(2000);
 
@@ -54,6 +76,8 @@ export const CreateAccountBody = z.object({
     redirect_uri: httpUrl.optional(),
     deprecated_is_v1_rerouted: z.boolean().optional(),
     experimental: Experimental,
+    /** Latchkey extension: the account's labels. */
+    labels: Labels.optional(),
   }),
   validate_credentials: z.boolean().optional(),
 });
@@ -84,7 +108,9 @@ export const AccountObject = z.object({
   params: z.record(z.string(), z.unknown()).optional(),
   word_id: z.string().nullable(),
   alias: z.string().nullable(),
-  experimental: z.object({ account_type: z.enum(['PRIVATE', 'SHARED']) }),
+  experimental: ExperimentalOut,
+  /** Latchkey extension. */
+  labels: z.array(z.string()),
 });
 export type AccountObject = z.infer<typeof AccountObject>;
 
@@ -99,6 +125,8 @@ export const ListAccountsQuery = z.object({
   order_by: z.enum(['created_at', 'updated_at']).default('created_at'),
   order_direction: z.enum(['asc', 'desc']).default('desc'),
   account_type: z.enum(['PRIVATE', 'SHARED', 'ALL']).default('PRIVATE'),
+  /** Latchkey extension: accounts carrying any of these labels. */
+  labels: csvParam(Label, LABELS_MAX).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(20),
   cursor: cursorParam.optional(),
 });
@@ -108,6 +136,8 @@ export const UpdateAccountBody = z.object({
   alias: Alias.nullable().optional(),
   connection: z.object({ state: ConnectionState }).optional(),
   experimental: Experimental,
+  /** Latchkey extension: replaces the account's labels ([] removes them all). */
+  labels: Labels.optional(),
 });
 export type UpdateAccountBody = z.infer<typeof UpdateAccountBody>;
 export const UpdateAccountResponse = z.object({ success: z.boolean(), id: z.string(), status: z.enum(STATUSES) });
@@ -125,6 +155,9 @@ export const RevokeResponse = z.object({
   revoked_tokens: z.array(z.enum(['access_token', 'refresh_token', 'credential'])),
   connected_account: z.object({ id: z.string(), status: z.enum(STATUSES) }),
 });
+
+/** `user_id`: the user the parameters are for; the account must be theirs or SHARED with them. */
+export const AuthParamsQuery = z.object({ user_id: UserId.optional() });
 
 export const AuthParamsResponse = z.object({
   base_url: z.string(),

@@ -22,6 +22,7 @@ import { computeAuthParams } from './auth-params.js';
 import type { AccountStore } from './account-store.js';
 import type { AccountRow, ConnectedAccountsRepository } from './connected-accounts.repository.js';
 import type { AccountObject, CreateAccountBody, ListAccountsQuery, UpdateAccountBody } from './connected-accounts.schemas.js';
+import { ACL_ONLY_FOR_SHARED, aclOf, aclWire, applyAcl, mayUse, newAccountAcl } from './shared-access.js';
 import { type Status, STATUS_REASONS, transition } from './state-machine.js';
 
 type Val = Record<string, unknown>;
@@ -32,14 +33,6 @@ const UNREADABLE = 'Stored credentials could not be decrypted';
 const REDIRECT_SCHEMES: AuthScheme[] = ['OAUTH2', 'OAUTH1', 'DCR_OAUTH', 'CIMD_OAUTH', 'S2S_OAUTH2'];
 /** Schemes whose credentials can be patched in place (Composio's PATCH contract). */
 const PATCHABLE: AuthScheme[] = ['BEARER_TOKEN', 'API_KEY', 'BASIC', 'BASIC_WITH_JWT', 'GOOGLE_SERVICE_ACCOUNT', 'SERVICE_ACCOUNT', 'NO_AUTH'];
-
-/**
- * Labels on connected accounts (the older Composio API's `labels`): accepted by the legacy v1 routes
- * and passed here, through this one seam.
- * TODO(labels): not stored or filtered yet — the labels change adds the column, writes `labels` on
- * create, and applies the list filter (an account matches when it carries any of the labels).
- */
-export type AccountLabels = { labels?: string[] };
 
 const CursorShape = z.object({
   o: z.enum(['created_at', 'updated_at']),
@@ -116,13 +109,36 @@ export function connectedAccountsService(deps: {
       ...(full ? { params: {} } : {}),
       word_id: row.wordId,
       alias: row.alias,
-      experimental: { account_type: row.accountType as 'PRIVATE' | 'SHARED' },
+      // A SHARED account listed for another user keeps its owner's user_id; the ACL says who else may use it.
+      experimental:
+        row.accountType === 'SHARED'
+          ? { account_type: 'SHARED', acl_config_for_shared: aclWire(aclOf(row)) }
+          : { account_type: row.accountType as 'PRIVATE' | 'SHARED' },
+      labels: row.labels,
     };
   }
 
   async function findOrThrow(projectId: string, id: string) {
     const row = await repo.find(projectId, id);
     if (!row) throw new AppError('ConnectedAccount_ResourceNotFound', `Connected account "${id}" not found`);
+    return row;
+  }
+
+  /**
+   * The account as `userId` may use it: a 403 when it is neither theirs nor SHARED with them
+   * (shared-access.ts). Without a user id, the project's API key speaks for every user.
+   */
+  async function findForUser(projectId: string, id: string, userId: string | undefined) {
+    const row = await findOrThrow(projectId, id);
+    if (userId !== undefined && !mayUse(row, userId)) {
+      throw new AppError(
+        'ConnectedAccount_SharedAccessDenied',
+        row.accountType === 'SHARED'
+          ? `Connected account "${id}" is SHARED, but its ACL does not allow user "${userId}"`
+          : `Connected account "${id}" belongs to another user`,
+        { suggestedFix: 'Use an account of this user, or grant access with PATCH /connected_accounts/{id} {"experimental":{"acl_config_for_shared":…}}' },
+      );
+    }
     return row;
   }
 
@@ -142,11 +158,11 @@ export function connectedAccountsService(deps: {
   return {
     openVal,
     findOrThrow,
+    findForUser,
     /** The account as GET returns it, with every secret masked (webhook payloads). */
     maskedView: (row: AccountRow) => toObject(row, true, true),
 
-    /** `_labels`: the labels seam (see AccountLabels), ignored for now. */
-    async create(caller: Caller, body: CreateAccountBody, _labels: AccountLabels = {}) {
+    async create(caller: Caller, body: CreateAccountBody) {
       const { projectId } = caller;
       const cfg = { id: body.auth_config.id, ...(await authConfigs.fixedPartsOf(projectId, body.auth_config.id)) };
       const c = body.connection;
@@ -168,6 +184,9 @@ export function connectedAccountsService(deps: {
         });
       }
       const userId = c.user_id ?? 'default';
+      const accountType = c.experimental?.account_type ?? 'PRIVATE';
+      const acl = newAccountAcl(accountType, c.experimental?.acl_config_for_shared);
+      const labels = c.labels ?? [];
       const alias = c.alias?.trim() || null;
       if (alias) await assertAliasFree(projectId, userId, cfg.toolkitSlug, alias);
       const id = newId('connectedAccount');
@@ -191,7 +210,9 @@ export function connectedAccountsService(deps: {
             alias,
             wordId: newWordId(cfg.toolkitSlug),
             callbackUrl,
-            accountType: c.experimental?.account_type ?? 'PRIVATE',
+            accountType,
+            labels,
+            acl,
           },
         });
         changed(projectId);
@@ -219,7 +240,9 @@ export function connectedAccountsService(deps: {
           alias,
           wordId: newWordId(cfg.toolkitSlug),
           callbackUrl: c.callback_url ?? c.redirect_uri ?? null,
-          accountType: c.experimental?.account_type ?? 'PRIVATE',
+          accountType,
+          labels,
+          acl,
         });
       } catch (err) {
         // A concurrent create took the alias between the check and the insert.
@@ -249,14 +272,13 @@ export function connectedAccountsService(deps: {
       return toObject(await oauth.refreshNow(row), caller.maskCredentials, true);
     },
 
-    /** `_labels`: the labels filter seam (see AccountLabels), ignored for now. */
-    async list(caller: Caller, q: ListAccountsQuery, _labels: AccountLabels = {}) {
+    async list(caller: Caller, q: ListAccountsQuery) {
       const cursor = q.cursor ? decodeCursor(q.cursor, CursorShape) : undefined;
       if (cursor && (cursor.o !== q.order_by || cursor.d !== q.order_direction)) {
         throw new AppError('Request_InvalidCursor', 'This cursor belongs to another ordering', { suggestedFix: 'Keep order_by and order_direction while paging' });
       }
       const by = q.order_by === 'created_at' ? 'createdAt' : 'updatedAt';
-      const filters = { userIds: q.user_ids, toolkitSlugs: q.toolkit_slugs, authConfigIds: q.auth_config_ids, ids: q.connected_account_ids, statuses: q.statuses, accountType: q.account_type };
+      const filters = { userIds: q.user_ids, toolkitSlugs: q.toolkit_slugs, authConfigIds: q.auth_config_ids, ids: q.connected_account_ids, statuses: q.statuses, accountType: q.account_type, labels: q.labels };
       const { rows, count } = await repo.list(
         caller.projectId,
         filters,
@@ -292,10 +314,17 @@ export function connectedAccountsService(deps: {
     async update(caller: Caller, id: string, body: UpdateAccountBody) {
       const { projectId } = caller;
       const row = await findOrThrow(projectId, id);
-      if (body.experimental?.acl_config_for_shared && row.accountType !== 'SHARED') {
-        throw new AppError('ConnectedAccount_InvalidRequest', 'acl_config_for_shared is only valid on SHARED connected accounts');
+      const acl = body.experimental?.acl_config_for_shared;
+      if (acl && row.accountType !== 'SHARED') throw new AppError('ConnectedAccount_InvalidRequest', ACL_ONLY_FOR_SHARED);
+      const type = body.experimental?.account_type;
+      if (type && type !== row.accountType) {
+        throw new AppError('ConnectedAccount_InvalidRequest', `account_type cannot be changed (this account is ${row.accountType})`, {
+          suggestedFix: 'Create a new connected account of the other type',
+        });
       }
-      const data: { alias?: string | null; val?: Val; secretKeys?: string[] } = {};
+      const data: Parameters<typeof store.patch>[1] = {};
+      if (acl) data.acl = applyAcl(aclOf(row), acl);
+      if (body.labels !== undefined) data.labels = body.labels;
       if (body.alias !== undefined) {
         const alias = body.alias?.trim() || null;
         if (alias) await assertAliasFree(projectId, row.userId, row.toolkitSlug, alias, id);
@@ -397,8 +426,9 @@ export function connectedAccountsService(deps: {
       return { revoked_tokens: revoked, connected_account: { id, status: 'REVOKED' as const } };
     },
 
-    async authParams(caller: Caller, id: string) {
-      const row = await current(await findOrThrow(caller.projectId, id));
+    /** `userId`: the user the parameters are for (the account must be theirs or SHARED with them). */
+    async authParams(caller: Caller, id: string, userId?: string) {
+      const row = await current(await findForUser(caller.projectId, id, userId));
       if (row.status !== 'ACTIVE') {
         throw AppError.final('ConnectedAccount_InvalidTransition', `The account is ${row.status}; auth params need an ACTIVE account`);
       }

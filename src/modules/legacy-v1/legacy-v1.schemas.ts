@@ -7,13 +7,10 @@
 import { z } from 'zod';
 import { nonEmpty, queryBool, toolkitSlug } from '../../lib/schemas.js';
 import { AuthConfigId, Credentials } from '../auth-configs/auth-configs.schemas.js';
-import { ConnectedAccountId, UserId, Val } from '../connected-accounts/connected-accounts.schemas.js';
+import { ConnectedAccountId, LABELS_MAX, Label, Labels, UserId, Val } from '../connected-accounts/connected-accounts.schemas.js';
 import { AUTH_SCHEMES } from '../toolkits/toolkit-definition.js';
 import { LEGACY_STATUSES } from './legacy-v1.translate.js';
 
-/** Labels: short printable strings (stored by the labels change; see the README). */
-const Label = z.string().min(1).max(100).regex(/^\P{Cc}+$/u, 'labels cannot contain control characters');
-const Labels = z.array(Label).max(50);
 /** A comma-joined list in a query string (`labels=a,b`, `appNames=github,linear`). */
 const csv = <T extends z.ZodType<string, string>>(item: T, max: number) =>
   z
@@ -152,7 +149,7 @@ export const ListAccountsQuery = z.object({
   showActiveOnly: queryBool.optional(),
   showDisabled: queryBool.optional(),
   status: csv(z.enum(LEGACY_STATUSES), 4).optional(),
-  labels: csv(Label, 50).optional(),
+  labels: csv(Label, LABELS_MAX).optional(),
   appNames: csv(toolkitSlug, 50).optional(),
   integrationId: AuthConfigId.optional(),
   connectionId: ConnectedAccountId.optional(),

@@ -8,7 +8,7 @@
 import { AppError } from '../../lib/errors.js';
 import type { AuthConfigsService } from '../auth-configs/auth-configs.service.js';
 import type { CreateAuthConfigBody } from '../auth-configs/auth-configs.schemas.js';
-import type { AccountLabels, ConnectedAccountsService } from '../connected-accounts/connected-accounts.service.js';
+import type { ConnectedAccountsService } from '../connected-accounts/connected-accounts.service.js';
 import type { AccountObject, CreateAccountBody } from '../connected-accounts/connected-accounts.schemas.js';
 import type { Caller } from '../projects/projects.service.js';
 import type { ToolkitsService } from '../toolkits/toolkits.service.js';
@@ -111,13 +111,13 @@ export function legacyV1Service(deps: {
   }
 
   /** One connection start for both old shapes. */
-  async function start(caller: Caller, o: { integrationId: string; entityId: string | null | undefined; data: CreateAccountBody['connection']['data'] & object; redirectUrl: string | null | undefined } & AccountLabels) {
+  async function start(
+    caller: Caller,
+    o: { integrationId: string; entityId: string | null | undefined; data: CreateAccountBody['connection']['data'] & object; redirectUrl: string | null | undefined; labels: string[] | undefined },
+  ) {
     const callback = o.redirectUrl || undefined;
-    return accounts.create(
-      caller,
-      { auth_config: { id: o.integrationId }, connection: { user_id: o.entityId ?? DEFAULT_ENTITY, data: o.data, ...(callback ? { callback_url: callback } : {}) } },
-      { labels: o.labels },
-    );
+    const connection = { user_id: o.entityId ?? DEFAULT_ENTITY, data: o.data, ...(callback ? { callback_url: callback } : {}), ...(o.labels ? { labels: o.labels } : {}) };
+    return accounts.create(caller, { auth_config: { id: o.integrationId }, connection });
   }
 
   return {
@@ -190,8 +190,9 @@ export function legacyV1Service(deps: {
         order_by: 'created_at' as const,
         order_direction: 'desc' as const,
         account_type: 'ALL' as const,
+        labels: q.labels,
       };
-      const { items, total } = await pageOf((limit, cursor) => accounts.list(caller, { ...filters, limit, cursor }, { labels: q.labels }), q.page, q.pageSize, 1000);
+      const { items, total } = await pageOf((limit, cursor) => accounts.list(caller, { ...filters, limit, cursor }), q.page, q.pageSize, 1000);
       const out = [];
       for (const a of items) out.push(account(a, await authOf(caller, a)));
       return { items: out, totalPages: totalPages(total, q.pageSize), page: q.page };

@@ -135,7 +135,7 @@ export function account(a: AccountObject, auth: AuthParams | undefined) {
     integrationId: a.auth_config.id,
     clientUniqueUserId: a.user_id,
     entityId: a.user_id,
-    labels: [] as string[], // TODO(labels): the account's labels, once they are stored
+    labels: a.labels,
     enabled: !a.is_disabled,
     isDisabled: a.is_disabled,
     statusReason: a.status_reason,

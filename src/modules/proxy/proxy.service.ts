@@ -105,7 +105,8 @@ export function proxyService(deps: {
     let url: URL;
     if (/^[a-z][a-z0-9+.-]*:/i.test(endpoint) || endpoint.startsWith('//')) {
       try {
-        url = new URL(endpoint);
+        // Against the base, so that a scheme-relative `//host/x` is judged by its host too.
+        url = new URL(endpoint, base);
       } catch {
         throw new AppError('Proxy_InvalidRequest', 'endpoint is not a valid URL');
       }

@@ -67,24 +67,26 @@ export const proxyRoutes: FastifyPluginAsyncZod<ProxyRouteDeps> = async (app, { 
     scope.removeAllContentTypeParsers();
     const raw = scope.withTypeProvider<ZodTypeProvider>();
     raw.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
-    raw.route({
-      method: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
-      url: '/connected_accounts/:nanoid/proxy/*',
-      exposeHeadRoute: false,
-      schema: {
-        operationId: 'passThroughConnectedAccountProxy',
-        summary: 'Stream a request to the provider as a connected account',
-        tags: ['Connected accounts'],
-        description:
-          "Latchkey extension: the rest of the path goes to the provider under the account's base URL, with the method, query, allow-listed headers and body; the provider's status, headers and body stream back as they arrive.",
-        params: PassThroughParams,
-        response: { default: z.any().describe("The provider's response, streamed") },
-      },
-      config: { rateLimit: limits.write },
-      handler: async (req, reply) => {
-        const r = await proxy.stream(callerOf(req), req.params.nanoid, req.params['*'], req.raw);
-        return reply.code(r.status).headers(r.headers).send(r.body);
-      },
-    });
+    for (const method of ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const) {
+      raw.route({
+        method,
+        url: '/connected_accounts/:nanoid/proxy/*',
+        exposeHeadRoute: false,
+        schema: {
+          operationId: `passThroughConnectedAccountProxy${method[0]}${method.slice(1).toLowerCase()}`,
+          summary: `Stream a ${method} request to the provider as a connected account`,
+          tags: ['Connected accounts'],
+          description:
+            "Latchkey extension: the rest of the path goes to the provider under the account's base URL, with the method, query, allow-listed headers and body; the provider's status, headers and body stream back as they arrive.",
+          params: PassThroughParams,
+          response: { default: z.any().describe("The provider's response, streamed") },
+        },
+        config: { rateLimit: limits.write },
+        handler: async (req, reply) => {
+          const r = await proxy.stream(callerOf(req), req.params.nanoid, req.params['*'], req.raw);
+          return reply.code(r.status).headers(r.headers).send(r.body);
+        },
+      });
+    }
   });
 };

@@ -81,7 +81,7 @@ beforeAll(async () => {
   ctx = await createTestContext({
     config,
     // A templated host (`{{subdomain}}.provider.test`) that the test's resolver points at loopback.
-    resolveHost: async (h) => (h.endsWith('.provider.test') ? [{ address: '127.0.0.1', family: 4 }] : [{ address: '127.0.0.1', family: 4 }]),
+    resolveHost: async () => [{ address: '127.0.0.1', family: 4 }],
   });
   await ctx.app.listen({ host: '127.0.0.1', port });
 
@@ -146,8 +146,6 @@ describe('POST /tools/execute/proxy: credentials and hosts', () => {
     expect(seen.headers['x-api-key']).toBe(KEY);
     expect(seen.query).toEqual({ limit: '2', key: KEY });
     expect(JSON.stringify(res.body.headers)).not.toContain(KEY);
-    // The data echoes the query the provider saw; only the credential's own value is the provider's business.
-    expect(res.headers['set-cookie']).toBeUndefined();
   });
 
   it('sends JSON bodies, caller headers and query parameters', async () => {
@@ -413,5 +411,32 @@ describe('the official SDK', () => {
       parameters: [{ in: 'query', name: 'maxResults', value: 10 }],
     });
     expect(res).toMatchObject({ status: 200, data: { ok: true, path: '/v1/sdk', query: { maxResults: '10', key: KEY } } });
+  });
+});
+
+describe('the egress guard', () => {
+  it("a toolkit whose API host resolves to an internal address is refused at connection time; nothing reaches it", async () => {
+    // The default policy: no internal addresses. The name looks public; the resolver answers loopback.
+    const guarded = await createTestContext({ resolveHost: async () => [{ address: '127.0.0.1', family: 4 }] });
+    try {
+      const send = (path: string, body: object) => guarded.http.post(`${V}${path}`).set('x-api-key', guarded.apiKey).send(body);
+      const def = toolkit('sneaky', `http://api.provider.test:${api.port}/v1`, {
+        mode: 'API_KEY',
+        name: 'Key',
+        fields: { auth_config_creation: [], connected_account_initiation: [field('api_key', true)] },
+        request_auth: [{ in: 'header', name: 'X-Api-Key', value: '{{api_key}}' }],
+      });
+      expect((await send('/custom_toolkits', def)).status).toBe(201);
+      const cfg = await send('/auth_configs', { toolkit: { slug: 'sneaky' }, auth_config: { type: 'use_custom_auth', authScheme: 'API_KEY', credentials: {} } });
+      const acc = await send('/connected_accounts', { auth_config: { id: cfg.body.auth_config.id }, connection: { state: { authScheme: 'API_KEY', val: { api_key: KEY } } } });
+      const before = api.seen.length;
+      const res = await send('/tools/execute/proxy', { connected_account_id: acc.body.id, endpoint: '/x', method: 'GET' });
+      expect(res.status).toBe(400);
+      expect(slug(res)).toBe('Proxy_DestinationRefused');
+      expect(JSON.stringify(res.body)).not.toContain(KEY);
+      expect(api.seen.length).toBe(before);
+    } finally {
+      await guarded.close();
+    }
   });
 });

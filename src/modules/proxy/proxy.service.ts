@@ -298,6 +298,10 @@ export function proxyService(deps: {
       const download = byteLimit(s.maxResponseBytes, () => new AppError('Proxy_ResponseTooLarge', 'The response grew past the size limit'));
       const body = res.pipe(download.stream);
       res.on('error', (err) => download.stream.destroy(err));
+      // The caller went away (or the limit cut the body off): stop reading from the provider too.
+      download.stream.on('close', () => {
+        if (!res.complete) res.destroy();
+      });
       let recorded = false;
       const finish = (error: string | null) => {
         if (recorded) return;

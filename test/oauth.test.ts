@@ -28,7 +28,7 @@ import {
 } from './support/oauth-app.js';
 
 const REASON = {
-  timeout: 'Connection initiation did not complete within 500 milliseconds',
+  timeout: 'Connection initiation did not complete within 2 seconds',
   permanent: 'Permanent auth error during token refresh',
   exchange: 'OAuth callback failed during token exchange',
   userRevoked: 'Revoked via user-initiated revoke endpoint',

@@ -206,7 +206,7 @@ export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) 
   // or a project's toolkit, cannot reach an internal address unless EGRESS_ALLOW_PRIVATE_ADDRESSES).
   const proxyConfig = { ...PROXY_DEFAULTS, ...Object.fromEntries(Object.entries(c).filter(([k, v]) => k in PROXY_DEFAULTS && v !== undefined)) } as typeof PROXY_DEFAULTS;
   const proxy = proxyService({
-    repo: proxyRepository(deps.db),
+    repo: proxyRepository(deps.db, deps.pool),
     accounts: connectedAccounts,
     authConfigs,
     toolkits,

@@ -3,7 +3,12 @@
  * never its bodies or credentials) and `proxy_files` (binary responses behind short-lived download
  * URLs). Every read is scoped by project.
  */
+import type pg from 'pg';
 import type { Db } from '../../db/prisma.js';
+
+/** Written on every proxied call: one prepared statement, not a Prisma round of query planning. */
+const RECORD_SQL = `INSERT INTO proxy_calls (id, project_id, api_key_id, account_id, method, host, path, upstream_status, error, bytes_in, bytes_out, duration_ms)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`;
 
 export type NewProxyCall = {
   id: string;
@@ -20,10 +25,14 @@ export type NewProxyCall = {
   durationMs: number;
 };
 
-export function proxyRepository(db: Db) {
+export function proxyRepository(db: Db, pool: pg.Pool) {
   return {
     recordCall: async (c: NewProxyCall) => {
-      await db.proxyCall.create({ data: { ...c, bytesIn: BigInt(c.bytesIn), bytesOut: BigInt(c.bytesOut) } });
+      await pool.query({
+        name: 'proxy_call_record',
+        text: RECORD_SQL,
+        values: [c.id, c.projectId, c.apiKeyId, c.accountId, c.method, c.host, c.path, c.upstreamStatus, c.error, c.bytesIn, c.bytesOut, c.durationMs],
+      });
     },
 
     /** Newest first; `after` is the last (createdAt, id) of the previous page. */

@@ -11,7 +11,7 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import type { z } from 'zod';
 import type pg from 'pg';
 import type { Db } from './db/prisma.js';
-import type { Config } from './lib/config.js';
+import { type Config, PROXY_DEFAULTS } from './lib/config.js';
 import type { Crypto } from './lib/crypto.js';
 import { loggerOptions } from './lib/logger.js';
 import { authDecoratorPlugin, registerApiKeyAuth } from './plugins/auth.js';
@@ -51,6 +51,9 @@ import { oauthRoutes } from './modules/oauth/oauth.routes.js';
 import { oauthService } from './modules/oauth/oauth.service.js';
 import { legacyV1Routes } from './modules/legacy-v1/legacy-v1.routes.js';
 import { legacyV1Service } from './modules/legacy-v1/legacy-v1.service.js';
+import { proxyRepository } from './modules/proxy/proxy.repository.js';
+import { proxyRoutes } from './modules/proxy/proxy.routes.js';
+import { proxyService } from './modules/proxy/proxy.service.js';
 
 export const API_PREFIXES = ['/api/v3.1', '/api/v3'] as const;
 export const VERSION = '0.1.0';
@@ -73,6 +76,12 @@ export type AppConfig = Pick<
       | 'WEBHOOK_TIMEOUT_MS'
       | 'WEBHOOK_DISABLE_AFTER_FAILURES'
       | 'WEBHOOK_SECRET_GRACE_MS'
+      | 'PROXY_TIMEOUT_MS'
+      | 'PROXY_MAX_REQUEST_BYTES'
+      | 'PROXY_MAX_RESPONSE_BYTES'
+      | 'PROXY_ACCOUNT_RATE_LIMIT'
+      | 'PROXY_FILE_TTL_SECONDS'
+      | 'PROXY_CALL_RETENTION_DAYS'
     >
   > & {
     /** How long an OAuth redirect may take (10 minutes; tests shorten it). */
@@ -193,7 +202,35 @@ export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) 
   });
   // The older Composio API (/api/v1, /api/v2): an adapter over the same services.
   const legacyV1 = legacyV1Service({ toolkits, authConfigs, connectedAccounts });
-  return { projects, toolkits, authConfigs, connectedAccounts, oauth, connectLinks, webhooks, webhookDelivery, legacyV1 };
+  // The provider proxy: every connection through its own guard (a templated host filled by a user,
+  // or a project's toolkit, cannot reach an internal address unless EGRESS_ALLOW_PRIVATE_ADDRESSES).
+  const proxyConfig = { ...PROXY_DEFAULTS, ...Object.fromEntries(Object.entries(c).filter(([k, v]) => k in PROXY_DEFAULTS && v !== undefined)) } as typeof PROXY_DEFAULTS;
+  const proxy = proxyService({
+    repo: proxyRepository(deps.db, deps.pool),
+    accounts: connectedAccounts,
+    authConfigs,
+    toolkits,
+    oauth,
+    egress: createEgress({
+      allowPrivate,
+      allowLoopback: false,
+      timeoutMs: proxyConfig.PROXY_TIMEOUT_MS,
+      resolve: deps.resolveHost,
+      // Only binary_body.url downloads are buffered by the guard's fetch: they become request bodies.
+      maxResponseBytes: proxyConfig.PROXY_MAX_REQUEST_BYTES,
+    }),
+    settings: {
+      publicUrl: c.publicUrl,
+      timeoutMs: proxyConfig.PROXY_TIMEOUT_MS,
+      maxRequestBytes: proxyConfig.PROXY_MAX_REQUEST_BYTES,
+      maxResponseBytes: proxyConfig.PROXY_MAX_RESPONSE_BYTES,
+      accountRateLimit: proxyConfig.PROXY_ACCOUNT_RATE_LIMIT,
+      fileTtlMs: proxyConfig.PROXY_FILE_TTL_SECONDS * 1000,
+      retentionDays: proxyConfig.PROXY_CALL_RETENTION_DAYS,
+    },
+    log,
+  });
+  return { projects, toolkits, authConfigs, connectedAccounts, oauth, connectLinks, webhooks, webhookDelivery, legacyV1, proxy };
 }
 export type Services = ReturnType<typeof buildServices>;
 
@@ -274,6 +311,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         await api.register(connectedAccountsRoutes, { services, limits });
         await api.register(connectLinksRoutes, { services, limits });
         await api.register(webhooksRoutes, { services, limits });
+        // Room for a base64 binary_body of PROXY_MAX_REQUEST_BYTES in the JSON.
+        const maxRequest = config.PROXY_MAX_REQUEST_BYTES ?? PROXY_DEFAULTS.PROXY_MAX_REQUEST_BYTES;
+        const executeBodyLimit = Math.max(config.BODY_LIMIT_BYTES, Math.ceil((maxRequest * 4) / 3) + 64 * 1024);
+        await api.register(proxyRoutes, { services, limits, executeBodyLimit });
       },
       { prefix },
     );

@@ -22,6 +22,7 @@ async function main() {
         oauth: app.services.oauth,
         links: app.services.connectLinks,
         webhooks: app.services.webhookDelivery,
+        proxy: app.services.proxy,
         refreshAheadMs: config.OAUTH_REFRESH_AHEAD_MS,
         log,
       })

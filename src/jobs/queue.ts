@@ -2,7 +2,7 @@
  * Background jobs on pg-boss (a Postgres-backed job engine): every replica runs workers, and each
  * job is asked for by every replica on a timer but run once (pg-boss singletons). Two jobs:
  * `oauth-maintenance` (once a minute: refresh OAuth tokens ahead of expiry, fail abandoned redirects
- * and links, prune old webhook events) and `webhook-dispatch` (every second: deliver the outbox).
+ * and links, prune old webhook events, expired proxy files and old proxy call records) and `webhook-dispatch` (every second: deliver the outbox).
  * Refreshes are single-flight through the account's lease, so overlapping runs are safe.
  *
  * Surviving the database: pg-boss 10's own workers complete and fail jobs without awaiting the
@@ -109,6 +109,8 @@ export async function startJobs(o: {
   links?: { expireUnused: () => Promise<number> };
   /** The webhook outbox's dispatcher; a run fans out new events and delivers what is due. */
   webhooks?: { runOnce: () => Promise<{ fannedOut: number; delivered: number }>; prune: () => Promise<unknown> };
+  /** The provider proxy: drops expired binary responses and call records past their retention. */
+  proxy?: { prune: () => Promise<unknown> };
   /** How often this process asks for a dispatch run (runs are de-duplicated across replicas). */
   dispatchEveryMs?: number;
   /** How many dispatch runs this process may have going at once (default DISPATCH_WORKERS). */
@@ -140,6 +142,7 @@ export async function startJobs(o: {
         const r = { ...(await o.oauth.sweep({ aheadMs: o.refreshAheadMs, batch: 200 })), links_expired: (await o.links?.expireUnused()) ?? 0 };
         if (r.expired || r.refreshed || r.links_expired) o.log.info(r, 'oauth maintenance');
         await o.webhooks?.prune();
+        await o.proxy?.prune();
       },
       o.log,
       stopping.signal,

@@ -13,6 +13,16 @@ const bool = z
 const FRAME_SOURCE = /^(?:'self'|'none'|https?:|(?:https?:\/\/)?(?:\*\.)?[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*(?::(?:\d{1,5}|\*))?)$/;
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
+/** The provider proxy's defaults, here once: the schema below and buildServices both read them. */
+export const PROXY_DEFAULTS = {
+  PROXY_TIMEOUT_MS: 30_000,
+  PROXY_MAX_REQUEST_BYTES: 10 * 1024 * 1024,
+  PROXY_MAX_RESPONSE_BYTES: 10 * 1024 * 1024,
+  PROXY_ACCOUNT_RATE_LIMIT: 300,
+  PROXY_FILE_TTL_SECONDS: 3600,
+  PROXY_CALL_RETENTION_DAYS: 30,
+} as const;
+
 const EnvSchema = z
   .object({
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -66,6 +76,18 @@ const EnvSchema = z
     WEBHOOK_DISABLE_AFTER_FAILURES: int(1, 10_000).default(50),
     /** How long a rotated-out webhook secret keeps signing alongside the new one. */
     WEBHOOK_SECRET_GRACE_MS: int(0, 30 * 86_400_000).default(86_400_000),
+    /** Provider proxy: one proxied request, connection to last byte (to the response headers when streaming, then between chunks). */
+    PROXY_TIMEOUT_MS: int(500, 600_000).default(PROXY_DEFAULTS.PROXY_TIMEOUT_MS),
+    /** Provider proxy: largest request body sent to a provider. */
+    PROXY_MAX_REQUEST_BYTES: int(1024, 100 * 1024 * 1024).default(PROXY_DEFAULTS.PROXY_MAX_REQUEST_BYTES),
+    /** Provider proxy: largest provider response passed back (buffered or streamed). */
+    PROXY_MAX_RESPONSE_BYTES: int(1024, 1024 * 1024 * 1024).default(PROXY_DEFAULTS.PROXY_MAX_RESPONSE_BYTES),
+    /** Provider proxy: calls per connected account per minute, so one busy user cannot use a project's whole quota. */
+    PROXY_ACCOUNT_RATE_LIMIT: int(1, 1_000_000).default(PROXY_DEFAULTS.PROXY_ACCOUNT_RATE_LIMIT),
+    /** Provider proxy: how long a binary response's download URL lives. */
+    PROXY_FILE_TTL_SECONDS: int(10, 86_400).default(PROXY_DEFAULTS.PROXY_FILE_TTL_SECONDS),
+    /** Provider proxy: days the call records are kept. */
+    PROXY_CALL_RETENTION_DAYS: int(1, 3650).default(PROXY_DEFAULTS.PROXY_CALL_RETENTION_DAYS),
     /** Run the background jobs (pg-boss) in this process. */
     JOBS_ENABLED: bool.default(true),
     /** How long an API key lookup is cached in each process; a revocation reaches other replicas within it. */

@@ -33,6 +33,16 @@ export const ERROR_CODES = {
   ConnectedAccount_Expired: { status: 409, code: 612 },
   /** The account is neither the user's own nor SHARED with them (connected-accounts/shared-access.ts). */
   ConnectedAccount_SharedAccessDenied: { status: 403, code: 620 },
+  /** The provider proxy: Latchkey's own answers (the provider's are passed through with a 200). */
+  Proxy_InvalidRequest: { status: 400, code: 1601 },
+  Proxy_HostRefused: { status: 400, code: 1602 },
+  Proxy_DestinationRefused: { status: 400, code: 1603 },
+  Proxy_AccountNotActive: { status: 409, code: 1604 },
+  Proxy_RequestTooLarge: { status: 413, code: 1605 },
+  Proxy_ResponseTooLarge: { status: 502, code: 1606 },
+  Proxy_UpstreamUnreachable: { status: 502, code: 1607 },
+  Proxy_UpstreamTimeout: { status: 504, code: 1608 },
+  Proxy_FileNotFound: { status: 404, code: 1609 },
   Conflict: { status: 409, code: 1301 },
   Database_Unavailable: { status: 503, code: 1501 },
   Storage_Unreadable: { status: 500, code: 1502 },

@@ -18,6 +18,7 @@ export const ID_PREFIXES = {
   webhookSubscription: 'ws',
   webhookDelivery: 'wd',
   webhookAttempt: 'wa',
+  proxyCall: 'pc',
 } as const;
 
 export function newId(kind: keyof typeof ID_PREFIXES): string {
@@ -27,6 +28,11 @@ export function newId(kind: keyof typeof ID_PREFIXES): string {
 /** A Connect Link token: `lt_` + 40 base62 characters; single-use, short-lived. */
 export function newLinkToken(): string {
   return `${ID_PREFIXES.linkToken}_${secretBody()}`;
+}
+
+/** A proxied binary response's download id: `file_` + 40 base62 characters (unguessable). */
+export function newFileId(): string {
+  return `file_${secretBody()}`;
 }
 
 /** A project API key: `ak_` + 40 base62 characters (about 238 bits). */

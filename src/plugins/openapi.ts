@@ -16,6 +16,7 @@ const TAGS = [
   { name: 'Auth configs', description: "A project's configuration of a toolkit: its own app credentials, or the operator's (managed)." },
   { name: 'Connected accounts', description: "One end user's credentials for one toolkit: connect, read, patch, refresh, revoke, and Connect Links." },
   { name: 'OAuth', description: 'The OAuth2 redirect target that providers send the browser back to.' },
+  { name: 'Tools', description: 'The provider proxy: calling the provider as a connected account, without holding its credential.' },
   { name: 'Webhooks', description: 'Subscriptions to connected-account events, signed deliveries, the delivery log.' },
   { name: 'Legacy API (v1/v2)', description: "The older clients' routes (composio-core 0.4/0.5, the older Python toolset): the same data in the older shapes. Deprecated." },
   { name: 'Operations', description: 'Liveness and readiness probes (no API key).' },
@@ -51,13 +52,28 @@ async function openapiPlugin(app: FastifyInstance, opts: { publicUrl: string; ve
     },
     transform: (input) => {
       const out = jsonSchemaTransform(input);
-      if (input.schema && !input.schema.hide) errors.record(input.schema, input.url, input.route);
-      return out;
+      const wildcard = input.url.endsWith('/*');
+      if (input.schema && !input.schema.hide) errors.record(input.schema, wildcard ? input.url.replace(/\/\*$/, '/:path') : input.url, input.route);
+      return wildcard ? namedWildcard(out) : out;
     },
     transformObject: (input) => errors.apply(jsonSchemaTransformObject(input) as Parameters<typeof errors.apply>[0]),
   });
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
   app.get('/openapi.json', { schema: { hide: true }, config: { rateLimit: false } }, async () => openapiDocument(app));
+}
+
+/**
+ * A wildcard route (`…/proxy/*`) as OpenAPI can say it: a path parameter named `path` (OpenAPI has
+ * no "rest of the path"; the value may contain slashes).
+ */
+function namedWildcard(out: ReturnType<typeof jsonSchemaTransform>) {
+  const params = (out.schema as { params?: { properties?: Record<string, unknown>; required?: string[] } }).params;
+  if (params?.properties?.['*']) {
+    const { '*': rest, ...others } = params.properties;
+    params.properties = { ...others, path: { ...(rest as object), description: 'The rest of the path, under the base URL (may contain /)' } };
+    params.required = params.required?.map((r) => (r === '*' ? 'path' : r));
+  }
+  return { ...out, url: out.url.replace(/\/\*$/, '/:path') };
 }
 
 /** The document without the /api/v3 mirror (the same routes), so the spec lists each operation once. */

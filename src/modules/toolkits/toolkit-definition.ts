@@ -145,6 +145,14 @@ export const ToolkitDefinitionSchema = z
       .max(10),
     /** API base URL; may use templates over user fields, e.g. https://{{subdomain}}.zendesk.com/api/v2 */
     base_url: z.string().max(2000),
+    /**
+     * Latchkey extension: further hosts the provider's API lives on (an upload host), where the
+     * proxy may also send the account's credential. Exact host names, no templates.
+     */
+    api_hosts: z
+      .array(z.string().regex(/^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*(?::\d{1,5})?$/, 'a lower-case host name'))
+      .max(10)
+      .optional(),
     auth_schemes: z.array(AuthSchemeDefinitionSchema).max(10),
   })
   .strict()

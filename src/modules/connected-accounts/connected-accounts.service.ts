@@ -65,18 +65,25 @@ export function connectedAccountsService(deps: {
   // reuses the count for COUNT_TTL_MS, and later pages carry it in their cursor.
   // Writes made through this process drop their project's counts at once; other replicas' writes
   // show within COUNT_TTL_MS.
-  const counts = new Map<string, Map<string, { n: number; until: number }>>();
-  async function countCached(projectId: string, key: string, count: () => Promise<number>) {
-    const now = Date.now();
+  // Single flight: concurrent misses share one count, rather than each scanning the project (on a
+  // large project, fifty clients opening the first page at once would otherwise run fifty counts).
+  type CountEntry = { n: Promise<number>; until: number };
+  const counts = new Map<string, Map<string, CountEntry>>();
+  function countCached(projectId: string, key: string, count: () => Promise<number>): Promise<number> {
     const hit = counts.get(projectId)?.get(key);
-    if (hit && hit.until > now) return hit.n;
-    const n = await count();
+    if (hit && hit.until > Date.now()) return hit.n;
     if (counts.size > 1_000) counts.clear();
-    const forProject = counts.get(projectId) ?? new Map<string, { n: number; until: number }>();
+    const forProject = counts.get(projectId) ?? new Map<string, CountEntry>();
     if (forProject.size > 100) forProject.clear();
-    forProject.set(key, { n, until: now + COUNT_TTL_MS });
+    // Reused while it runs, then for COUNT_TTL_MS; a failed count is forgotten at once.
+    const entry: CountEntry = { n: count(), until: Number.POSITIVE_INFINITY };
+    entry.n.then(
+      () => void (entry.until = Date.now() + COUNT_TTL_MS),
+      () => void (forProject.get(key) === entry && forProject.delete(key)),
+    );
+    forProject.set(key, entry);
     counts.set(projectId, forProject);
-    return n;
+    return entry.n;
   }
   const changed = (projectId: string) => counts.delete(projectId);
 

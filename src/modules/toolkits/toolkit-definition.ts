@@ -99,6 +99,41 @@ export const OAuth2DetailsSchema = z
   .strict();
 export type OAuth2Details = z.infer<typeof OAuth2DetailsSchema>;
 
+/**
+ * S2S_OAUTH2: the client credentials grant (RFC 6749 §4.4). The app's client id and secret (in the
+ * auth config, or in the account when the toolkit asks each account for them) buy a token here.
+ */
+export const ClientCredentialsDetailsSchema = z
+  .object({
+    /** May use `{{field}}` templates (Microsoft's `{{tenant_id}}`), each a field with a pattern. */
+    token_url: httpsUrl,
+    default_scopes: z.array(z.string().min(1).max(300)).max(100).default([]),
+    scope_separator: z.enum([' ', ',', '+']).default(' '),
+    /** Auth0-style APIs name the API a token is for. */
+    audience: z.string().min(1).max(500).optional(),
+    /** RFC 8707 resource indicator. */
+    resource: z.string().min(1).max(2000).optional(),
+    /** Other fixed token parameters (e.g. Zoom's account_id as a template). */
+    token_params: z.record(z.string().max(100), z.string().max(500)).default({}),
+    token_endpoint_auth_method: z.enum(['client_secret_basic', 'client_secret_post']).default('client_secret_basic'),
+  })
+  .strict();
+export type ClientCredentialsDetails = z.infer<typeof ClientCredentialsDetailsSchema>;
+
+/**
+ * GOOGLE_SERVICE_ACCOUNT and SERVICE_ACCOUNT (GitHub Apps): the account holds a key, Latchkey mints
+ * tokens with it. Google: the scopes the assertion asks for (an auth config's `scopes` replace
+ * them). GitHub: the REST API the installation tokens come from (an auth config's `api_base_url`
+ * replaces it, for GitHub Enterprise Server).
+ */
+export const ServiceAccountDetailsSchema = z
+  .object({
+    default_scopes: z.array(z.string().min(1).max(300)).max(100).default([]),
+    api_base_url: httpsUrl.optional(),
+  })
+  .strict();
+export type ServiceAccountDetails = z.infer<typeof ServiceAccountDetailsSchema>;
+
 export const AuthSchemeDefinitionSchema = z
   .object({
     mode: AuthSchemeSchema,
@@ -113,6 +148,10 @@ export const AuthSchemeDefinitionSchema = z
       })
       .strict(),
     oauth2: OAuth2DetailsSchema.optional(),
+    /** S2S_OAUTH2 only. */
+    client_credentials: ClientCredentialsDetailsSchema.optional(),
+    /** GOOGLE_SERVICE_ACCOUNT and SERVICE_ACCOUNT only. */
+    service_account: ServiceAccountDetailsSchema.optional(),
     /** How the credential goes on a request to `base_url`. */
     request_auth: z.array(RequestAuthSchema).max(10).default([]),
     /** Overrides the toolkit's base_url for this scheme. */
@@ -123,6 +162,15 @@ export const AuthSchemeDefinitionSchema = z
   .superRefine((s, ctx) => {
     if ((s.mode === 'OAUTH2' || s.mode === 'DCR_OAUTH') && !s.oauth2) {
       ctx.addIssue({ code: 'custom', message: `${s.mode} scheme needs oauth2 details`, path: ['oauth2'] });
+    }
+    if (s.mode === 'S2S_OAUTH2' && !s.client_credentials) {
+      ctx.addIssue({ code: 'custom', message: 'S2S_OAUTH2 scheme needs client_credentials details (token_url)', path: ['client_credentials'] });
+    }
+    if (s.client_credentials && s.mode !== 'S2S_OAUTH2') {
+      ctx.addIssue({ code: 'custom', message: 'client_credentials belongs to an S2S_OAUTH2 scheme', path: ['client_credentials'] });
+    }
+    if (s.service_account && s.mode !== 'GOOGLE_SERVICE_ACCOUNT' && s.mode !== 'SERVICE_ACCOUNT') {
+      ctx.addIssue({ code: 'custom', message: 'service_account belongs to a GOOGLE_SERVICE_ACCOUNT or SERVICE_ACCOUNT scheme', path: ['service_account'] });
     }
     const names = [...s.fields.auth_config_creation, ...s.fields.connected_account_initiation].map((f) => f.name);
     const dup = names.find((n, i) => names.indexOf(n) !== i);
@@ -167,7 +215,7 @@ export const ToolkitDefinitionSchema = z
       const fields = new Map(
         [...s.fields.auth_config_creation, ...s.fields.connected_account_initiation].map((f) => [f.name, f]),
       );
-      const urls = [s.base_url ?? t.base_url, s.oauth2?.authorization_url, s.oauth2?.token_url, s.oauth2?.revocation_url];
+      const urls = [s.base_url ?? t.base_url, s.oauth2?.authorization_url, s.oauth2?.token_url, s.oauth2?.revocation_url, s.client_credentials?.token_url];
       for (const url of urls) {
         for (const name of templateNames(url ?? '')) {
           const f = fields.get(name);
@@ -191,6 +239,8 @@ export function serverCalledUrls(def: ToolkitDefinition): { path: string; url: s
     return [
       s.oauth2 && { path: `${at}.token_url`, url: s.oauth2.token_url },
       s.oauth2?.revocation_url && { path: `${at}.revocation_url`, url: s.oauth2.revocation_url },
+      s.client_credentials && { path: `auth_schemes.${i}.client_credentials.token_url`, url: s.client_credentials.token_url },
+      s.service_account?.api_base_url && { path: `auth_schemes.${i}.service_account.api_base_url`, url: s.service_account.api_base_url },
     ].filter((u): u is { path: string; url: string } => !!u);
   });
 }

@@ -42,7 +42,8 @@ import { connectLinksRoutes } from './modules/connect-links/connect-links.routes
 import { connectLinksService } from './modules/connect-links/connect-links.service.js';
 import { parseFrameAncestors } from './modules/connect-links/hosted-page.policy.js';
 import { hostedPageRoutes } from './modules/connect-links/hosted-page.routes.js';
-import { createEgress, type Resolver } from './modules/egress/egress.js';
+import { createEgress, type EgressRequestInit, type Resolver } from './modules/egress/egress.js';
+import { mintedTokens } from './modules/connected-accounts/minted-tokens.js';
 import { webhookDispatcher } from './modules/webhooks/dispatcher.js';
 import { webhooksRepository } from './modules/webhooks/webhooks.repository.js';
 import { webhooksRoutes } from './modules/webhooks/webhooks.routes.js';
@@ -147,6 +148,16 @@ export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) 
   });
   const accountsRepo = connectedAccountsRepository(deps.db, deps.pool);
   const authConfigsRepo = authConfigsRepository(deps.db, deps.pool);
+  // Tokens Latchkey mints itself (client credentials, service accounts), through the OAuth guard.
+  const minted = mintedTokens({
+    toolkits,
+    openConfigCredentials: authConfigs.openCredentials,
+    settings: {
+      guardedFetch: (url, init) => oauthEgress.fetch(url, init as EgressRequestInit),
+      allowInsecureLoopback: c.OAUTH_ALLOW_INSECURE_LOOPBACK ?? false,
+      timeoutMs: (c.OAUTH_TIMEOUT_SECONDS ?? 15) * 1000,
+    },
+  });
   const oauth = oauthService({
     repo: oauthRepository(deps.db),
     accounts: store,
@@ -164,6 +175,7 @@ export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) 
       refreshMarginMs: c.OAUTH_REFRESH_MARGIN_MS ?? 120_000,
       attemptTtlMs: c.oauthAttemptTtlMs ?? 10 * 60_000,
     },
+    renewer: minted,
     log,
   });
   const connectedAccounts = connectedAccountsService({
@@ -172,6 +184,7 @@ export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) 
     toolkits,
     oauth,
     store,
+    minted,
     onUnreadable: (id) => log('stored credentials could not be decrypted', { account: id }),
   });
   const connectLinks = connectLinksService({
@@ -181,6 +194,7 @@ export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) 
     authConfigs,
     toolkits,
     oauth,
+    minted,
     crypto: deps.crypto,
     publicUrl: c.publicUrl,
   });

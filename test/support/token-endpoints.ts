@@ -5,7 +5,9 @@
  *   with the service account's public key, and its iss/aud/iat/exp as Google checks them;
  * - `/github/app/installations/{id}/access_tokens`: a GitHub App JWT checked with the app's public
  *   key (iss, iat not in the future, exp at most 10 minutes ahead).
- * `script` overrides the next answer (status/body/headers) so tests can provoke each failure.
+ * `script` overrides the next answer (status/body/headers) so tests can provoke each failure;
+ * `skewClock` sets the provider's clock off Latchkey's, as a provider with a drifting clock (or a
+ * Latchkey host with one) would be.
  */
 import { createVerify, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { type Answer, type LoopbackRequest, startLoopback } from './loopback.js';
@@ -35,6 +37,8 @@ export async function startTokenEndpoints() {
   const github = { ...rsaKeyPair(), appId: '123456', installationId: '7890' };
   const scripts: Answer[] = [];
   let issued = 0;
+  let skewMs = 0;
+  const providerNow = () => Math.floor((Date.now() + skewMs) / 1000);
   const bad = (status: number, error: string, description?: string): Answer => ({ status, body: { error, ...(description ? { error_description: description } : {}) } });
 
   function clientCredentials(req: LoopbackRequest): Answer {
@@ -59,7 +63,7 @@ export async function startTokenEndpoints() {
     const jwt = verifyJwt(req.form.assertion ?? '', google.publicKey);
     if (!jwt) return bad(400, 'invalid_grant', 'Invalid JWT Signature.');
     const { iss, aud, iat, exp, scope } = jwt.claims as { iss: string; aud: string; iat: number; exp: number; scope: string };
-    const now = Math.floor(Date.now() / 1000);
+    const now = providerNow();
     if (iss !== google.email) return bad(400, 'invalid_grant', 'Invalid issuer');
     if (aud !== `${base}/google/token`) return bad(400, 'invalid_grant', 'Invalid audience');
     if (iat > now + CLOCK_TOLERANCE_S || exp <= now || exp - iat > 3600) {
@@ -76,7 +80,7 @@ export async function startTokenEndpoints() {
     const message = (status: number, text: string): Answer => ({ status, body: { message: text, documentation_url: 'https://docs.github.com/rest' } });
     if (!jwt) return message(401, 'A JSON web token could not be decoded');
     const { iss, iat, exp } = jwt.claims as { iss: string; iat: number; exp: number };
-    const now = Math.floor(Date.now() / 1000);
+    const now = providerNow();
     if (iss !== github.appId) return message(401, 'Integration not found');
     if (iat > now + CLOCK_TOLERANCE_S) return message(401, "'Issued at' claim ('iat') must be an Integer representing a time in the past.");
     if (exp > now + 600 || exp <= now) return message(401, "'Expiration time' claim ('exp') is too far in the future");
@@ -99,6 +103,8 @@ export async function startTokenEndpoints() {
     github,
     /** The next answers, in order, whatever the request. */
     script: (...answers: Answer[]) => scripts.push(...answers),
+    /** The provider's clock, `ms` ahead of the real one (negative: behind). */
+    skewClock: (ms: number) => void (skewMs = ms),
   };
 }
 export type TokenEndpoints = Awaited<ReturnType<typeof startTokenEndpoints>>;

@@ -23,6 +23,7 @@ import { type AuthSchemeDefinition, type ToolkitField, templateNames } from '../
 import type { ToolkitsService } from '../toolkits/toolkits.service.js';
 import { fill } from '../connected-accounts/auth-params.js';
 import { aclWire, newAccountAcl } from '../connected-accounts/shared-access.js';
+import { type MintedTokens, isMintedScheme, mintError, normaliseAccountFields } from '../connected-accounts/minted-tokens.js';
 import type { ConnectLinksRepository } from './connect-links.repository.js';
 import type { CreateLinkBody } from './connect-links.schemas.js';
 
@@ -87,6 +88,8 @@ export function connectLinksService(deps: {
   authConfigs: Pick<AuthConfigsService, 'usableOrThrow'>;
   toolkits: Pick<ToolkitsService, 'resolve'>;
   oauth: Pick<OAuthService, 'reinitiate'>;
+  /** Minted-token schemes: the key's checks and the first token, before the account completes. */
+  minted: Pick<MintedTokens, 'check' | 'first'>;
   crypto: Pick<Crypto, 'hmac'>;
   publicUrl: string;
 }) {
@@ -148,7 +151,7 @@ export function connectLinksService(deps: {
     async create(caller: Caller, body: CreateLinkBody) {
       const { projectId } = caller;
       const cfg = await deps.authConfigs.usableOrThrow(projectId, body.auth_config_id);
-      if (!['OAUTH2', 'API_KEY', 'BEARER_TOKEN', 'BASIC', 'BASIC_WITH_JWT', 'NO_AUTH', 'GOOGLE_SERVICE_ACCOUNT', 'SERVICE_ACCOUNT'].includes(cfg.authScheme)) {
+      if (!['OAUTH2', 'API_KEY', 'BEARER_TOKEN', 'BASIC', 'BASIC_WITH_JWT', 'NO_AUTH', 'GOOGLE_SERVICE_ACCOUNT', 'SERVICE_ACCOUNT', 'S2S_OAUTH2'].includes(cfg.authScheme)) {
         throw new AppError('ConnectedAccount_NotSupported', `${cfg.authScheme} connections are not available in this version of Latchkey`);
       }
       const { scheme } = await schemeOf(projectId, cfg.toolkitSlug, cfg.authScheme);
@@ -226,6 +229,14 @@ export function connectLinksService(deps: {
         const [name, what] = p.split(': ');
         errors[name!] = what === 'required' ? 'This field is required.' : 'This value does not have the expected format.';
       }
+      // A key file or App key that cannot be used says which of its parts is wrong (never its value).
+      if (!Object.keys(errors).length && isMintedScheme(account.authScheme)) {
+        for (const p of deps.minted.check(account.authScheme, normaliseAccountFields(account.authScheme, val))) {
+          const [name, ...what] = p.split(': ');
+          const field = name!.split('.')[0]!;
+          errors[field] = errors[field] ?? `This value is not usable: ${what.join(': ')}.`;
+        }
+      }
       if (Object.keys(errors).length) return { errors, model };
       if (model.mode === 'OAUTH2' && !model.authorizeOrigin && templateOrigin(scheme?.oauth2?.authorization_url, val)) {
         // Kept on the pending account (the link is not used up); the next page shows no fields.
@@ -241,7 +252,21 @@ export function connectLinksService(deps: {
           return { redirect, account: (await accounts.find(account.projectId, account.id)) ?? account, done: false };
         }
         const { callback_url: _cb, ...credentials } = val;
-        const ok = await store.move(account, 'ACTIVE', { val, secretKeys: secretKeysOf(scheme, credentials) });
+        let ok: boolean;
+        if (isMintedScheme(account.authScheme)) {
+          // The first token now: ACTIVE with it, or FAILED with the provider's refusal.
+          const cfg = await deps.authConfigs.usableOrThrow(account.projectId, account.authConfigId);
+          const fields = normaliseAccountFields(account.authScheme, credentials);
+          const t = await deps.minted
+            .first({ projectId: account.projectId, toolkitSlug: account.toolkitSlug, authScheme: account.authScheme, cfg, val: fields, secretKeys: secretKeysOf(scheme, fields) })
+            .catch((err: unknown) => {
+              throw mintError(err);
+            });
+          const { status, reason, ...change } = t;
+          ok = await store.move(account, status, { ...change, val: { ...change.val, ...(typeof val.callback_url === 'string' ? { callback_url: val.callback_url } : {}) }, reason });
+        } else {
+          ok = await store.move(account, 'ACTIVE', { val, secretKeys: secretKeysOf(scheme, credentials) });
+        }
         if (!ok) throw new LinkPageError('closed', 'This link can no longer be used.');
         const done = (await accounts.find(account.projectId, account.id))!;
         return { redirect: typeof val.callback_url === 'string' ? val.callback_url : '', account: done, done: true };

@@ -149,6 +149,10 @@ export const hostedPageRoutes: FastifyPluginAsync<HostedPageOptions> = async (ap
     if ('confirm' in out) return formHtml(req, reply, 200, out.confirm, token);
     if (!out.done) return reply.redirect(out.redirect, 303); // to the provider
     if (out.redirect) return reply.redirect(outcomeUrl(out.redirect, out.account.id, out.account.status, true), 303);
+    if (out.account.status !== 'ACTIVE') {
+      // A minted-token scheme whose provider refused the credentials just given.
+      return html(reply, 200, resultPage({ ok: false, title: 'Not connected', message: `${session.toolkitName} refused these credentials. Ask the app for a new link to try again.` }));
+    }
     return html(reply, 200, resultPage({ ok: true, title: 'Connected', message: `Your ${session.toolkitName} account is connected. You can close this window.` }));
   });
 };

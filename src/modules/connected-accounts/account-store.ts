@@ -42,6 +42,10 @@ export type NewAccount = {
   labels?: string[];
   /** SHARED accounts: who else may use it (shared-access.ts); deny-by-default when omitted. */
   acl?: Acl;
+  /** Minted tokens: when the one written expires (the refresh machinery re-mints before). */
+  tokenExpiresAt?: Date | null;
+  /** An account created FAILED says why. */
+  statusReason?: string | null;
 };
 
 /** Fields a write may change besides the status. `val` is sealed here; `reason` is the status reason. */
@@ -70,10 +74,11 @@ const HOLDS_TOKENS = ['ACTIVE', 'INACTIVE'];
 const INSERT_SQL = `
   INSERT INTO connected_accounts (id, project_id, auth_config_id, toolkit_slug, user_id, auth_scheme, status,
                                   state, secret_keys, alias, word_id, callback_url, account_type, labels,
-                                  acl_allow_all_users, acl_allowed_user_ids, acl_not_allowed_user_ids, created_at, updated_at)
+                                  acl_allow_all_users, acl_allowed_user_ids, acl_not_allowed_user_ids, token_expires_at, status_reason,
+                                  created_at, updated_at)
   SELECT $1::varchar, $2::varchar, $3::varchar, $4::varchar, $5::varchar, $6::varchar, $7::varchar, $8::text,
          $9::text[], $10::varchar, $11::varchar, $12::varchar, $13::varchar, $14::text[],
-         $15::boolean, $16::text[], $17::text[], now(), now()
+         $15::boolean, $16::text[], $17::text[], $18::timestamptz, $19::varchar, now(), now()
    WHERE EXISTS (SELECT 1 FROM auth_configs
                   WHERE id = $3::varchar AND project_id = $2::varchar AND status = 'ENABLED' AND deleted_at IS NULL)`;
 
@@ -140,7 +145,7 @@ export function accountStore(deps: { db: Db; pool: pg.Pool; crypto: Pick<Crypto,
           name: 'connected_account_insert',
           text: INSERT_SQL,
           values: [a.id, a.projectId, a.authConfigId, a.toolkitSlug, a.userId, a.authScheme, a.status, state, a.secretKeys, a.alias, a.wordId, a.callbackUrl, a.accountType, labels,
-                   acl.allowAllUsers, acl.allowedUserIds, acl.notAllowedUserIds],
+                   acl.allowAllUsers, acl.allowedUserIds, acl.notAllowedUserIds, a.tokenExpiresAt ?? null, a.statusReason ?? null],
         });
         return r.rowCount === 1;
       } catch (err) {

@@ -19,7 +19,8 @@ import type { AuthScheme, AuthSchemeDefinition } from '../toolkits/toolkit-defin
 import type { ToolkitsService } from '../toolkits/toolkits.service.js';
 import type { OAuthService } from '../oauth/oauth.service.js';
 import { computeAuthParams } from './auth-params.js';
-import type { AccountStore } from './account-store.js';
+import type { AccountStore, NewAccount } from './account-store.js';
+import { type MintedTokens, isMintedScheme, mintError, normaliseAccountFields } from './minted-tokens.js';
 import type { AccountRow, ConnectedAccountsRepository } from './connected-accounts.repository.js';
 import type { AccountObject, CreateAccountBody, ListAccountsQuery, UpdateAccountBody } from './connected-accounts.schemas.js';
 import { ACL_ONLY_FOR_SHARED, aclOf, aclWire, applyAcl, mayUse, newAccountAcl } from './shared-access.js';
@@ -54,13 +55,17 @@ export function connectedAccountsService(deps: {
   toolkits: Pick<ToolkitsService, 'resolve'>;
   oauth: Pick<OAuthService, 'startNewAccount' | 'reinitiate' | 'fresh' | 'refreshNow' | 'revoke'>;
   store: Pick<AccountStore, 'open' | 'create' | 'move' | 'patch' | 'softDelete'>;
+  /** Minted-token schemes (S2S_OAUTH2, GOOGLE_SERVICE_ACCOUNT, SERVICE_ACCOUNT): checks and the first mint. */
+  minted: Pick<MintedTokens, 'check' | 'first'>;
   /** Told about rows whose sealed state does not open (wrong keyring or altered data). */
   onUnreadable?: (accountId: string) => void;
 }) {
   const { repo, authConfigs, toolkits, store, oauth } = deps;
   const isOAuth2 = (row: { authScheme: string }) => row.authScheme === 'OAUTH2';
-  /** The account as it should be read now (OAuth: abandoned redirects fail, near-expiry tokens refresh). */
-  const current = async (row: AccountRow) => (isOAuth2(row) ? oauth.fresh(row) : row);
+  /** Accounts whose tokens expire and are renewed by the refresh machinery (refreshed or re-minted). */
+  const renews = (row: { authScheme: string }) => isOAuth2(row) || isMintedScheme(row.authScheme);
+  /** The account as it should be read now (OAuth: abandoned redirects fail, near-expiry tokens refresh or are minted again). */
+  const current = async (row: AccountRow) => (renews(row) ? oauth.fresh(row) : row);
   // Counting every matching row is the costliest part of a listing; a first page polled in a loop
   // reuses the count for COUNT_TTL_MS, and later pages carry it in their cursor.
   // Writes made through this process drop their project's counts at once; other replicas' writes
@@ -162,6 +167,20 @@ export function connectedAccountsService(deps: {
     }
   }
 
+  /**
+   * The first token of a minted account (S2S_OAUTH2, service accounts), before anything is written:
+   * ACTIVE with it, or FAILED with the provider's refusal. A provider that cannot answer now (5xx,
+   * 429, a timeout) is a 502 and nothing is written: the same request may well succeed in a moment.
+   */
+  async function mintFirst(projectId: string, authConfigId: string, toolkitSlug: string, authScheme: string, val: Val, secretKeys: string[]) {
+    const cfg = await authConfigs.usableOrThrow(projectId, authConfigId);
+    try {
+      return await deps.minted.first({ projectId, toolkitSlug, authScheme, cfg, val, secretKeys });
+    } catch (err) {
+      throw mintError(err);
+    }
+  }
+
   return {
     openVal,
     findOrThrow,
@@ -177,14 +196,14 @@ export function connectedAccountsService(deps: {
       if (state && state.authScheme !== cfg.authScheme) {
         throw new AppError('ConnectedAccount_InvalidRequest', `Auth config ${cfg.id} uses ${cfg.authScheme}, not ${state.authScheme}`);
       }
-      if (REDIRECT_SCHEMES.includes(cfg.authScheme as AuthScheme) && cfg.authScheme !== 'OAUTH2') {
+      if (REDIRECT_SCHEMES.includes(cfg.authScheme as AuthScheme) && cfg.authScheme !== 'OAUTH2' && !isMintedScheme(cfg.authScheme)) {
         throw new AppError('ConnectedAccount_NotSupported', `${cfg.authScheme} connections are not available in this version of Latchkey`);
       }
       const { scheme } = await schemeOf(projectId, cfg.toolkitSlug, cfg.authScheme);
-      const val: Val = { ...(state?.val ?? {}) };
+      const val: Val = normaliseAccountFields(cfg.authScheme, { ...(state?.val ?? {}) });
       delete val.status;
       for (const k of Object.keys(val)) if (val[k] === null) delete val[k];
-      const problems = checkFields(scheme?.fields.connected_account_initiation ?? [], val);
+      const problems = [...checkFields(scheme?.fields.connected_account_initiation ?? [], val), ...deps.minted.check(cfg.authScheme, val)];
       if (problems.length) {
         throw new AppError('ConnectedAccount_InvalidRequest', `Invalid connection fields: ${problems.join('; ')}`, {
           errors: problems.map((p) => `connection.state.val.${p}`),
@@ -231,7 +250,16 @@ export function connectedAccountsService(deps: {
           redirect_uri: redirectUrl,
         };
       }
-      const secretKeys = secretKeysOf(scheme, val);
+      let secretKeys = secretKeysOf(scheme, val);
+      let status: Status = 'ACTIVE';
+      let stored = val;
+      let minted: Pick<NewAccount, 'tokenExpiresAt' | 'statusReason'> = {};
+      if (isMintedScheme(cfg.authScheme)) {
+        // The first token, before anything is written: ACTIVE with it, or FAILED with the refusal.
+        const first = await mintFirst(projectId, cfg.id, cfg.toolkitSlug, cfg.authScheme, val, secretKeys);
+        ({ status, val: stored, secretKeys } = first);
+        minted = { tokenExpiresAt: first.tokenExpiresAt, statusReason: first.reason };
+      }
       let created: boolean;
       try {
         created = await store.create({
@@ -241,9 +269,10 @@ export function connectedAccountsService(deps: {
           toolkitSlug: cfg.toolkitSlug,
           userId,
           authScheme: cfg.authScheme,
-          status: 'ACTIVE',
-          val,
+          status,
+          val: stored,
           secretKeys,
+          ...minted,
           alias,
           wordId: newWordId(cfg.toolkitSlug),
           callbackUrl: c.callback_url ?? c.redirect_uri ?? null,
@@ -261,8 +290,8 @@ export function connectedAccountsService(deps: {
       changed(projectId);
       return {
         id,
-        connectionData: { authScheme: cfg.authScheme as AuthScheme, val: { status: 'ACTIVE', ...masked(val, secretKeys, caller.maskCredentials) } },
-        status: 'ACTIVE' as const,
+        connectionData: { authScheme: cfg.authScheme as AuthScheme, val: { status, ...masked(stored, secretKeys, caller.maskCredentials) } },
+        status,
         redirect_url: null,
         redirect_uri: null,
       };
@@ -275,7 +304,7 @@ export function connectedAccountsService(deps: {
     /** Latchkey extension: refresh an OAuth token now, whatever its expiry. */
     async refreshToken(caller: Caller, id: string) {
       const row = await findOrThrow(caller.projectId, id);
-      if (!isOAuth2(row)) throw new AppError('ConnectedAccount_NotSupported', `${row.authScheme} accounts have no token to refresh`);
+      if (!renews(row)) throw new AppError('ConnectedAccount_NotSupported', `${row.authScheme} accounts have no token to refresh`);
       return toObject(await oauth.refreshNow(row), caller.maskCredentials, true);
     },
 
@@ -353,14 +382,21 @@ export function connectedAccountsService(deps: {
           else val[k] = v;
         }
         const { scheme } = await schemeOf(projectId, row.toolkitSlug, row.authScheme);
-        const problems = checkFields(scheme?.fields.connected_account_initiation ?? [], val);
+        const fields = normaliseAccountFields(row.authScheme, val);
+        const problems = [...checkFields(scheme?.fields.connected_account_initiation ?? [], fields), ...deps.minted.check(row.authScheme, fields)];
         if (problems.length) {
           throw new AppError('ConnectedAccount_InvalidRequest', `Invalid connection fields: ${problems.join('; ')}`, {
             errors: problems.map((p) => `connection.state.val.${p}`),
           });
         }
-        data.val = val;
-        data.secretKeys = secretKeysOf(scheme, val);
+        data.val = fields;
+        data.secretKeys = [...new Set([...secretKeysOf(scheme, fields), ...(isMintedScheme(row.authScheme) ? row.secretKeys : [])])];
+        // New key material: the token minted with the old one is replaced at the next read.
+        if (isMintedScheme(row.authScheme)) {
+          data.tokenExpiresAt = new Date(0);
+          data.refreshFailures = 0;
+          data.nextRefreshAt = null;
+        }
       }
       changed(projectId);
       if (!(await store.patch(row, data))) {
@@ -412,7 +448,7 @@ export function connectedAccountsService(deps: {
         changed(caller.projectId);
         return { id, status: 'INITIATED' as const, redirect_url: authorizeUrl };
       }
-      if (REDIRECT_SCHEMES.includes(row.authScheme as AuthScheme)) {
+      if (REDIRECT_SCHEMES.includes(row.authScheme as AuthScheme) && !isMintedScheme(row.authScheme)) {
         throw new AppError('ConnectedAccount_NotSupported', `${row.authScheme} re-authorisation is not available in this version of Latchkey`);
       }
       return { id, status: row.status as Status, redirect_url: null };

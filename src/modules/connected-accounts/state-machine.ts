@@ -67,6 +67,8 @@ export const STATUS_REASONS = {
   callbackWithoutCode: 'OAuth callback carried no authorization code',
   authConfigDeleted: 'Auth config was deleted before the OAuth callback completed',
   providerDenied: (code: string) => `Authorization failed at the provider: ${providerCode(code)}`,
+  /** A minted-token account (S2S_OAUTH2, service accounts) whose first token request was refused. */
+  tokenRequestRefused: (code: string) => `Token request refused by the provider: ${providerCode(code)}`,
   userUpdated: 'Connection status updated by user',
   authConfigDisabled: 'Auth config is disabled',
   userRevoked: 'Revoked via user-initiated revoke endpoint',

@@ -86,6 +86,12 @@ export function oauthService(deps: {
   crypto: Pick<Crypto, 'seal' | 'open' | 'hmac' | 'equal'>;
   managedAuth: Map<string, ManagedCredentials>;
   settings: OAuthSettings;
+  /**
+   * Schemes whose tokens are minted again rather than refreshed (S2S_OAUTH2, service accounts:
+   * connected-accounts/minted-tokens.ts). They share everything else here: the lease, single
+   * flight, backoff and EXPIRED on a permanent refusal.
+   */
+  renewer?: { handles: (scheme: string) => boolean; renew: (row: AccountRow, val: Val, cfg: AuthConfigRow) => Promise<Change> };
   log?: (msg: string, extra?: object) => void;
 }) {
   const { repo, accounts, crypto, settings } = deps;
@@ -199,13 +205,22 @@ export function oauthService(deps: {
   /** Refreshes under the lease and writes the outcome; returns the provider's error code when it failed. */
   async function refreshUnderLease(row: AccountRow): Promise<string | undefined> {
     const val = openVal(row);
+    const mints = !!deps.renewer?.handles(row.authScheme);
     const refreshToken = typeof val.refresh_token === 'string' ? val.refresh_token : undefined;
     const cfg = await deps.findConfig(row.projectId, row.authConfigId);
-    if (!refreshToken || !cfg) {
+    if (!(refreshToken || mints) || !cfg) {
       await accounts.releaseLease(row);
-      return refreshToken ? 'auth_config_deleted' : 'no_refresh_token';
+      return refreshToken || mints ? 'auth_config_deleted' : 'no_refresh_token';
     }
     try {
+      if (deps.renewer && mints) {
+        await accounts.releaseLease(row, { tokens: await deps.renewer.renew(row, val, cfg) });
+        return undefined;
+      }
+      if (!refreshToken) {
+        await accounts.releaseLease(row);
+        return 'no_refresh_token';
+      }
       const ctx = await context(row.projectId, cfg);
       const tokens = await refreshTokens(oauthConfiguration(ctx.details, ctx.creds, val, settings, ctx.source), refreshToken, ctx.details);
       await accounts.releaseLease(row, { tokens: tokenWrite(val, tokens, refreshToken) });
@@ -342,7 +357,7 @@ export function oauthService(deps: {
      */
     async refreshNow(row: AccountRow): Promise<AccountRow> {
       if (row.status !== 'ACTIVE') throw AppError.final('ConnectedAccount_InvalidTransition', `The account is ${row.status}; only ACTIVE tokens refresh`);
-      if (typeof openVal(row).refresh_token !== 'string') {
+      if (!deps.renewer?.handles(row.authScheme) && typeof openVal(row).refresh_token !== 'string') {
         throw new AppError('ConnectedAccount_NotSupported', 'This account has no refresh token', {
           suggestedFix: 'Re-authorise it with POST /connected_accounts/{id}/refresh',
         });

@@ -22,6 +22,7 @@ import type { AccountRow } from '../connected-accounts/connected-accounts.reposi
 import type { ConnectedAccountsService } from '../connected-accounts/connected-accounts.service.js';
 import type { Egress } from '../egress/egress.js';
 import type { OAuthService } from '../oauth/oauth.service.js';
+import { isMintedScheme } from '../connected-accounts/minted-tokens.js';
 import type { Caller } from '../projects/projects.service.js';
 import type { ToolkitsService } from '../toolkits/toolkits.service.js';
 import type { ProxyRepository } from './proxy.repository.js';
@@ -70,12 +71,14 @@ export function proxyService(deps: {
   const { repo, accounts, settings: s } = deps;
   const limiter = accountRateLimiter(s.accountRateLimit, 60_000);
   const isOAuth2 = (row: AccountRow) => row.authScheme === 'OAUTH2';
+  /** Accounts whose tokens the refresh machinery renews: OAuth2 (refresh token) and minted tokens (asked again). */
+  const renews = (row: AccountRow) => isOAuth2(row) || isMintedScheme(row.authScheme);
 
   /** The account, usable now: ACTIVE, its token refreshed first when close to expiry. */
   async function usableAccount(caller: Caller, id: string) {
     let row = await accounts.findOrThrow(caller.projectId, id);
     limiter.take(row.id);
-    if (isOAuth2(row)) row = await deps.oauth.fresh(row);
+    if (renews(row)) row = await deps.oauth.fresh(row);
     if (row.status !== 'ACTIVE') {
       throw AppError.final('Proxy_AccountNotActive', `The account is ${row.status}; the proxy needs an ACTIVE account`, {
         suggestedFix: row.status === 'INACTIVE' ? 'Enable the account first' : 'Re-authorise the account (POST /connected_accounts/{id}/refresh)',
@@ -163,7 +166,8 @@ export function proxyService(deps: {
 
   /**
    * Sends with the credential; on a 401 from the provider for an OAuth2 account, refreshes (single
-   * flight: concurrent 401s share one token request) and sends once more when `replayable`.
+   * flight: concurrent 401s share one token request) and sends once more when `replayable`. A
+   * minted token (client credentials, service accounts) is minted again the same way.
    */
   async function sendAuthorised(caller: Caller, t: Target, method: string, headers: Record<string, string>, body: Buffer | Readable | undefined, replayable: boolean) {
     const attempt = (auth: AuthParams) => {
@@ -173,7 +177,8 @@ export function proxyService(deps: {
       return send(deps.egress, { url, method, headers: h, body, timeoutMs: s.timeoutMs });
     };
     const first = await attempt(t.auth);
-    if (first.statusCode !== 401 || !isOAuth2(t.row) || !replayable || typeof accounts.openVal(t.row).refresh_token !== 'string') return first;
+    const renewable = isMintedScheme(t.row.authScheme) || (isOAuth2(t.row) && typeof accounts.openVal(t.row).refresh_token === 'string');
+    if (first.statusCode !== 401 || !replayable || !renewable) return first;
     let refreshed: AccountRow;
     try {
       refreshed = await deps.oauth.refreshNow(t.row);

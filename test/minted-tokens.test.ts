@@ -11,11 +11,14 @@ import type { AddressInfo } from 'node:net';
 import { Composio } from '@composio/core';
 import { type MockInstance, afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type TestContext, createTestContext } from './support/context.js';
+import { type OAuthEnv, startReplica } from './support/oauth-app.js';
 import { type ProviderApi, startProviderApi } from './support/provider-api.js';
 import { CC_CLIENT, rsaKeyPair, startTokenEndpoints, type TokenEndpoints, verifyJwt } from './support/token-endpoints.js';
 
 const V = '/api/v3.1';
 const MINTED = /^(cc-token-\d+|ya29\.google-\d+|ghs_installation\d+|cc-slow)$/;
+
+const CONFIG = { OAUTH_ALLOW_INSECURE_LOOPBACK: true, EGRESS_ALLOW_PRIVATE_ADDRESSES: true, LOG_LEVEL: 'trace' } as const;
 
 let ep: TokenEndpoints;
 let api: ProviderApi;
@@ -131,7 +134,7 @@ beforeAll(async () => {
       return MINTED.test(token) && !revoked.has(token);
     },
   });
-  ctx = await createTestContext({ config: { OAUTH_ALLOW_INSECURE_LOOPBACK: true, EGRESS_ALLOW_PRIVATE_ADDRESSES: true, LOG_LEVEL: 'trace' } });
+  ctx = await createTestContext({ config: CONFIG });
   await ctx.app.listen({ host: '127.0.0.1', port: 0 });
   baseUrl = `http://127.0.0.1:${(ctx.app.server.address() as AddressInfo).port}`;
   const tk = await post('/custom_toolkits', mintco());
@@ -282,6 +285,36 @@ describe('re-minting before expiry (the OAuth2 refresh machinery)', () => {
     const a = await account(id);
     expect(a).toMatchObject({ status: 'EXPIRED', status_reason: 'Permanent auth error during token refresh' });
     expect(a.state.val.expired_at).toEqual(expect.any(String));
+  });
+});
+
+describe('re-minting across replicas (the refresh lease)', () => {
+  let replica: Awaited<ReturnType<typeof startReplica>>;
+  beforeAll(async () => {
+    replica = await startReplica({ ctx, config: CONFIG } as unknown as OAuthEnv);
+  });
+  afterAll(() => replica?.close());
+
+  it('thirty concurrent reads on two replicas of a service account near expiry mint once, and all see the new token', async () => {
+    const ac = await authConfig('SERVICE_ACCOUNT');
+    const { id, connectionData } = (await create(ac, 'SERVICE_ACCOUNT', gitHubApp())).body as { id: string; connectionData: { val: { access_token: string } } };
+    await expireSoon(id);
+    ep.script({ status: 201, delayMs: 300, body: { token: 'ghs_installation-slow', expires_at: new Date(Date.now() + 3600_000).toISOString() } });
+    const { result: tokens, requests } = await tokenRequestsDuring(() =>
+      Promise.all(
+        Array.from({ length: 30 }, async (_, i) => {
+          const res = await fetch(`${i % 2 ? replica.baseUrl : baseUrl}${V}/connected_accounts/${id}`, { headers: { 'x-api-key': ctx.apiKey } });
+          expect(res.status).toBe(200);
+          const body = (await res.json()) as Account;
+          expect(body.status).toBe('ACTIVE');
+          return body.state.val.access_token;
+        }),
+      ),
+    );
+    expect(requests).toHaveLength(1);
+    expect(new Set(tokens)).toEqual(new Set(['ghs_installation-slow']));
+    expect(tokens[0]).not.toBe(connectionData.val.access_token);
+    expect((await stored(id)).refresh_lease_until).toBeNull();
   });
 });
 
@@ -517,5 +550,13 @@ describe('the official SDK', () => {
     const list = await composio.connectedAccounts.list({ userIds: ['sdk-user'] });
     expect(list.items).toHaveLength(3);
     expect(logged).toEqual([]);
+  });
+});
+
+describe('logs', () => {
+  it('never contain a minted token, a client secret or a private key', () => {
+    const logs = ctx.logs();
+    expect(logs.length).toBeGreaterThan(0);
+    for (const secret of ['PRIVATE KEY', 'cc-token-', 'cc-slow', 'ya29.', 'ghs_installation', CC_CLIENT.secret, 'wrong-secret-123']) expect(logs).not.toContain(secret);
   });
 });

@@ -27,8 +27,9 @@ const schemes: { label: string; t: ToolkitDefinition; s: AuthSchemeDefinition }[
 );
 const fieldsOf = (s: AuthSchemeDefinition): ToolkitField[] => [...s.fields.auth_config_creation, ...s.fields.connected_account_initiation];
 
-const OAUTH_MODES = new Set(['OAUTH2', 'DCR_OAUTH', 'S2S_OAUTH2']);
-/** Values a token exchange provides, usable in request_auth of OAuth schemes only. */
+/** Schemes whose access token comes from a token endpoint (OAuth, or minted by Latchkey from a key). */
+const OAUTH_MODES = new Set(['OAUTH2', 'DCR_OAUTH', 'S2S_OAUTH2', 'GOOGLE_SERVICE_ACCOUNT', 'SERVICE_ACCOUNT']);
+/** Values a token exchange provides, usable in request_auth of those schemes only. */
 const TOKEN_FIELDS = new Set(['access_token']);
 
 const EXPECTED = [
@@ -93,7 +94,8 @@ describe('catalogue files', () => {
   it('gives every toolkit at least one auth scheme and https metadata', () => {
     for (const t of toolkits) {
       expect(t.auth_schemes.length, t.slug).toBeGreaterThan(0);
-      for (const u of [t.logo, t.app_url, t.docs_url]) expect(u, t.slug).toMatch(/^https:\/\//);
+      // The logo is optional: an entry names one only where the provider's own is known.
+      for (const u of [t.logo ?? 'https://', t.app_url, t.docs_url]) expect(u, t.slug).toMatch(/^https:\/\//);
     }
   });
 });
@@ -143,7 +145,7 @@ describe('fields and templates', () => {
     expect(schemes.flatMap(({ s }) => fieldsOf(s)).filter((f) => secretName.test(f.name)).length).toBeGreaterThan(30);
   });
 
-  it('fills request_auth only from fields of the same scheme, or the access token in OAuth schemes', () => {
+  it('fills request_auth only from fields of the same scheme, or the access token in OAuth and minted-token schemes', () => {
     const wrong: string[] = [];
     for (const { label, s } of schemes) {
       const names = new Set(fieldsOf(s).map((f) => f.name));

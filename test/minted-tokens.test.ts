@@ -521,6 +521,47 @@ describe('custom toolkits', () => {
   });
 });
 
+describe('the built-in catalogue, with the egress guard at its defaults', () => {
+  let guarded: TestContext;
+  beforeAll(async () => {
+    guarded = await createTestContext();
+  });
+  afterAll(() => guarded?.close());
+  const send = (path: string, body: object) => guarded.http.post(`${V}${path}`).set('x-api-key', guarded.apiKey).send(body);
+
+  it('googlebigquery: a key file whose token_uri is an internal address fails without the request leaving', async () => {
+    const cfg = await send('/auth_configs', { toolkit: { slug: 'googlebigquery' }, auth_config: { type: 'use_custom_auth', authScheme: 'GOOGLE_SERVICE_ACCOUNT', credentials: {} } });
+    expect(cfg.status, JSON.stringify(cfg.body)).toBe(201);
+    const before = ep.requests.length;
+    const res = await send('/connected_accounts', {
+      auth_config: { id: cfg.body.auth_config.id },
+      connection: { state: { authScheme: 'GOOGLE_SERVICE_ACCOUNT', val: { credentials_json: googleKey({ token_uri: 'https://169.254.169.254/token' }) } } },
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(res.body).toMatchObject({ status: 'FAILED', connectionData: { val: { error: 'egress_refused' } } });
+    expect(ep.requests.length).toBe(before);
+  });
+
+  it('microsoftgraph: the tenant in the token URL is held to its pattern (400, nothing sent)', async () => {
+    const cfg = await send('/auth_configs', { toolkit: { slug: 'microsoftgraph' }, auth_config: { type: 'use_custom_auth', authScheme: 'S2S_OAUTH2', credentials: { client_id: 'app', client_secret: 'secret-value' } } });
+    expect(cfg.status, JSON.stringify(cfg.body)).toBe(201);
+    const res = await send('/connected_accounts', {
+      auth_config: { id: cfg.body.auth_config.id },
+      connection: { state: { authScheme: 'S2S_OAUTH2', val: { tenant_id: 'evil.example/x?' } } },
+    });
+    expect(res.status).toBe(400);
+    expect(envelope(res).message).toContain('tenant_id');
+    const missing = await send('/connected_accounts', { auth_config: { id: cfg.body.auth_config.id }, connection: { state: { authScheme: 'S2S_OAUTH2', val: {} } } });
+    expect(missing.status).toBe(400);
+    expect(envelope(missing).message).toContain('tenant_id');
+  });
+
+  it('github: the App scheme is offered next to OAuth and the personal token', async () => {
+    const res = await guarded.http.get(`${V}/toolkits/github`).set('x-api-key', guarded.apiKey).expect(200);
+    expect(JSON.stringify(res.body)).toContain('SERVICE_ACCOUNT');
+  });
+});
+
 describe('the official SDK', () => {
   let warned: MockInstance[] = [];
   const logged: string[] = [];

@@ -175,7 +175,7 @@ describe('GET /toolkits', () => {
     expect(body.next_cursor).toBeNull();
     expect(body.total_pages).toBe(1);
     const gh = body.items.find((i) => i.slug === 'github')!;
-    expect(gh).toMatchObject({ name: 'GitHub', type: 'native', auth_schemes: ['OAUTH2', 'BEARER_TOKEN'] });
+    expect(gh).toMatchObject({ name: 'GitHub', type: 'native', auth_schemes: ['OAUTH2', 'BEARER_TOKEN', 'SERVICE_ACCOUNT'] });
     expect(gh.meta.categories).toEqual(catalogue.get('github')!.categories.map((c) => ({ id: c.slug, name: c.name })));
   });
 

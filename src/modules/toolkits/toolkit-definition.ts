@@ -28,6 +28,8 @@ export const AuthSchemeSchema = z.enum(AUTH_SCHEMES);
 export type AuthScheme = z.infer<typeof AuthSchemeSchema>;
 
 const slugRe = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+/** Composio's category ids, e.g. `analytics-&-data`. */
+const categorySlugRe = /^[a-z0-9][a-z0-9&/()_-]{0,79}$/;
 const fieldNameRe = /^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/;
 /** `{{field}}` placeholders, filled from the account's (or auth config's) fields. */
 const templateRe = /\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}/g;
@@ -74,6 +76,17 @@ const httpsUrl = z
   .string()
   .max(2000)
   .refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL');
+
+/** How an entry's facts were checked: the provider documentation pages actually read. */
+export const VerificationSchema = z
+  .object({
+    /** verified: every URL, endpoint, scope and request rule was read on the provider's own docs. */
+    status: z.enum(['verified', 'unverified']),
+    checked_on: z.iso.date().optional(),
+    sources: z.array(httpsUrl).max(20).default([]),
+    note: z.string().min(1).max(500).optional(),
+  })
+  .strict();
 
 export const OAuth2DetailsSchema = z
   .object({
@@ -183,12 +196,13 @@ export const ToolkitDefinitionSchema = z
     slug: z.string().regex(slugRe, 'lower-case letters, digits, _ and -'),
     name: z.string().min(1).max(120),
     description: z.string().min(1).max(1000),
-    logo: httpsUrl,
+    /** The provider's own logo; optional (answered as "" when absent). */
+    logo: httpsUrl.optional(),
     app_url: httpsUrl,
     /** The provider documentation this entry was checked against. */
     docs_url: httpsUrl,
     categories: z
-      .array(z.object({ slug: z.string().regex(slugRe), name: z.string().min(1).max(80) }).strict())
+      .array(z.object({ slug: z.string().regex(categorySlugRe), name: z.string().min(1).max(80) }).strict())
       .min(1)
       .max(10),
     /** API base URL; may use templates over user fields, e.g. https://{{subdomain}}.zendesk.com/api/v2 */
@@ -202,6 +216,7 @@ export const ToolkitDefinitionSchema = z
       .max(10)
       .optional(),
     auth_schemes: z.array(AuthSchemeDefinitionSchema).max(10),
+    verification: VerificationSchema.optional(),
   })
   .strict()
   .superRefine((t, ctx) => {
@@ -244,6 +259,8 @@ export function serverCalledUrls(def: ToolkitDefinition): { path: string; url: s
     ].filter((u): u is { path: string; url: string } => !!u);
   });
 }
+
+export const logoOf = (d: { logo?: string }): string => d.logo ?? '';
 
 export function templateNames(template: string): string[] {
   return [...template.matchAll(templateRe)].map((m) => m[1]!);

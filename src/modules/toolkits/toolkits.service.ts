@@ -9,7 +9,7 @@ import { decodeCursor, encodeCursor, pageInfo } from '../../lib/pagination.js';
 import type { ToolkitsRepository } from './toolkits.repository.js';
 import type { ListToolkitsQuery, ToolkitDetail } from './toolkits.schemas.js';
 import type { AuthScheme, ToolkitDefinition, ToolkitField } from './toolkit-definition.js';
-import { ToolkitDefinitionSchema, serverCalledUrls } from './toolkit-definition.js';
+import { ToolkitDefinitionSchema, logoOf, serverCalledUrls } from './toolkit-definition.js';
 
 export type ResolvedToolkit = {
   definition: ToolkitDefinition;
@@ -94,7 +94,7 @@ export function toolkitsService(deps: {
         created_at: t.createdAt.toISOString(),
         updated_at: t.updatedAt.toISOString(),
         description: d.description,
-        logo: d.logo,
+        logo: logoOf(d),
         app_url: d.app_url,
         categories: d.categories,
         triggers_count: 0,
@@ -123,7 +123,7 @@ export function toolkitsService(deps: {
         created_at: full.meta.created_at,
         updated_at: full.meta.updated_at,
         description: d.description,
-        logo: d.logo,
+        logo: logoOf(d),
         app_url: d.app_url,
         categories: d.categories.map((c) => ({ id: c.slug, name: c.name })),
         triggers_count: 0,

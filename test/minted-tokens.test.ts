@@ -592,6 +592,30 @@ describe('the official SDK', () => {
     expect(list.items).toHaveLength(3);
     expect(logged).toEqual([]);
   });
+
+  // The SDK (0.19) knows FAILED for S2S_OAUTH2 and GOOGLE_SERVICE_ACCOUNT; its SERVICE_ACCOUNT
+  // schema has no FAILED (or EXPIRED) variant, so it warns and ignores the state, and the status
+  // still reads FAILED.
+  it('reads FAILED accounts of each minted scheme: no warning but for the SDK\'s missing SERVICE_ACCOUNT variant', async () => {
+    const composio = new Composio({ apiKey: ctx.apiKey, baseURL: baseUrl, allowTracking: false } as never);
+    const failed = [
+      await create(await authConfig('S2S_OAUTH2', { client_id: CC_CLIENT.id, client_secret: 'not-the-secret' }), 'S2S_OAUTH2'),
+      await create(await authConfig('GOOGLE_SERVICE_ACCOUNT'), 'GOOGLE_SERVICE_ACCOUNT', { credentials_json: googleKey({ private_key: rsaKeyPair().privatePem }) }),
+      await create(await authConfig('SERVICE_ACCOUNT'), 'SERVICE_ACCOUNT', gitHubApp({ installation_id: '404' })),
+    ];
+    const warningsAfterEach: number[] = [];
+    for (const res of failed) {
+      expect(res.body.status).toBe('FAILED');
+      const got = await composio.connectedAccounts.get(res.body.id as string);
+      expect(got.status).toBe('FAILED');
+      warningsAfterEach.push(logged.length);
+    }
+    // S2S_OAUTH2: none; GOOGLE_SERVICE_ACCOUNT: none; SERVICE_ACCOUNT: one.
+    expect(warningsAfterEach).toEqual([0, 0, 1]);
+    expect(logged[0]).toContain('Unsupported auth scheme in connected account state, ignoring state field');
+    expect(logged[0]).toContain("Expected 'INITIALIZING' | 'INITIATED' | 'ACTIVE' | 'INACTIVE'");
+    logged.length = 0;
+  });
 });
 
 describe('logs', () => {

@@ -278,6 +278,23 @@ describe('re-minting before expiry (the OAuth2 refresh machinery)', () => {
     expect((await stored(id)).refresh_failures).toBe(0);
   });
 
+  it('audience and resource from the auth config go on the token request', async () => {
+    const ac = await authConfig('S2S_OAUTH2', { client_id: CC_CLIENT.id, client_secret: CC_CLIENT.secret, audience: 'https://api.example.com', resource: 'https://api.example.com/v2' });
+    const { requests } = await tokenRequestsDuring(() => create(ac, 'S2S_OAUTH2'));
+    expect(requests[0]!.form).toMatchObject({ audience: 'https://api.example.com', resource: 'https://api.example.com/v2' });
+  });
+
+  it('an auth config that lost its client secret cannot re-mint: the account becomes EXPIRED without a token request', async () => {
+    const ac = await authConfig('S2S_OAUTH2', { client_id: CC_CLIENT.id, client_secret: CC_CLIENT.secret });
+    const { id } = (await create(ac, 'S2S_OAUTH2')).body as { id: string };
+    const patched = await ctx.http.patch(`${V}/auth_configs/${ac}`).set('x-api-key', ctx.apiKey).send({ type: 'custom', credentials: { client_secret: '' } });
+    expect(patched.status, JSON.stringify(patched.body)).toBe(200);
+    await expireSoon(id);
+    const { result: a, requests } = await tokenRequestsDuring(() => account(id));
+    expect(requests).toHaveLength(0);
+    expect(a).toMatchObject({ status: 'EXPIRED', status_reason: 'Permanent auth error during token refresh' });
+  });
+
   it('a permanent refusal when re-minting (the client was revoked: invalid_client) leaves the account EXPIRED', async () => {
     const { id } = await s2sAccount();
     await expireSoon(id);

@@ -19,7 +19,7 @@ import { checkFields, secretKeys } from '../toolkits/fields.js';
 import { STATUS_REASONS } from '../connected-accounts/state-machine.js';
 import type { OAuthService } from '../oauth/oauth.service.js';
 import type { Caller } from '../projects/projects.service.js';
-import { type AuthSchemeDefinition, type ToolkitField, templateNames } from '../toolkits/toolkit-definition.js';
+import { type AuthSchemeDefinition, type ToolkitField, logoOf, templateNames } from '../toolkits/toolkit-definition.js';
 import type { ToolkitsService } from '../toolkits/toolkits.service.js';
 import { fill } from '../connected-accounts/auth-params.js';
 import { aclWire, newAccountAcl } from '../connected-accounts/shared-access.js';
@@ -134,7 +134,7 @@ export function connectLinksService(deps: {
       brandLogoUrl: project?.brandLogoUrl ?? null,
       accent: project?.brandAccent ?? '#3558e6',
       toolkitName: toolkit.definition.name,
-      toolkitLogo: toolkit.definition.logo,
+      toolkitLogo: logoOf(toolkit.definition),
       authHintUrl: scheme?.auth_hint_url ?? null,
       mode: isOAuth ? 'OAUTH2' : 'FIELDS',
       fields: all.filter((f) => prefilled[f.name] === undefined || prefilled[f.name] === ''),

@@ -17,7 +17,7 @@
 import type { AuthConfigObject } from '../auth-configs/auth-configs.schemas.js';
 import type { AccountObject } from '../connected-accounts/connected-accounts.schemas.js';
 import type { Status } from '../connected-accounts/state-machine.js';
-import type { AuthSchemeDefinition, ToolkitDefinition, ToolkitField } from '../toolkits/toolkit-definition.js';
+import { type AuthSchemeDefinition, type ToolkitDefinition, type ToolkitField, logoOf } from '../toolkits/toolkit-definition.js';
 
 /** The statuses the older clients know. */
 export const LEGACY_STATUSES = ['INITIATED', 'ACTIVE', 'FAILED', 'EXPIRED'] as const;
@@ -68,7 +68,7 @@ export function appSummary(d: ToolkitDefinition) {
     key: d.slug,
     name: d.name,
     description: d.description,
-    logo: d.logo,
+    logo: logoOf(d),
     categories: d.categories.map((c) => c.name),
     enabled: true,
     no_auth: isNoAuth(d),

@@ -1,12 +1,18 @@
 /**
- * Loads and validates the built-in catalogue (./catalogue/<slug>.json) once per process, at start-up.
- * Every entry must pass `CatalogueEntrySchema` (a toolkit that says how it was verified); one bad
- * file stops the start with the file and the problem named.
+ * The built-in catalogue (./catalogue/<slug>.json), read once per process. Every entry must pass
+ * `CatalogueEntrySchema` (a toolkit that says how it was verified); one bad file stops the start
+ * with the file and the problem named.
+ *
+ * Validating 500-odd entries costs tens of milliseconds, so `npm run build` does it once and writes
+ * the result as one file (`catalogue.compiled.json` beside the built module, see
+ * scripts/copy-assets.mjs); a built server reads that file and skips the validation. Run from source
+ * (tests, `npm run dev`) there is no compiled file and the directory is read and validated.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { CatalogueEntrySchema, type ToolkitDefinition } from './toolkit-definition.js';
 
 export const CATALOGUE_DIR = new URL('./catalogue/', import.meta.url);
+export const COMPILED_CATALOGUE = new URL('./catalogue.compiled.json', import.meta.url);
 
 export function loadCatalogue(dir: URL = CATALOGUE_DIR): Map<string, ToolkitDefinition> {
   const out = new Map<string, ToolkitDefinition>();
@@ -21,10 +27,21 @@ export function loadCatalogue(dir: URL = CATALOGUE_DIR): Map<string, ToolkitDefi
   return out;
 }
 
+/** The validated catalogue as one file: the parsed entries (defaults filled in), ordered by slug. */
+export function compileCatalogue(catalogue: Map<string, ToolkitDefinition>): string {
+  return JSON.stringify({ entries: [...catalogue.values()] });
+}
+
+/** Reads a file `compileCatalogue` wrote. It was validated when written, so it is not again. */
+export function readCompiledCatalogue(file: URL): Map<string, ToolkitDefinition> {
+  const { entries } = JSON.parse(readFileSync(file, 'utf8')) as { entries: ToolkitDefinition[] };
+  return new Map(entries.map((e) => [e.slug, e]));
+}
+
 let builtIn: Map<string, ToolkitDefinition> | undefined;
 
-/** The built-in catalogue, read and validated on first use and shared by every app in the process. */
+/** The built-in catalogue, loaded on first use and shared by every app in the process. */
 export function builtInCatalogue(): Map<string, ToolkitDefinition> {
-  builtIn ??= loadCatalogue();
+  builtIn ??= existsSync(COMPILED_CATALOGUE) ? readCompiledCatalogue(COMPILED_CATALOGUE) : loadCatalogue();
   return builtIn;
 }

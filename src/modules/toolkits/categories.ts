@@ -13,6 +13,7 @@ const FIXED: Record<string, string> = {
   cdn: 'CDN',
   cms: 'CMS',
   crm: 'CRM',
+  devops: 'DevOps',
   dns: 'DNS',
   erp: 'ERP',
   hr: 'HR',
@@ -28,6 +29,9 @@ const FIXED: Record<string, string> = {
   url: 'URL',
   web3: 'Web3',
 };
+
+/** Short words kept lower-case inside a name ("Internet of Things", "Backend as a Service"). */
+const MINOR = new Set(['a', 'an', 'and', 'as', 'for', 'in', 'of', 'on', 'or', 'the', 'to']);
 
 function word(w: string): string {
   // Keep brackets and slashes where they are: "(customer" → "(Customer", "ai/computer" → "AI/Computer".
@@ -53,7 +57,7 @@ export function categoryName(id: string): string {
       out.push(`E-${word(words[++i]!)}`);
       continue;
     }
-    out.push(word(words[i]!));
+    out.push(i > 0 && MINOR.has(words[i]!) ? words[i]! : word(words[i]!));
   }
   return out.join(' ');
 }

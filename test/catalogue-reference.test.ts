@@ -52,6 +52,7 @@ describe("the catalogue against Composio's index", () => {
     expect(slugProblems(missing, reference, { ...exceptions, not_offered: { hubspot: 'withdrawn by the provider' } })).toEqual([]);
     expect(slugProblems(missing, reference, { ...exceptions, not_offered: { hubspot: ' ' } })).toHaveLength(1);
   });
+});
 
 describe('stubs', () => {
   it('are valid unverified entries holding only what the index states', () => {

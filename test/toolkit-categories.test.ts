@@ -52,7 +52,7 @@ function ownToolkit(slug: string, extra: Record<string, unknown> = {}) {
 describe('GET /toolkits/categories', () => {
   it('lists every category the catalogue uses once, with its registry name, in the list envelope', async () => {
     const p = await ctx.newProject();
-    const body = (await get("/toolkits/categories", p.apiKey).expect(200)).body as Omit<List, "items"> & { items: { id: string; name: string }[] };
+    const body = (await get('/toolkits/categories', p.apiKey).expect(200)).body as Omit<List, 'items'> & { items: { id: string; name: string }[] };
     const expected = categoriesOf(catalogue.values());
     expect(body.items).toEqual(expected);
     expect(body).toMatchObject({ next_cursor: null, current_page: 1, total_pages: 1, total_items: expected.length });

@@ -212,8 +212,11 @@ function checkToolkit(t: ToolkitShape, ctx: z.RefinementCtx) {
     }
   }
   // Every template placeholder in a URL must be a declared field with a pattern, so that a
-  // user-supplied value can never move the URL to another host.
+  // user-supplied value can never move the URL to another host. A scheme that is not available is
+  // never connected, so its URLs are never filled (it may inherit a templated base_url it has no
+  // fields for).
   t.auth_schemes.forEach((s, i) => {
+    if (s.availability !== 'available') return;
     const fields = new Map([...s.fields.auth_config_creation, ...s.fields.connected_account_initiation].map((f) => [f.name, f]));
     for (const url of schemeUrls(t, s)) {
       for (const name of templateNames(url)) {

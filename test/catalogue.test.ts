@@ -69,12 +69,45 @@ const HOSTILE = [
   'https://evil.com?.salesforce.com',
 ];
 
-/** A legitimate value for each URL field the catalogue uses; a new URL field must be added here. */
+/** Legitimate values of URL fields whose patterns the generic examples below do not fit. */
 const LEGIT: Record<string, string> = {
-  subdomain: 'acme-co',
-  shop_name: 'acme-co',
   instance_url: 'https://acme.my.salesforce.com',
 };
+/** Generic examples tried in turn for any other URL field: a label, a number, a region code. */
+const EXAMPLES = ['acme-co', 'acme', 'acme123', '123456', 'us1'];
+
+/**
+ * An example a simple anchored pattern describes: optional groups dropped, the first alternative of
+ * a group, one of each character class's first character per required repetition (`[a-z0-9-]{0,62}`
+ * → "a", `[0-9]{2}` → "00"), escapes unescaped. Enough for the host and label patterns entries use.
+ */
+function exampleOf(pattern: string): string {
+  let p = pattern.replace(/^\^/, '').replace(/\$$/, '');
+  p = p.replace(/\((?:[^()\\]|\\.)*\)\?/g, '');
+  p = p.replace(/\(((?:[^()|\\]|\\.)*)(?:\|(?:[^()\\]|\\.)*)*\)/g, '$1');
+  p = p.replace(/\[(\\?.)[^\]]*\](\{(\d+)(?:,\d*)?\}|[+*?])?/g, (_m, first: string, q: string | undefined, min: string | undefined) =>
+    first.replace(/^\\/, '').repeat(Math.max(1, q?.startsWith('{') ? Number(min) : 1)),
+  );
+  return p.replace(/\\d/g, '0').replace(/\\(.)/g, '$1');
+}
+
+/** A value the field's pattern accepts: a known one, a generic example, or one made from the pattern. */
+function legitValue(name: string, pattern: string): string | undefined {
+  const re = new RegExp(pattern);
+  return [LEGIT[name], ...EXAMPLES, exampleOf(pattern)].find((v): v is string => v !== undefined && re.test(v));
+}
+
+/**
+ * Where a templated URL may go whatever its fields hold: the literal host when the placeholders are
+ * only in the path, else the literal host suffix after the last placeholder in the host
+ * (`.zendesk.com`), or "" when the placeholder is the whole host.
+ */
+function fixedHost(template: string): { host: string } | { suffix: string } {
+  const authority = /^https:\/\/([^/?#]*)/.exec(template)?.[1];
+  if (authority === undefined) return { suffix: '' };
+  if (!templateNames(authority).length) return { host: authority };
+  return { suffix: authority.slice(authority.lastIndexOf('}}') + 2).replace(/:\d+$/, '') };
+}
 
 describe('catalogue files', () => {
   it('has one valid definition per file, named <slug>.json', () => {
@@ -137,9 +170,10 @@ describe('verification', () => {
     }
   });
 
-  it('a verified entry connects through at least one scheme; an unsupported one says why', () => {
-    for (const t of verified) expect(t.auth_schemes.some((s) => s.availability === 'available'), t.slug).toBe(true);
-    for (const { label, s } of allSchemes.filter(({ s }) => s.availability === 'unsupported')) expect(s.note, label).toBeTruthy();
+  it('an unsupported scheme says why', () => {
+    const unsupported = allSchemes.filter(({ s }) => s.availability === 'unsupported');
+    expect(unsupported.length).toBeGreaterThan(0);
+    for (const { label, s } of unsupported) expect(s.note, label).toBeTruthy();
   });
 
   it('rejects a verified entry without sources or date, and an unsupported scheme without a note', () => {
@@ -274,24 +308,51 @@ describe('fields and templates', () => {
     }
   });
 
-  it('declares every field used in a URL template, with an anchored pattern that rejects other hosts', () => {
+  it('declares every field used in a URL template, with an anchored pattern that keeps the URL on the provider', () => {
     let checked = 0;
     for (const { label, t, s } of schemes) {
       const fields = new Map(fieldsOf(s).map((f) => [f.name, f]));
-      for (const name of schemeUrls(t, s).flatMap(templateNames)) {
-        const f = fields.get(name);
-        expect(f, `${label}: {{${name}}} is not a field`).toBeDefined();
-        expect(f!.pattern, `${label}.${name} has no pattern`).toBeTruthy();
-        expect(f!.pattern!, `${label}.${name} pattern is not anchored`).toMatch(/^\^.*\$$/);
-        const re = new RegExp(f!.pattern!);
-        for (const bad of HOSTILE) expect(re.test(bad), `${label}.${name} accepts ${JSON.stringify(bad)}`).toBe(false);
-        expect(LEGIT[name], `no legitimate example for URL field ${name}`).toBeDefined();
-        expect(re.test(LEGIT[name]!), `${label}.${name} rejects ${LEGIT[name]}`).toBe(true);
-        checked++;
+      for (const url of schemeUrls(t, s)) {
+        const names = templateNames(url);
+        for (const name of names) {
+          const f = fields.get(name);
+          expect(f, `${label}: {{${name}}} is not a field`).toBeDefined();
+          expect(f!.pattern, `${label}.${name} has no pattern`).toBeTruthy();
+          expect(f!.pattern!, `${label}.${name} pattern is not anchored`).toMatch(/^\^.*\$$/);
+        }
+        const legit = new Map(names.map((n) => [n, legitValue(n, fields.get(n)!.pattern!)]));
+        for (const [n, v] of legit) expect(v, `${label}.${n}: no legitimate example matches its pattern; add one to LEGIT`).toBeDefined();
+        const fill = (name: string, value: string) => url.replace(/\{\{\s*([A-Za-z_][\w.-]*)\s*\}\}/g, (_m, n: string) => (n === name ? value : legit.get(n)!));
+        const where = fixedHost(url);
+        for (const name of names) {
+          const re = new RegExp(fields.get(name)!.pattern!);
+          // Every value the pattern lets through, filled in, must leave the URL on the provider's host.
+          for (const bad of HOSTILE.filter((v) => re.test(v))) {
+            let u: URL;
+            try {
+              u = new URL(fill(name, bad));
+            } catch {
+              continue; // not a URL at all: nothing is called
+            }
+            const on =
+              'host' in where
+                ? u.host === where.host
+                : /^\.[^.]+\.[^.]+/.test(where.suffix) && u.hostname.endsWith(where.suffix) && !u.username && !u.password;
+            expect(on, `${label}.${name} = ${JSON.stringify(bad)} moves ${url} to ${u.host}`).toBe(true);
+          }
+          expect(re.test(legit.get(name)!), `${label}.${name} rejects ${legit.get(name)}`).toBe(true);
+          checked++;
+        }
       }
     }
     // Zendesk, Shopify, Jira, Confluence and Salesforce use templated URLs.
     expect(checked).toBeGreaterThanOrEqual(5);
+    // The rule itself: a host-wide placeholder admits no hostile value; a prefix one keeps its suffix.
+    expect(fixedHost('{{instance_url}}/services/data')).toEqual({ suffix: '' });
+    expect(fixedHost('https://{{subdomain}}.zendesk.com/api/v2')).toEqual({ suffix: '.zendesk.com' });
+    expect(fixedHost('https://api.recruitee.com/c/{{company_id}}')).toEqual({ host: 'api.recruitee.com' });
+    expect(exampleOf('^[a-z0-9][a-z0-9-]{0,62}(\\.[a-z]{2})?\\.auth0\\.com$')).toBe('aa.auth0.com');
+    expect(exampleOf('^(us-east-1|us-west-2)$')).toBe('us-east-1');
   });
 });
 

@@ -233,3 +233,23 @@ describe('schemes Latchkey cannot connect', () => {
     expect(list.items).toEqual([]);
   });
 });
+
+describe('toolkits a project saved before schemes had an availability', () => {
+  it('are read as available: shown so, listed, and an auth config can be made for them', async () => {
+    const p = await ctx.newProject();
+    // As an earlier version stored it: validated, but without the `availability` added since.
+    const old = ownToolkit('own_older');
+    const stored = { ...old, auth_schemes: [{ ...old.auth_schemes[0], fields: { auth_config_creation: [], ...old.auth_schemes[0]!.fields }, request_auth: old.auth_schemes[0]!.request_auth }] };
+    delete (stored.auth_schemes[0] as Record<string, unknown>).availability;
+    await ctx.db.customToolkit.create({ data: { id: 'tk_older000001', projectId: p.projectId, slug: 'own_older', definition: stored } });
+    const d = (await get('/toolkits/own_older', p.apiKey).expect(200)).body as { auth_config_details: { mode: string; availability: string }[] };
+    expect(d.auth_config_details).toEqual([expect.objectContaining({ mode: 'API_KEY', availability: 'available' })]);
+    const listed = (await multi({ toolkits: ['own_older'] }, p.apiKey).expect(200)).body as List;
+    expect(listed.items.map((i) => i.type)).toEqual(['custom']);
+    await ctx.http
+      .post(`${V}/auth_configs`)
+      .set('x-api-key', p.apiKey)
+      .send({ toolkit: { slug: 'own_older' }, auth_config: { type: 'use_custom_auth', authScheme: 'API_KEY', credentials: {} } })
+      .expect(201);
+  });
+});

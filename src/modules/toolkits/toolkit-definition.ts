@@ -255,6 +255,16 @@ export function serverCalledUrls(def: ToolkitDefinition): { path: string; url: s
 }
 
 /**
+ * A project's toolkit as read back from the database. It was validated when saved, possibly by an
+ * earlier version: only what was added since with a default can be missing (a scheme's
+ * `availability`, added after custom toolkits were), and it is filled in as the schema would.
+ */
+export function storedDefinition(json: unknown): ToolkitDefinition {
+  const d = json as ToolkitDefinition;
+  return { ...d, auth_schemes: d.auth_schemes.map((s) => ({ ...s, availability: s.availability ?? 'available' })) };
+}
+
+/**
  * A toolkit's logo as answered: the provider's logo URL, or "" when the entry has none. Composio's
  * clients read `logo` as a string (`auth_configs[].toolkit.logo` must be one, `meta.logo` must not be
  * null), and an empty string is one that no client renders as an image.

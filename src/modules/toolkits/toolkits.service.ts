@@ -9,7 +9,7 @@ import { decodeCursor, encodeCursor, pageInfo } from '../../lib/pagination.js';
 import type { ToolkitsRepository } from './toolkits.repository.js';
 import type { ListToolkitsQuery, MultiToolkitsBody, ToolkitDetail } from './toolkits.schemas.js';
 import type { AuthScheme, ToolkitDefinition, ToolkitField } from './toolkit-definition.js';
-import { ToolkitDefinitionSchema, logoOf, serverCalledUrls } from './toolkit-definition.js';
+import { ToolkitDefinitionSchema, logoOf, serverCalledUrls, storedDefinition } from './toolkit-definition.js';
 import { type IndexedToolkit, type ResolvedToolkit, catalogueIndex, indexed, mergeBySlug } from './catalogue-index.js';
 import { categoriesOf } from './categories.js';
 
@@ -26,6 +26,8 @@ type ListRequest = Pick<ListToolkitsQuery, 'category' | 'managed_by' | 'sort_by'
   type?: ListToolkitsQuery['type'];
   slugs?: string[];
 };
+/** Which toolkits a list holds, whatever its order and page. */
+type ListFilter = Pick<ListRequest, 'category' | 'managed_by' | 'search' | 'type' | 'slugs'>;
 
 /** Built-in entries carry the date of the catalogue they shipped in. */
 const CATALOGUE_DATE = new Date('2026-11-22T00:00:00.000Z');
@@ -59,12 +61,12 @@ export function toolkitsService(deps: {
   async function customToolkits(projectId: string): Promise<IndexedToolkit[]> {
     const rows = await repo.listCustom(projectId);
     return rows.map((row) =>
-      indexed({ definition: row.definition as ToolkitDefinition, type: 'custom', createdAt: row.createdAt, updatedAt: row.updatedAt }),
+      indexed({ definition: storedDefinition(row.definition), type: 'custom', createdAt: row.createdAt, updatedAt: row.updatedAt }),
     );
   }
 
   /** The toolkits a list request matches, ordered by slug. Built-in ones come from the index. */
-  async function matching(projectId: string, q: ListRequest): Promise<IndexedToolkit[]> {
+  async function matching(projectId: string, q: ListFilter): Promise<IndexedToolkit[]> {
     const search = q.search?.toLowerCase();
     const category = q.category?.toLowerCase();
     const slugs = q.slugs && new Set(q.slugs.map((s) => s.toLowerCase()));
@@ -159,7 +161,7 @@ export function toolkitsService(deps: {
     if (builtIn) return { definition: builtIn, type: 'native', createdAt: CATALOGUE_DATE, updatedAt: CATALOGUE_DATE };
     const row = await repo.findCustom(projectId, s);
     if (!row) throw new AppError('Toolkit_ResourceNotFound', `Toolkit ${s} not found`);
-    return { definition: row.definition as ToolkitDefinition, type: 'custom', createdAt: row.createdAt, updatedAt: row.updatedAt };
+    return { definition: storedDefinition(row.definition), type: 'custom', createdAt: row.createdAt, updatedAt: row.updatedAt };
   }
 
   function checkDefinition(body: unknown): ToolkitDefinition {
@@ -230,13 +232,13 @@ export function toolkitsService(deps: {
     /** Every category the project's toolkits use, once each (the built-in ones precomputed). */
     async categories(projectId: string) {
       const own = await repo.listCustom(projectId);
-      const items = own.length ? categoriesOf([...catalogue.values(), ...own.map((r) => r.definition as ToolkitDefinition)]) : index.categories;
+      const items = own.length ? categoriesOf([...catalogue.values(), ...own.map((r) => storedDefinition(r.definition))]) : index.categories;
       return { items, next_cursor: null, ...pageInfo(items.length, Math.max(items.length, 1), 0) };
     },
 
     /** Every toolkit the project can use, ordered by slug (the older API's app list). */
     async definitions(projectId: string): Promise<ToolkitDefinition[]> {
-      return (await matching(projectId, { managed_by: 'all', sort_by: 'alphabetically', limit: 1 })).map((t) => t.definition);
+      return (await matching(projectId, { managed_by: 'all' })).map((t) => t.definition);
     },
 
     async get(projectId: string, slug: string) {

@@ -80,6 +80,12 @@ describe('GET /toolkits/categories', () => {
   it('needs an API key', async () => {
     expectEnvelope(await ctx.http.get(`${V}/toolkits/categories`), 401);
   });
+
+  it('is a route, so no project may name its own toolkit "categories"', async () => {
+    const res = await ctx.http.post(`${V}/custom_toolkits`).set('x-api-key', ctx.apiKey).send(ownToolkit('categories'));
+    expect(expectEnvelope(res, 400, 'Toolkit_InvalidDefinition').message).toContain('reserved');
+    expect(catalogue.has('categories')).toBe(false);
+  });
 });
 
 describe('POST /toolkits/multi', () => {

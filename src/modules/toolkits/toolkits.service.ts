@@ -29,6 +29,9 @@ type ListRequest = Pick<ListToolkitsQuery, 'category' | 'managed_by' | 'sort_by'
 /** Which toolkits a list holds, whatever its order and page. */
 type ListFilter = Pick<ListRequest, 'category' | 'managed_by' | 'search' | 'type' | 'slugs'>;
 
+/** Slugs that are routes under /toolkits. */
+const RESERVED_SLUGS = new Set(['categories']);
+
 /** Built-in entries carry the date of the catalogue they shipped in. */
 const CATALOGUE_DATE = new Date('2026-11-22T00:00:00.000Z');
 
@@ -180,6 +183,10 @@ export function toolkitsService(deps: {
         errors: refused,
         suggestedFix: "Use the provider's public endpoints",
       });
+    }
+    // `GET /toolkits/categories` is a route: a toolkit of that name could never be read back.
+    if (RESERVED_SLUGS.has(parsed.data.slug)) {
+      throw new AppError('Toolkit_InvalidDefinition', `Invalid toolkit definition: slug ${parsed.data.slug} is reserved`, { errors: [`slug: ${parsed.data.slug} is reserved`] });
     }
     return parsed.data;
   }

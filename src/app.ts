@@ -24,7 +24,7 @@ import rateLimit, { rateLimitPresets } from './plugins/rate-limit.js';
 import { healthRoutes } from './modules/health/health.routes.js';
 import { projectsRepository } from './modules/projects/projects.repository.js';
 import { projectsService } from './modules/projects/projects.service.js';
-import { loadCatalogue } from './modules/toolkits/catalogue.js';
+import { builtInCatalogue } from './modules/toolkits/catalogue.js';
 import type { ToolkitDefinition } from './modules/toolkits/toolkit-definition.js';
 import { toolkitsRepository } from './modules/toolkits/toolkits.repository.js';
 import { toolkitsRoutes } from './modules/toolkits/toolkits.routes.js';
@@ -127,7 +127,7 @@ export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) 
     resolve: deps.resolveHost,
   });
   const managedAuth = c.managedAuth ?? new Map();
-  const catalogue = deps.catalogue ?? loadCatalogue();
+  const catalogue = deps.catalogue ?? builtInCatalogue();
   const toolkits = toolkitsService({
     catalogue,
     repo: toolkitsRepository(deps.db),

@@ -1,16 +1,21 @@
 /**
- * The built-in catalogue as data: every file is a valid definition named after its slug, the expected
- * toolkits are there, OAuth schemes are complete, secrets are marked, templates refer to real fields,
- * and every field that goes into a URL has a pattern that keeps the URL on the provider's host.
+ * The built-in catalogue as data: every file is a valid entry named after its slug, slugs are unique,
+ * the expected toolkits are there, verified entries name their sources, endpoints are https on public
+ * hosts, available OAuth schemes are complete with well-formed scopes, secrets are marked, templates
+ * refer to real fields, and every field that goes into a URL has a pattern that keeps the URL on the
+ * provider's host. (The slugs against Composio's index: catalogue-reference.test.ts.)
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { urlProblem } from '../src/modules/egress/addresses.js';
 import { CATALOGUE_DIR, loadCatalogue } from '../src/modules/toolkits/catalogue.js';
+import { categoryName } from '../src/modules/toolkits/categories.js';
 import {
   type AuthSchemeDefinition,
+  CatalogueEntrySchema,
   type ToolkitDefinition,
   type ToolkitField,
-  ToolkitDefinitionSchema,
+  schemeUrls,
   templateNames,
 } from '../src/modules/toolkits/toolkit-definition.js';
 
@@ -22,9 +27,12 @@ const catalogue = loadCatalogue();
 const toolkits = [...catalogue.values()];
 
 /** Every (toolkit, scheme) pair, labelled for failure messages. */
-const schemes: { label: string; t: ToolkitDefinition; s: AuthSchemeDefinition }[] = toolkits.flatMap((t) =>
+const allSchemes: { label: string; t: ToolkitDefinition; s: AuthSchemeDefinition }[] = toolkits.flatMap((t) =>
   t.auth_schemes.map((s) => ({ label: `${t.slug}/${s.mode}`, t, s })),
 );
+/** The schemes Latchkey connects: their details are complete (unverified ones may leave them out). */
+const schemes = allSchemes.filter(({ s }) => s.availability === 'available');
+const verified = toolkits.filter((t) => t.verification?.status === 'verified');
 const fieldsOf = (s: AuthSchemeDefinition): ToolkitField[] => [...s.fields.auth_config_creation, ...s.fields.connected_account_initiation];
 
 /** Schemes whose access token comes from a token endpoint (OAuth, or minted by Latchkey from a key). */
@@ -62,18 +70,51 @@ const HOSTILE = [
   'https://evil.com?.salesforce.com',
 ];
 
-/** A legitimate value for each URL field the catalogue uses; a new URL field must be added here. */
+/** Legitimate values of URL fields whose patterns the generic examples below do not fit. */
 const LEGIT: Record<string, string> = {
-  subdomain: 'acme-co',
-  shop_name: 'acme-co',
   instance_url: 'https://acme.my.salesforce.com',
 };
+/** Generic examples tried in turn for any other URL field: a label, a number, a region code. */
+const EXAMPLES = ['acme-co', 'acme', 'acme123', '123456', 'us1'];
+
+/**
+ * An example a simple anchored pattern describes: optional groups dropped, the first alternative of
+ * a group, one of each character class's first character per required repetition (`[a-z0-9-]{0,62}`
+ * → "a", `[0-9]{2}` → "00"), escapes unescaped. Enough for the host and label patterns entries use.
+ */
+function exampleOf(pattern: string): string {
+  let p = pattern.replace(/^\^/, '').replace(/\$$/, '');
+  p = p.replace(/\((?:[^()\\]|\\.)*\)\?/g, '');
+  p = p.replace(/\(((?:[^()|\\]|\\.)*)(?:\|(?:[^()\\]|\\.)*)*\)/g, '$1');
+  p = p.replace(/\[(\\?.)[^\]]*\](\{(\d+)(?:,\d*)?\}|[+*?])?/g, (_m, first: string, q: string | undefined, min: string | undefined) =>
+    first.replace(/^\\/, '').repeat(Math.max(1, q?.startsWith('{') ? Number(min) : 1)),
+  );
+  return p.replace(/\\d/g, '0').replace(/\\(.)/g, '$1');
+}
+
+/** A value the field's pattern accepts: a known one, a generic example, or one made from the pattern. */
+function legitValue(name: string, pattern: string): string | undefined {
+  const re = new RegExp(pattern);
+  return [LEGIT[name], ...EXAMPLES, exampleOf(pattern)].find((v): v is string => v !== undefined && re.test(v));
+}
+
+/**
+ * Where a templated URL may go whatever its fields hold: the literal host when the placeholders are
+ * only in the path, else the literal host suffix after the last placeholder in the host
+ * (`.zendesk.com`), or "" when the placeholder is the whole host.
+ */
+function fixedHost(template: string): { host: string } | { suffix: string } {
+  const authority = /^https:\/\/([^/?#]*)/.exec(template)?.[1];
+  if (authority === undefined) return { suffix: '' };
+  if (!templateNames(authority).length) return { host: authority };
+  return { suffix: authority.slice(authority.lastIndexOf('}}') + 2).replace(/:\d+$/, '') };
+}
 
 describe('catalogue files', () => {
   it('has one valid definition per file, named <slug>.json', () => {
     expect(files.length).toBeGreaterThanOrEqual(30);
     for (const { file, json } of raw) {
-      const parsed = ToolkitDefinitionSchema.safeParse(json);
+      const parsed = CatalogueEntrySchema.safeParse(json);
       expect(parsed.success, `${file}: ${parsed.error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`).toBe(true);
       expect(file).toBe(`${parsed.data!.slug}.json`);
     }
@@ -91,16 +132,117 @@ describe('catalogue files', () => {
     expect(missing).toEqual([]);
   });
 
-  it('gives every toolkit at least one auth scheme and https metadata', () => {
+  it('has unique slugs, also ignoring case, and no two entries with one name', () => {
+    const slugs = raw.map(({ json }) => String((json as { slug: string }).slug).toLowerCase());
+    expect(slugs.filter((s, i) => slugs.indexOf(s) !== i)).toEqual([]);
+    const names = toolkits.map((t) => t.name.toLowerCase());
+    expect(names.filter((n, i) => names.indexOf(n) !== i)).toEqual([]);
+  });
+
+  it('gives every toolkit at least one auth scheme and a one-line description', () => {
     for (const t of toolkits) {
       expect(t.auth_schemes.length, t.slug).toBeGreaterThan(0);
-      // The logo is optional: an entry names one only where the provider's own is known.
-      for (const u of [t.logo ?? 'https://', t.app_url, t.docs_url]) expect(u, t.slug).toMatch(/^https:\/\//);
+      expect(t.description, t.slug).not.toMatch(/[\r\n]/);
+      expect(t.description.length, t.slug).toBeLessThanOrEqual(200);
     }
+  });
+
+  it('names each category as the registry does (Title Case, acronyms upper-case)', () => {
+    const loose = (s: string) => s.toLowerCase().replace(/[^a-z0-9&/()]+/g, '');
+    const wrong = toolkits.flatMap((t) => t.categories.filter((c) => loose(c.name) !== loose(categoryName(c.slug))).map((c) => `${t.slug}: ${c.slug} "${c.name}"`));
+    expect(wrong).toEqual([]);
+    expect(categoryName('crm-(customer-relationship-management)')).toBe('CRM (Customer Relationship Management)');
+    expect(categoryName('developer-tools-&-devops')).toBe('Developer Tools & DevOps');
+    expect(categoryName('e-commerce')).toBe('E-Commerce');
+    expect(categoryName('internet-of-things-(iot)')).toBe('Internet of Things (IoT)');
+  });
+});
+
+describe('verification', () => {
+  it('every verified entry names its docs, app and API URLs and the provider pages it was checked against', () => {
+    expect(verified.length).toBeGreaterThanOrEqual(30);
+    for (const t of verified) {
+      expect(t.docs_url, t.slug).toMatch(/^https:\/\//);
+      expect(t.app_url, t.slug).toMatch(/^https:\/\//);
+      expect(t.base_url, t.slug).toMatch(/^(https:\/\/|\{\{instance_url\}\})/);
+      expect(t.verification!.checked_on, t.slug).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+      expect(t.verification!.sources.length, t.slug).toBeGreaterThan(0);
+      for (const u of t.verification!.sources) expect(u, t.slug).toMatch(/^https:\/\/[^/\s]+/);
+    }
+  });
+
+  it('an unsupported scheme says why', () => {
+    const unsupported = allSchemes.filter(({ s }) => s.availability === 'unsupported');
+    expect(unsupported.length).toBeGreaterThan(0);
+    for (const { label, s } of unsupported) expect(s.note, label).toBeTruthy();
+  });
+
+  it('rejects a verified entry without sources or date, and an unsupported scheme without a note', () => {
+    const base = structuredClone(raw.find(({ file }) => file === 'hubspot.json')!.json) as Record<string, unknown>;
+    expect(CatalogueEntrySchema.safeParse({ ...base, verification: { status: 'verified', sources: [] } }).success).toBe(false);
+    expect(CatalogueEntrySchema.safeParse({ ...base, verification: undefined }).success).toBe(false);
+    expect(CatalogueEntrySchema.safeParse({ ...base, docs_url: undefined }).success).toBe(false);
+    const schemesOf = (base.auth_schemes as Record<string, unknown>[]).map((x) => ({ ...x, availability: 'unsupported' }));
+    expect(CatalogueEntrySchema.safeParse({ ...base, auth_schemes: schemesOf }).success).toBe(false);
+    // Unverified: the facts not confirmed are left out, and that is valid.
+    const bare = { slug: 'acme', name: 'Acme', description: 'Acme: CRM.', categories: [{ slug: 'crm', name: 'CRM' }], verification: { status: 'unverified' } };
+    expect(CatalogueEntrySchema.safeParse({ ...bare, auth_schemes: [{ mode: 'OAUTH2', name: 'Acme OAuth', availability: 'unverified', fields: {} }] }).success).toBe(true);
+    expect(CatalogueEntrySchema.safeParse({ ...bare, auth_schemes: [{ mode: 'OAUTH2', name: 'Acme OAuth', fields: {} }] }).success, 'an available OAuth2 scheme needs its details').toBe(false);
+  });
+});
+
+describe('endpoints', () => {
+  const publicOnly = { allowPrivate: false, allowLoopback: false };
+  const urlsOf = (t: ToolkitDefinition) => [
+    ...[t.logo, t.app_url, t.docs_url, ...(t.verification?.sources ?? [])].filter((u): u is string => !!u),
+    ...t.auth_schemes.flatMap((s) => [...schemeUrls(t, s), ...(s.auth_hint_url ? [s.auth_hint_url] : [])]),
+  ];
+
+  it('are https on public hosts, judged by the egress rules', () => {
+    const wrong: string[] = [];
+    let checked = 0;
+    for (const t of toolkits) {
+      for (const written of urlsOf(t)) {
+        // A URL that is one field's value throughout (Salesforce's {{instance_url}}) is judged with a
+        // legitimate value of that field; its pattern keeps every value on the provider (checked below).
+        const url = written.replace(/^\{\{\s*([A-Za-z_][\w.-]*)\s*\}\}/, (m, name: string) => LEGIT[name] ?? m);
+        checked++;
+        if (!url.startsWith('https://')) wrong.push(`${t.slug}: ${url} is not https`);
+        const problem = urlProblem(url, publicOnly);
+        if (problem) wrong.push(`${t.slug}: ${url} ${problem}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+    expect(checked).toBeGreaterThan(100);
+  });
+
+  it('the check itself refuses loopback and private hosts, and takes a templated public one', () => {
+    expect(urlProblem('https://127.0.0.1/oauth/token', publicOnly)).toBeDefined();
+    expect(urlProblem('https://10.1.2.3/x', publicOnly)).toBeDefined();
+    expect(urlProblem('https://metadata.google.internal/x', publicOnly)).toBeDefined();
+    expect(urlProblem('https://{{subdomain}}.zendesk.com/api/v2', publicOnly)).toBeUndefined();
   });
 });
 
 describe('OAuth 2 schemes', () => {
+  /** One scope: printable, no whitespace, no separator of the scheme inside it. */
+  const scopeOk = (scope: string, sep: string) => /^[\x21-\x7e]+$/.test(scope) && !scope.includes(sep === '+' ? '+' : sep) && !/\s/.test(scope);
+
+  it('have well-formed default scopes: printable, no separator inside one, no duplicates', () => {
+    const wrong: string[] = [];
+    for (const { label, s } of schemes.filter(({ s }) => s.oauth2)) {
+      const o = s.oauth2!;
+      for (const list of [o.default_scopes, o.default_user_scopes ?? []]) {
+        for (const scope of list) if (!scopeOk(scope, o.scope_separator)) wrong.push(`${label}: ${JSON.stringify(scope)}`);
+        if (new Set(list).size !== list.length) wrong.push(`${label}: duplicate scopes`);
+      }
+    }
+    expect(wrong).toEqual([]);
+    expect(scopeOk('crm.objects.contacts.read', ' ')).toBe(true);
+    expect(scopeOk('a b', ' ')).toBe(false);
+    expect(scopeOk('channels:read,chat:write', ',')).toBe(false);
+  });
+
   const oauth = schemes.filter(({ s }) => s.mode === 'OAUTH2');
 
   it('exist', () => {
@@ -167,25 +309,51 @@ describe('fields and templates', () => {
     }
   });
 
-  it('declares every field used in a URL template, with an anchored pattern that rejects other hosts', () => {
+  it('declares every field used in a URL template, with an anchored pattern that keeps the URL on the provider', () => {
     let checked = 0;
     for (const { label, t, s } of schemes) {
       const fields = new Map(fieldsOf(s).map((f) => [f.name, f]));
-      const urls = [s.base_url ?? t.base_url, s.oauth2?.authorization_url, s.oauth2?.token_url, s.oauth2?.revocation_url];
-      for (const name of urls.flatMap((u) => templateNames(u ?? ''))) {
-        const f = fields.get(name);
-        expect(f, `${label}: {{${name}}} is not a field`).toBeDefined();
-        expect(f!.pattern, `${label}.${name} has no pattern`).toBeTruthy();
-        expect(f!.pattern!, `${label}.${name} pattern is not anchored`).toMatch(/^\^.*\$$/);
-        const re = new RegExp(f!.pattern!);
-        for (const bad of HOSTILE) expect(re.test(bad), `${label}.${name} accepts ${JSON.stringify(bad)}`).toBe(false);
-        expect(LEGIT[name], `no legitimate example for URL field ${name}`).toBeDefined();
-        expect(re.test(LEGIT[name]!), `${label}.${name} rejects ${LEGIT[name]}`).toBe(true);
-        checked++;
+      for (const url of schemeUrls(t, s)) {
+        const names = templateNames(url);
+        for (const name of names) {
+          const f = fields.get(name);
+          expect(f, `${label}: {{${name}}} is not a field`).toBeDefined();
+          expect(f!.pattern, `${label}.${name} has no pattern`).toBeTruthy();
+          expect(f!.pattern!, `${label}.${name} pattern is not anchored`).toMatch(/^\^.*\$$/);
+        }
+        const legit = new Map(names.map((n) => [n, legitValue(n, fields.get(n)!.pattern!)]));
+        for (const [n, v] of legit) expect(v, `${label}.${n}: no legitimate example matches its pattern; add one to LEGIT`).toBeDefined();
+        const fill = (name: string, value: string) => url.replace(/\{\{\s*([A-Za-z_][\w.-]*)\s*\}\}/g, (_m, n: string) => (n === name ? value : legit.get(n)!));
+        const where = fixedHost(url);
+        for (const name of names) {
+          const re = new RegExp(fields.get(name)!.pattern!);
+          // Every value the pattern lets through, filled in, must leave the URL on the provider's host.
+          for (const bad of HOSTILE.filter((v) => re.test(v))) {
+            let u: URL;
+            try {
+              u = new URL(fill(name, bad));
+            } catch {
+              continue; // not a URL at all: nothing is called
+            }
+            const on =
+              'host' in where
+                ? u.host === where.host
+                : /^\.[^.]+\.[^.]+/.test(where.suffix) && u.hostname.endsWith(where.suffix) && !u.username && !u.password;
+            expect(on, `${label}.${name} = ${JSON.stringify(bad)} moves ${url} to ${u.host}`).toBe(true);
+          }
+          expect(re.test(legit.get(name)!), `${label}.${name} rejects ${legit.get(name)}`).toBe(true);
+          checked++;
+        }
       }
     }
     // Zendesk, Shopify, Jira, Confluence and Salesforce use templated URLs.
     expect(checked).toBeGreaterThanOrEqual(5);
+    // The rule itself: a host-wide placeholder admits no hostile value; a prefix one keeps its suffix.
+    expect(fixedHost('{{instance_url}}/services/data')).toEqual({ suffix: '' });
+    expect(fixedHost('https://{{subdomain}}.zendesk.com/api/v2')).toEqual({ suffix: '.zendesk.com' });
+    expect(fixedHost('https://api.recruitee.com/c/{{company_id}}')).toEqual({ host: 'api.recruitee.com' });
+    expect(exampleOf('^[a-z0-9][a-z0-9-]{0,62}(\\.[a-z]{2})?\\.auth0\\.com$')).toBe('aa.auth0.com');
+    expect(exampleOf('^(us-east-1|us-west-2)$')).toBe('us-east-1');
   });
 });
 
@@ -197,7 +365,7 @@ describe('provider specifics', () => {
   };
 
   it('Google toolkits ask for offline access with consent', () => {
-    const google = toolkits.filter((t) => t.auth_schemes.some((s) => s.oauth2?.authorization_url.startsWith('https://accounts.google.com/')));
+    const google = toolkits.filter((t) => t.auth_schemes.some((s) => s.oauth2?.authorization_url.startsWith('https://accounts.google.com/') && s.availability === 'available'));
     expect(google.map((t) => t.slug)).toEqual(expect.arrayContaining(['gmail', 'googlecalendar', 'googledrive', 'googlesheets']));
     for (const slug of [...new Set([...google.map((t) => t.slug), 'gmail', 'googlecalendar', 'googledrive', 'googlesheets'])]) {
       expect(oauth2Of(slug).authorize_params, slug).toMatchObject({ access_type: 'offline', prompt: 'consent' });

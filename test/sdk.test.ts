@@ -321,6 +321,17 @@ describe('toolkits through the SDK', () => {
     expect(await composio.toolkits.getConnectedAccountInitiationFields('linear', 'API_KEY', { requiredOnly: true })).toEqual(init);
     expect(await composio.toolkits.getConnectedAccountInitiationFields('linear', 'OAUTH2')).toEqual([]);
   });
+
+  it('an entry without logo, app URL or docs, its category list and a filtered list, all without a warning', async () => {
+    // `_21risk`: a Composio slug that starts with `_`; listed even where its facts are left out.
+    const tk = await composio.toolkits.get('_21risk');
+    expect(tk).toMatchObject({ slug: '_21risk', meta: { categories: expect.arrayContaining([{ slug: 'compliance', name: 'Compliance' }]) } });
+    expect(typeof tk.meta.logo).toBe('string');
+    const categories = await composio.toolkits.listCategories();
+    expect(categories.items).toContainEqual({ id: 'crm', name: 'CRM' });
+    const crm = await composio.toolkits.get({ category: 'crm', limit: 200 });
+    expect(crm.map((t) => t.slug)).toEqual(expect.arrayContaining(['hubspot', 'salesforce']));
+  });
 });
 
 describe('connected accounts through the SDK', () => {

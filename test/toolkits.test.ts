@@ -159,7 +159,7 @@ describe('GET /toolkits', () => {
       const page = res.body as List;
       pages.push(page);
       cursor = page.next_cursor;
-      expect(pages.length).toBeLessThan(50);
+      expect(pages.length).toBeLessThan(100);
     } while (cursor);
     return pages;
   }
@@ -170,26 +170,28 @@ describe('GET /toolkits', () => {
     expect(Object.keys(body).sort()).toEqual(['current_page', 'items', 'next_cursor', 'total_items', 'total_pages']);
     expect(body.total_items).toBe(catalogue.size);
     expect(body.current_page).toBe(1);
-    // Default limit is 50, more than the catalogue holds.
-    expect(body.items.map((i) => i.slug)).toEqual(builtInSlugs);
-    expect(body.next_cursor).toBeNull();
-    expect(body.total_pages).toBe(1);
-    const gh = body.items.find((i) => i.slug === 'github')!;
+    // The default limit is 50: the first 50 by slug, and a cursor for the rest.
+    expect(body.items.map((i) => i.slug)).toEqual(builtInSlugs.slice(0, 50));
+    expect(body.next_cursor).toEqual(expect.any(String));
+    expect(body.total_pages).toBe(Math.ceil(catalogue.size / 50));
+    const all = (await get('/toolkits?limit=1000', fresh.apiKey).expect(200)).body as List;
+    expect(all.items.map((i) => i.slug)).toEqual(builtInSlugs);
+    const gh = all.items.find((i) => i.slug === 'github')!;
     expect(gh).toMatchObject({ name: 'GitHub', type: 'native', auth_schemes: ['OAUTH2', 'BEARER_TOKEN', 'SERVICE_ACCOUNT'] });
     expect(gh.meta.categories).toEqual(catalogue.get('github')!.categories.map((c) => ({ id: c.slug, name: c.name })));
   });
 
-  it('walks every toolkit exactly once, sorted by slug, with limit=7', async () => {
-    const pages = await walk('limit=7', fresh.apiKey);
+  it('walks every toolkit exactly once, sorted by slug, with limit=37', async () => {
+    const pages = await walk('limit=37', fresh.apiKey);
     const slugs = pages.flatMap((p) => p.items.map((i) => i.slug));
     expect(slugs).toEqual(builtInSlugs);
     expect(new Set(slugs).size).toBe(slugs.length);
-    expect(pages).toHaveLength(Math.ceil(catalogue.size / 7));
+    expect(pages).toHaveLength(Math.ceil(catalogue.size / 37));
     pages.forEach((p, i) => {
       expect(p.current_page).toBe(i + 1);
       expect(p.total_items).toBe(catalogue.size);
       expect(p.total_pages).toBe(pages.length);
-      expect(p.items.length).toBe(i < pages.length - 1 ? 7 : catalogue.size - 7 * (pages.length - 1));
+      expect(p.items.length).toBe(i < pages.length - 1 ? 37 : catalogue.size - 37 * (pages.length - 1));
       if (i < pages.length - 1) expect(p.next_cursor).toEqual(expect.any(String));
     });
     expect(pages.at(-1)!.next_cursor).toBeNull();
@@ -201,7 +203,7 @@ describe('GET /toolkits', () => {
     for (const slug of own) {
       await ctx.http.post(`${V}/custom_toolkits`).set('x-api-key', p.apiKey).send(customToolkit(slug)).expect(201);
     }
-    const pages = await walk('limit=7', p.apiKey);
+    const pages = await walk('limit=37', p.apiKey);
     const slugs = pages.flatMap((pg) => pg.items.map((i) => i.slug));
     expect(slugs).toEqual([...builtInSlugs, ...own].sort());
     expect(pages.map((pg) => pg.current_page)).toEqual(pages.map((_, i) => i + 1));
@@ -260,7 +262,7 @@ describe('GET /toolkits', () => {
   it('filters by type and managed_by', async () => {
     const p = await ctx.newProject();
     await ctx.http.post(`${V}/custom_toolkits`).set('x-api-key', p.apiKey).send(customToolkit('mine_only')).expect(201);
-    const native = (await get('/toolkits?type=native', p.apiKey).expect(200)).body as List;
+    const native = (await get('/toolkits?type=native&limit=1000', p.apiKey).expect(200)).body as List;
     expect(native.items.map((i) => i.slug)).toEqual(builtInSlugs);
     const custom = (await get('/toolkits?type=custom', p.apiKey).expect(200)).body as List;
     expect(custom.items.map((i) => i.slug)).toEqual(['mine_only']);
@@ -366,10 +368,19 @@ describe('bad input is a 4xx in the envelope', () => {
   it('treats SQL metacharacters in search and category as plain text', async () => {
     for (const term of ["' OR 1=1 --", '%', '_', '\\', "%' --", '*']) {
       for (const param of ['search', 'category']) {
-        const res = await get(`/toolkits?${param}=${encodeURIComponent(term)}`);
+        const res = await get(`/toolkits?${param}=${encodeURIComponent(term)}&limit=1000`);
         expect(res.status, `${param}=${term}: ${JSON.stringify(res.body)}`).toBe(200);
-        expect((res.body as List).items, `${param}=${term}`).toEqual([]);
-        expect((res.body as List).total_items).toBe(0);
+        // Matched literally: `_` finds the slugs that contain one (`_21risk`), never "any character".
+        const literal =
+          param === 'search'
+            ? builtInSlugs.filter((slug) => {
+                const t = catalogue.get(slug)!;
+                return [t.slug, t.name, t.description].some((x) => x.toLowerCase().includes(term));
+              })
+            : [];
+        expect((res.body as List).items.map((i) => i.slug), `${param}=${term}`).toEqual(literal);
+        expect((res.body as List).total_items).toBe(literal.length);
+        if (term !== '_') expect(literal).toEqual([]);
       }
     }
   });

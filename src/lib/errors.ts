@@ -23,6 +23,8 @@ export const ERROR_CODES = {
   AuthConfig_ResourceNotFound: { status: 404, code: 401 },
   AuthConfig_InvalidRequest: { status: 400, code: 402 },
   AuthConfig_Disabled: { status: 400, code: 403 },
+  /** The toolkit lists the scheme, but it is unverified or unsupported (toolkits README). */
+  AuthConfig_SchemeNotAvailable: { status: 400, code: 410 },
   ConnectedAccount_ResourceNotFound: { status: 404, code: 606 },
   ConnectedAccount_InvalidRequest: { status: 400, code: 607 },
   ConnectedAccount_Conflict: { status: 409, code: 608 },

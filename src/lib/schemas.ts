@@ -72,10 +72,10 @@ export const csvParam = <T extends z.ZodType<string, string>>(item: T, maxItems 
 
 export const cursorParam = z.string().max(512);
 
-/** Lowercase toolkit slug, accepted in any case. */
+/** Lowercase toolkit slug, accepted in any case (Composio's may start with `_`, e.g. `_21risk`). */
 export const toolkitSlug = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/, 'not a toolkit slug')
+  .regex(/^[A-Za-z0-9_][A-Za-z0-9_-]{0,62}$/, 'not a toolkit slug')
   // Checked before lower-casing: Unicode case folding would turn e.g. the Kelvin sign into "k".
   .transform((s) => s.toLowerCase());
 

@@ -11,6 +11,7 @@ import type pg from 'pg';
 import { type Db, createDatabase } from '../../src/db/prisma.js';
 import { createCrypto } from '../../src/lib/crypto.js';
 import type { Resolver } from '../../src/modules/egress/egress.js';
+import type { ToolkitDefinition } from '../../src/modules/toolkits/toolkit-definition.js';
 import { freshDatabase } from './database.js';
 
 export const TEST_SECRETS = {
@@ -51,6 +52,8 @@ export async function createTestContext(
     beforeReady?: (app: FastifyInstance) => void;
     /** Name resolution for Latchkey's outgoing calls (e.g. a public-looking name that answers 127.0.0.1). */
     resolveHost?: Resolver;
+    /** The built-in catalogue to serve instead of the real one (e.g. real entries pointed at a test provider). */
+    catalogue?: Map<string, ToolkitDefinition>;
   } = {},
 ): Promise<TestContext> {
   const database = await freshDatabase();
@@ -64,7 +67,7 @@ export async function createTestContext(
     },
   });
   const crypto = createCrypto(opts.secrets ?? TEST_SECRETS);
-  const app = await buildApp({ config: { ...TEST_CONFIG, ...opts.config }, db, pool, crypto, logStream, resolveHost: opts.resolveHost });
+  const app = await buildApp({ config: { ...TEST_CONFIG, ...opts.config }, db, pool, crypto, logStream, resolveHost: opts.resolveHost, catalogue: opts.catalogue });
   opts.beforeReady?.(app);
   await app.ready();
   let n = 0;

@@ -11,7 +11,7 @@ import { newId } from '../../lib/ids.js';
 import { decodeCursor, encodeCursor, pageInfo } from '../../lib/pagination.js';
 import { z } from 'zod';
 import { MASK, secretKeys } from '../toolkits/fields.js';
-import type { AuthScheme, AuthSchemeDefinition } from '../toolkits/toolkit-definition.js';
+import { type AuthScheme, type AuthSchemeDefinition, logoOf } from '../toolkits/toolkit-definition.js';
 import type { ResolvedToolkit, ToolkitsService } from '../toolkits/toolkits.service.js';
 import type { AuthConfigRow, AuthConfigsRepository } from './auth-configs.repository.js';
 import type { AuthConfigObject, CreateAuthConfigBody, ListAuthConfigsQuery, UpdateAuthConfigBody } from './auth-configs.schemas.js';
@@ -33,8 +33,20 @@ function needsNoAppCredentials(s: AuthSchemeDefinition) {
  * what `toolkits.authorize()` creates), so without the credentials the toolkit has no managed scheme.
  */
 export function managedSchemesOf(def: { slug: string; auth_schemes: AuthSchemeDefinition[] }, managed: Map<string, ManagedCredentials>): AuthScheme[] {
-  if (def.auth_schemes.some((s) => s.mode === 'OAUTH2')) return managed.has(def.slug) ? ['OAUTH2'] : [];
-  return def.auth_schemes.filter(needsNoAppCredentials).map((s) => s.mode);
+  const oauth2 = def.auth_schemes.find((s) => s.mode === 'OAUTH2');
+  if (oauth2) return managed.has(def.slug) && oauth2.availability === 'available' ? ['OAUTH2'] : [];
+  return def.auth_schemes.filter((s) => s.availability === 'available' && needsNoAppCredentials(s)).map((s) => s.mode);
+}
+
+/** A listed scheme Latchkey cannot connect: refused plainly before anything is written. */
+function schemeNotAvailable(slug: string, s: AuthSchemeDefinition, all: AuthSchemeDefinition[]) {
+  const why = s.availability === 'unsupported' ? 'Latchkey does not support it yet' : "its details have not been verified against the provider's documentation";
+  const usable = all.filter((x) => x.availability === 'available').map((x) => x.mode);
+  return new AppError('AuthConfig_SchemeNotAvailable', `Toolkit ${slug} lists ${s.mode}, but it is ${s.availability}: ${why}${s.note ? ` (${s.note})` : ''}`.slice(0, 1000), {
+    suggestedFix: usable.length
+      ? `Use one of: ${usable.join(', ')}`
+      : 'Register a custom toolkit (POST /api/v3.1/custom_toolkits) with the provider\'s endpoints, or propose a verified catalogue entry',
+  });
 }
 
 /** How an operator gives Latchkey app credentials for a toolkit's managed auth. */
@@ -69,7 +81,7 @@ export function authConfigsService(deps: {
       id: row.id,
       uuid: row.id,
       type: row.isComposioManaged ? 'default' : 'custom',
-      toolkit: { slug: row.toolkitSlug, logo: toolkit?.definition.logo ?? '', auth_guide_url: toolkit?.definition.docs_url ?? null },
+      toolkit: { slug: row.toolkitSlug, logo: toolkit ? logoOf(toolkit.definition) : '', auth_guide_url: toolkit?.definition.docs_url ?? null },
       name: row.name,
       auth_scheme: row.authScheme as AuthScheme,
       is_composio_managed: row.isComposioManaged,
@@ -144,6 +156,8 @@ export function authConfigsService(deps: {
       if (ac.type === 'use_composio_managed_auth') {
         const managed = managedSchemesOf(def, managedAuth);
         scheme = def.auth_schemes.find((s) => managed.includes(s.mode));
+        const unavailable = def.auth_schemes.length && def.auth_schemes.every((s) => s.availability !== 'available') ? def.auth_schemes[0] : undefined;
+        if (!scheme && unavailable) throw schemeNotAvailable(def.slug, unavailable, def.auth_schemes);
         if (!scheme) {
           // Refused before anything is written: no half-made config is left behind.
           throw new AppError('AuthConfig_InvalidRequest', `Latchkey has no managed credentials for ${def.slug}: ${managedCredentialsHint(def.slug)}, or create a custom auth config with your own app credentials`, {
@@ -159,6 +173,7 @@ export function authConfigsService(deps: {
             suggestedFix: `Use one of: ${def.auth_schemes.map((s) => s.mode).join(', ')}`,
           });
         }
+        if (scheme && scheme.availability !== 'available') throw schemeNotAvailable(def.slug, scheme, def.auth_schemes);
         const missing = (scheme?.fields.auth_config_creation ?? []).filter((f) => f.required && (creds[f.name] === undefined || creds[f.name] === ''));
         if (missing.length) {
           throw new AppError('AuthConfig_InvalidRequest', `Missing required credentials: ${missing.map((f) => f.name).join(', ')}`, {

@@ -30,5 +30,5 @@ export function computeAuthParams(toolkit: ToolkitDefinition, scheme: AuthScheme
       parameters.push({ name: r.name, in: r.in, value: fill(r.value, values) });
     }
   }
-  return { base_url: fill(scheme?.base_url ?? toolkit.base_url, values), parameters, body: {} };
+  return { base_url: fill(scheme?.base_url ?? toolkit.base_url ?? '', values), parameters, body: {} };
 }

@@ -57,7 +57,7 @@ async function pageOf<T>(fetch: (limit: number, cursor?: string) => Promise<Page
 const totalPages = (total: number, pageSize: number) => Math.max(1, Math.ceil(total / pageSize));
 
 export function legacyV1Service(deps: {
-  toolkits: Pick<ToolkitsService, 'resolve' | 'list' | 'detail'>;
+  toolkits: Pick<ToolkitsService, 'resolve' | 'definitions' | 'detail'>;
   authConfigs: Pick<AuthConfigsService, 'get' | 'list' | 'create'>;
   connectedAccounts: Pick<ConnectedAccountsService, 'create' | 'get' | 'list' | 'authParams'>;
 }) {
@@ -122,9 +122,8 @@ export function legacyV1Service(deps: {
 
   return {
     async listApps(projectId: string) {
-      const all = await toolkits.list(projectId, { managed_by: 'all', type: 'all', sort_by: 'alphabetically', limit: 1000 });
-      const items: ReturnType<typeof appSummary>[] = [];
-      for (const i of all.items) items.push(appSummary((await toolkits.resolve(projectId, i.slug)).definition));
+      // The whole catalogue in one page, as the old API served it: built-in entries and the project's own.
+      const items = (await toolkits.definitions(projectId)).map(appSummary);
       return { items, totalPages: 1 };
     },
 

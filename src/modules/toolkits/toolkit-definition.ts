@@ -27,8 +27,9 @@ export const AUTH_SCHEMES = [
 export const AuthSchemeSchema = z.enum(AUTH_SCHEMES);
 export type AuthScheme = z.infer<typeof AuthSchemeSchema>;
 
-const slugRe = /^[a-z0-9][a-z0-9_-]{0,62}$/;
-/** Composio's category ids, e.g. `analytics-&-data`. */
+/** Composio's spelling: lower-case, may start with `_` (`_21risk`). */
+const slugRe = /^[a-z0-9_][a-z0-9_-]{0,62}$/;
+/** Category ids as Composio spells them (`developer-tools-&-devops`, `ai/computer-vision`). */
 const categorySlugRe = /^[a-z0-9][a-z0-9&/()_-]{0,79}$/;
 const fieldNameRe = /^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/;
 /** `{{field}}` placeholders, filled from the account's (or auth config's) fields. */
@@ -77,16 +78,32 @@ const httpsUrl = z
   .max(2000)
   .refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL');
 
-/** How an entry's facts were checked: the provider documentation pages actually read. */
+/**
+ * Whether Latchkey can connect a scheme: `available`; `unverified` (the provider offers it, but its
+ * details were not confirmed against the provider's documentation, so they are left out rather than
+ * guessed); `unsupported` (Latchkey cannot connect it yet, e.g. SAML). Only `available` schemes can
+ * get an auth config.
+ */
+export const AVAILABILITIES = ['available', 'unverified', 'unsupported'] as const;
+export type Availability = (typeof AVAILABILITIES)[number];
+
+/** How an entry's facts were checked. Built-in entries carry it; a project's own toolkits may. */
 export const VerificationSchema = z
   .object({
     /** verified: every URL, endpoint, scope and request rule was read on the provider's own docs. */
     status: z.enum(['verified', 'unverified']),
     checked_on: z.iso.date().optional(),
+    /** The provider documentation pages actually read. */
     sources: z.array(httpsUrl).max(20).default([]),
     note: z.string().min(1).max(500).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((v, ctx) => {
+    if (v.status !== 'verified') return;
+    if (!v.checked_on) ctx.addIssue({ code: 'custom', message: 'a verified entry needs checked_on', path: ['checked_on'] });
+    if (!v.sources.length) ctx.addIssue({ code: 'custom', message: 'a verified entry needs at least one source', path: ['sources'] });
+  });
+export type Verification = z.infer<typeof VerificationSchema>;
 
 export const OAuth2DetailsSchema = z
   .object({
@@ -94,6 +111,8 @@ export const OAuth2DetailsSchema = z
     token_url: httpsUrl,
     /** RFC 7009 revocation endpoint, where the provider has one. */
     revocation_url: httpsUrl.optional(),
+    /** The provider's user-info endpoint, where it documents one. */
+    userinfo_url: httpsUrl.optional(),
     default_scopes: z.array(z.string().min(1).max(300)).max(100).default([]),
     /** Slack-style user scopes, sent as `user_scope`. */
     default_user_scopes: z.array(z.string().min(1).max(300)).max(100).optional(),
@@ -152,6 +171,9 @@ export const AuthSchemeDefinitionSchema = z
     mode: AuthSchemeSchema,
     /** Display name of the method, e.g. "GitHub OAuth App". */
     name: z.string().min(1).max(120),
+    availability: z.enum(AVAILABILITIES).default('available'),
+    /** Shown with the availability: why a scheme is unsupported, what was not confirmed. */
+    note: z.string().min(1).max(500).optional(),
     fields: z
       .object({
         /** What a developer supplies when creating a custom auth config (client_id, client_secret, ...). */
@@ -173,10 +195,12 @@ export const AuthSchemeDefinitionSchema = z
   })
   .strict()
   .superRefine((s, ctx) => {
-    if ((s.mode === 'OAUTH2' || s.mode === 'DCR_OAUTH') && !s.oauth2) {
+    // An unverified or unsupported scheme is listed without its details; it can never be connected.
+    if (s.availability === 'unsupported' && !s.note) ctx.addIssue({ code: 'custom', message: 'an unsupported scheme needs a note saying why', path: ['note'] });
+    if ((s.mode === 'OAUTH2' || s.mode === 'DCR_OAUTH') && !s.oauth2 && s.availability === 'available') {
       ctx.addIssue({ code: 'custom', message: `${s.mode} scheme needs oauth2 details`, path: ['oauth2'] });
     }
-    if (s.mode === 'S2S_OAUTH2' && !s.client_credentials) {
+    if (s.mode === 'S2S_OAUTH2' && !s.client_credentials && s.availability === 'available') {
       ctx.addIssue({ code: 'custom', message: 'S2S_OAUTH2 scheme needs client_credentials details (token_url)', path: ['client_credentials'] });
     }
     if (s.client_credentials && s.mode !== 'S2S_OAUTH2') {
@@ -191,55 +215,74 @@ export const AuthSchemeDefinitionSchema = z
   });
 export type AuthSchemeDefinition = z.infer<typeof AuthSchemeDefinitionSchema>;
 
-export const ToolkitDefinitionSchema = z
-  .object({
-    slug: z.string().regex(slugRe, 'lower-case letters, digits, _ and -'),
-    name: z.string().min(1).max(120),
-    description: z.string().min(1).max(1000),
-    /** The provider's own logo; optional (answered as "" when absent). */
-    logo: httpsUrl.optional(),
-    app_url: httpsUrl,
-    /** The provider documentation this entry was checked against. */
-    docs_url: httpsUrl,
-    categories: z
-      .array(z.object({ slug: z.string().regex(categorySlugRe), name: z.string().min(1).max(80) }).strict())
-      .min(1)
-      .max(10),
-    /** API base URL; may use templates over user fields, e.g. https://{{subdomain}}.zendesk.com/api/v2 */
-    base_url: z.string().max(2000),
-    /**
-     * Latchkey extension: further hosts the provider's API lives on (an upload host), where the
-     * proxy may also send the account's credential. Exact host names, no templates.
-     */
-    api_hosts: z
-      .array(z.string().regex(/^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*(?::\d{1,5})?$/, 'a lower-case host name'))
-      .max(10)
-      .optional(),
-    auth_schemes: z.array(AuthSchemeDefinitionSchema).max(10),
-    verification: VerificationSchema.optional(),
-  })
-  .strict()
-  .superRefine((t, ctx) => {
-    const modes = t.auth_schemes.map((s) => s.mode);
-    if (new Set(modes).size !== modes.length) {
-      ctx.addIssue({ code: 'custom', message: 'each auth scheme may appear once', path: ['auth_schemes'] });
+const toolkitShape = {
+  slug: z.string().regex(slugRe, 'lower-case letters, digits, _ and -'),
+  name: z.string().min(1).max(120),
+  description: z.string().min(1).max(1000),
+  /** The provider's own logo; optional (answered as "" when absent, see the module README). */
+  logo: httpsUrl.optional(),
+  /** Optional only on an unverified entry. */
+  app_url: httpsUrl.optional(),
+  /** The provider documentation this entry was checked against; optional only on an unverified entry. */
+  docs_url: httpsUrl.optional(),
+  categories: z
+    .array(z.object({ slug: z.string().regex(categorySlugRe), name: z.string().min(1).max(80) }).strict())
+    .min(1)
+    .max(10),
+  /**
+   * API base URL; may use templates over user fields, e.g. https://{{subdomain}}.zendesk.com/api/v2.
+   * Optional only on an unverified entry.
+   */
+  base_url: z.string().max(2000).optional(),
+  /**
+   * Latchkey extension: further hosts the provider's API lives on (an upload host), where the
+   * proxy may also send the account's credential. Exact host names, no templates.
+   */
+  api_hosts: z
+    .array(z.string().regex(/^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*(?::\d{1,5})?$/, 'a lower-case host name'))
+    .max(10)
+    .optional(),
+  auth_schemes: z.array(AuthSchemeDefinitionSchema).max(10),
+  verification: VerificationSchema.optional(),
+};
+
+type ToolkitShape = z.infer<z.ZodObject<typeof toolkitShape>>;
+
+function checkToolkit(t: ToolkitShape, ctx: z.RefinementCtx) {
+  const modes = t.auth_schemes.map((s) => s.mode);
+  if (new Set(modes).size !== modes.length) {
+    ctx.addIssue({ code: 'custom', message: 'each auth scheme may appear once', path: ['auth_schemes'] });
+  }
+  // What may be left out of an unverified entry (never guessed) is required everywhere else.
+  if (t.verification?.status !== 'unverified') {
+    for (const key of ['app_url', 'docs_url', 'base_url'] as const) {
+      if (!t[key]) ctx.addIssue({ code: 'custom', message: `${key} is required unless the entry is unverified`, path: [key] });
     }
-    // Every template placeholder in a URL must be a declared field with a pattern, so that a
-    // user-supplied value can never move the URL to another host.
-    t.auth_schemes.forEach((s, i) => {
-      const fields = new Map(
-        [...s.fields.auth_config_creation, ...s.fields.connected_account_initiation].map((f) => [f.name, f]),
-      );
-      const urls = [s.base_url ?? t.base_url, s.oauth2?.authorization_url, s.oauth2?.token_url, s.oauth2?.revocation_url, s.client_credentials?.token_url];
-      for (const url of urls) {
-        for (const name of templateNames(url ?? '')) {
-          const f = fields.get(name);
-          if (!f) ctx.addIssue({ code: 'custom', message: `template {{${name}}} is not a field of ${s.mode}`, path: ['auth_schemes', i] });
-          else if (!f.pattern) ctx.addIssue({ code: 'custom', message: `field ${name} is used in a URL and needs a pattern`, path: ['auth_schemes', i] });
-        }
+  }
+  // Every template placeholder in a URL must be a declared field with a pattern, so that a
+  // user-supplied value can never move the URL to another host. A scheme that is not available is
+  // never connected, so its URLs are never filled (it may inherit a templated base_url it has no
+  // fields for).
+  t.auth_schemes.forEach((s, i) => {
+    if (s.availability !== 'available') return;
+    const fields = new Map([...s.fields.auth_config_creation, ...s.fields.connected_account_initiation].map((f) => [f.name, f]));
+    for (const url of schemeUrls(t, s)) {
+      for (const name of templateNames(url)) {
+        const f = fields.get(name);
+        if (!f) ctx.addIssue({ code: 'custom', message: `template {{${name}}} is not a field of ${s.mode}`, path: ['auth_schemes', i] });
+        else if (!f.pattern) ctx.addIssue({ code: 'custom', message: `field ${name} is used in a URL and needs a pattern`, path: ['auth_schemes', i] });
       }
-    });
+    }
   });
+}
+
+/** A toolkit: the built-in entries and a project's own (for which `verification` is optional). */
+export const ToolkitDefinitionSchema = z.object(toolkitShape).strict().superRefine(checkToolkit);
+/** A built-in catalogue entry: as a toolkit, and it always says how it was verified. */
+export const CatalogueEntrySchema = z
+  .object({ ...toolkitShape, verification: VerificationSchema })
+  .strict()
+  .superRefine(checkToolkit);
 export type ToolkitDefinition = z.infer<typeof ToolkitDefinitionSchema>;
 export type ToolkitDefinitionInput = z.input<typeof ToolkitDefinitionSchema>;
 
@@ -254,13 +297,38 @@ export function serverCalledUrls(def: ToolkitDefinition): { path: string; url: s
     return [
       s.oauth2 && { path: `${at}.token_url`, url: s.oauth2.token_url },
       s.oauth2?.revocation_url && { path: `${at}.revocation_url`, url: s.oauth2.revocation_url },
+      s.oauth2?.userinfo_url && { path: `${at}.userinfo_url`, url: s.oauth2.userinfo_url },
       s.client_credentials && { path: `auth_schemes.${i}.client_credentials.token_url`, url: s.client_credentials.token_url },
       s.service_account?.api_base_url && { path: `auth_schemes.${i}.service_account.api_base_url`, url: s.service_account.api_base_url },
     ].filter((u): u is { path: string; url: string } => !!u);
   });
 }
 
+/**
+ * A project's toolkit as read back from the database. It was validated when saved, possibly by an
+ * earlier version: only what was added since with a default can be missing (a scheme's
+ * `availability`, added after custom toolkits were), and it is filled in as the schema would.
+ */
+export function storedDefinition(json: unknown): ToolkitDefinition {
+  const d = json as ToolkitDefinition;
+  return { ...d, auth_schemes: d.auth_schemes.map((s) => ({ ...s, availability: s.availability ?? 'available' })) };
+}
+
+/**
+ * A toolkit's logo as answered: the provider's logo URL, or "" when the entry has none. Composio's
+ * clients read `logo` as a string (`auth_configs[].toolkit.logo` must be one, `meta.logo` must not be
+ * null), and an empty string is one that no client renders as an image.
+ */
 export const logoOf = (d: { logo?: string }): string => d.logo ?? '';
+
+/** Every URL of a scheme that may carry `{{field}}` templates: its API base, OAuth and client-credentials endpoints. */
+export function schemeUrls(
+  t: { base_url?: string },
+  s: { base_url?: string; oauth2?: Partial<OAuth2Details>; client_credentials?: Partial<ClientCredentialsDetails> },
+): string[] {
+  const o = s.oauth2;
+  return [s.base_url ?? t.base_url, o?.authorization_url, o?.token_url, o?.revocation_url, o?.userinfo_url, s.client_credentials?.token_url].filter((u): u is string => !!u);
+}
 
 export function templateNames(template: string): string[] {
   return [...template.matchAll(templateRe)].map((m) => m[1]!);

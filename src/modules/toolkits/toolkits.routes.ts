@@ -3,10 +3,12 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { callerOf } from '../../plugins/auth.js';
 import type { RouteDeps } from '../../app.js';
 import {
+  CategoryList,
   CustomToolkitBody,
   CustomToolkitCreated,
   GetToolkitQuery,
   ListToolkitsQuery,
+  MultiToolkitsBody,
   ToolkitDetail,
   ToolkitList,
   ToolkitSlugParams,
@@ -27,6 +29,31 @@ export const toolkitsRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { se
     },
     config: { rateLimit: limits.read },
     handler: async (req) => toolkits.list(callerOf(req).projectId, req.query),
+  });
+
+  app.get('/toolkits/categories', {
+    schema: {
+      operationId: 'getToolkitsCategories',
+      summary: 'List toolkit categories',
+      tags: ['Toolkits'],
+      description: 'Every category the toolkits this project can use belong to, as `{id, name}`; an id filters `GET /toolkits?category=`.',
+      response: { 200: CategoryList },
+    },
+    config: { rateLimit: limits.read },
+    handler: async (req) => toolkits.categories(callerOf(req).projectId),
+  });
+
+  app.post('/toolkits/multi', {
+    schema: {
+      operationId: 'postToolkitsMulti',
+      summary: 'Fetch multiple toolkits',
+      tags: ['Toolkits'],
+      description: 'The toolkit list with its filters in the body, optionally narrowed to the slugs in `toolkits`.',
+      body: MultiToolkitsBody,
+      response: { 200: ToolkitList },
+    },
+    config: { rateLimit: limits.read },
+    handler: async (req) => toolkits.multi(callerOf(req).projectId, req.body),
   });
 
   app.get('/toolkits/:slug', {

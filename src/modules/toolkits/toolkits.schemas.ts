@@ -1,7 +1,7 @@
 /** Wire shapes of the toolkit routes (Composio's `GET /toolkits` and `GET /toolkits/{slug}`). */
 import { z } from 'zod';
 import { cursorParam, limitParam, listEnvelope, nonEmpty, queryBool, toolkitSlug } from '../../lib/schemas.js';
-import { AUTH_SCHEMES, ToolkitDefinitionSchema } from './toolkit-definition.js';
+import { AUTH_SCHEMES, AVAILABILITIES, ToolkitDefinitionSchema } from './toolkit-definition.js';
 
 export const ToolkitSlugParams = z.object({ slug: toolkitSlug });
 
@@ -36,6 +36,18 @@ export const AuthConfigDetail = z.object({
   fields: z.object({ auth_config_creation: FieldGroup, connected_account_initiation: FieldGroup }),
   proxy: z.object({ base_url: z.string() }),
   auth_hint_url: z.string().optional(),
+  /** Latchkey extension: whether the scheme can be connected (only `available` ones can get an auth config). */
+  availability: z.enum(AVAILABILITIES),
+  /** Latchkey extension: why a scheme is not available, or what was not confirmed. */
+  note: z.string().optional(),
+});
+
+/** Latchkey extension on built-in toolkits: how the entry was checked against the provider's docs. */
+const VerificationOut = z.object({
+  status: z.enum(['verified', 'unverified']),
+  checked_on: z.string().optional(),
+  sources: z.array(z.string()),
+  note: z.string().optional(),
 });
 
 const Category = z.object({ slug: z.string(), name: z.string() });
@@ -51,6 +63,7 @@ export const ToolkitDetail = z.object({
   auth_config_details: z.array(AuthConfigDetail),
   auth_guide_url: z.string().nullable(),
   base_url: z.string(),
+  verification: VerificationOut.optional(),
   meta: z.object({
     created_at: z.string(),
     updated_at: z.string(),
@@ -90,6 +103,21 @@ export const ToolkitListItem = z.object({
   }),
 });
 export const ToolkitList = listEnvelope(ToolkitListItem);
+
+/** `POST /toolkits/multi`: the list's filters in a body, and optionally the slugs wanted. */
+export const MultiToolkitsBody = z
+  .object({
+    toolkits: z.array(toolkitSlug).max(1000).optional(),
+    category: nonEmpty(80).optional(),
+    managed_by: z.enum(['composio', 'all', 'project']).optional(),
+    sort_by: z.enum(['usage', 'alphabetically']).optional(),
+    limit: z.number().int().min(1).max(1000).nullable().optional(),
+    cursor: cursorParam.optional(),
+  });
+export type MultiToolkitsBody = z.infer<typeof MultiToolkitsBody>;
+
+/** `GET /toolkits/categories`: every category in use, as `{id, name}`. */
+export const CategoryList = listEnvelope(z.object({ id: z.string(), name: z.string() }));
 
 /** Body of the custom-toolkit routes: the catalogue format itself. */
 export const CustomToolkitBody = ToolkitDefinitionSchema;

@@ -99,6 +99,20 @@ export const OAuth2DetailsSchema = z
   .strict();
 export type OAuth2Details = z.infer<typeof OAuth2DetailsSchema>;
 
+/** OAuth 1.0a (RFC 5849) endpoints: temporary credentials, the user's authorization, token credentials. */
+export const OAuth1DetailsSchema = z
+  .object({
+    request_token_url: httpsUrl,
+    authorize_url: httpsUrl,
+    access_token_url: httpsUrl,
+    /** The provider's signature method; an auth config may name another (RSA-SHA1 with a private key). */
+    signature_method: z.enum(['HMAC-SHA1', 'RSA-SHA1', 'PLAINTEXT']).default('HMAC-SHA1'),
+    /** Extra authorize parameters (Trello's scope, expiration and name). */
+    authorize_params: z.record(z.string().max(100), z.string().max(500)).default({}),
+  })
+  .strict();
+export type OAuth1Details = z.infer<typeof OAuth1DetailsSchema>;
+
 export const AuthSchemeDefinitionSchema = z
   .object({
     mode: AuthSchemeSchema,
@@ -113,6 +127,7 @@ export const AuthSchemeDefinitionSchema = z
       })
       .strict(),
     oauth2: OAuth2DetailsSchema.optional(),
+    oauth1: OAuth1DetailsSchema.optional(),
     /** How the credential goes on a request to `base_url`. */
     request_auth: z.array(RequestAuthSchema).max(10).default([]),
     /** Overrides the toolkit's base_url for this scheme. */
@@ -121,8 +136,12 @@ export const AuthSchemeDefinitionSchema = z
   })
   .strict()
   .superRefine((s, ctx) => {
-    if ((s.mode === 'OAUTH2' || s.mode === 'DCR_OAUTH') && !s.oauth2) {
+    if (s.mode === 'OAUTH2' && !s.oauth2) {
       ctx.addIssue({ code: 'custom', message: `${s.mode} scheme needs oauth2 details`, path: ['oauth2'] });
+    }
+    // DCR_OAUTH / CIMD_OAUTH need no endpoints: they are discovered from the auth config's MCP server URL.
+    if (s.mode === 'OAUTH1' && !s.oauth1) {
+      ctx.addIssue({ code: 'custom', message: 'OAUTH1 scheme needs oauth1 details', path: ['oauth1'] });
     }
     const names = [...s.fields.auth_config_creation, ...s.fields.connected_account_initiation].map((f) => f.name);
     const dup = names.find((n, i) => names.indexOf(n) !== i);
@@ -167,7 +186,7 @@ export const ToolkitDefinitionSchema = z
       const fields = new Map(
         [...s.fields.auth_config_creation, ...s.fields.connected_account_initiation].map((f) => [f.name, f]),
       );
-      const urls = [s.base_url ?? t.base_url, s.oauth2?.authorization_url, s.oauth2?.token_url, s.oauth2?.revocation_url];
+      const urls = [s.base_url ?? t.base_url, s.oauth2?.authorization_url, s.oauth2?.token_url, s.oauth2?.revocation_url, s.oauth1?.request_token_url, s.oauth1?.authorize_url, s.oauth1?.access_token_url];
       for (const url of urls) {
         for (const name of templateNames(url ?? '')) {
           const f = fields.get(name);
@@ -188,9 +207,12 @@ export type ToolkitDefinitionInput = z.input<typeof ToolkitDefinitionSchema>;
 export function serverCalledUrls(def: ToolkitDefinition): { path: string; url: string }[] {
   return def.auth_schemes.flatMap((s, i) => {
     const at = `auth_schemes.${i}.oauth2`;
+    const at1 = `auth_schemes.${i}.oauth1`;
     return [
       s.oauth2 && { path: `${at}.token_url`, url: s.oauth2.token_url },
       s.oauth2?.revocation_url && { path: `${at}.revocation_url`, url: s.oauth2.revocation_url },
+      s.oauth1 && { path: `${at1}.request_token_url`, url: s.oauth1.request_token_url },
+      s.oauth1 && { path: `${at1}.access_token_url`, url: s.oauth1.access_token_url },
     ].filter((u): u is { path: string; url: string } => !!u);
   });
 }

@@ -192,6 +192,7 @@ export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) 
     repo: oauthRepository(deps.db),
     strategies: { OAUTH1: oauth1, DCR_OAUTH: mcp, CIMD_OAUTH: mcp },
     park: callbackSessions.park,
+    pruneParked: callbackSessions.prune,
     accounts: store,
     findAccount: accountsRepo.find,
     findConfig: authConfigsRepo.find,

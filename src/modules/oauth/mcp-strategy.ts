@@ -213,6 +213,10 @@ export function mcpStrategy(deps: {
       };
     },
 
+    async authorizationEndpoint(cfg) {
+      return (await discoverResource(deps.http, mcpUrlOf(cfg))).authorizationServer.authorization_endpoint;
+    },
+
     async complete({ cfg, val, query, redirectUri, state, codeVerifier }) {
       const client = await clientOf(cfg, val, redirectUri);
       if (!client) throw new ProviderError('permanent', 'invalid_client', 'the client this connection started with is no longer registered');

@@ -94,6 +94,8 @@ export function oauthService(deps: {
    * (complete_auth) and answers where the browser goes; undefined when the project does not verify.
    */
   park?: (row: AccountRow, write: Change) => Promise<string | undefined>;
+  /** Removes parked callbacks long expired (the background sweep). */
+  pruneParked?: () => Promise<void>;
   log?: (msg: string, extra?: object) => void;
 }) {
   const { repo, accounts, crypto, settings } = deps;
@@ -310,6 +312,13 @@ export function oauthService(deps: {
       return { redirectUrl, val, secretKeys: [] as string[] };
     },
 
+    /** A strategy scheme's authorize endpoint, before any consent (a 400/502 when the provider cannot be reached or used). */
+    async authorizationEndpoint(cfg: AuthConfigRow): Promise<string> {
+      const strategy = strategyFor(cfg.authScheme);
+      if (!strategy?.authorizationEndpoint) throw new AppError('ConnectedAccount_NotSupported', `${cfg.authScheme} has no discovered endpoint`);
+      return strategy.authorizationEndpoint(cfg).catch((err: unknown) => startFailure(err, 'Discovery of the MCP server'));
+    },
+
     /**
      * Re-authorisation of an existing account: same id, new consent. `values` replace the account's
      * fields (a Connect Link's form); `callbackUrl` is where the browser goes after the callback.
@@ -480,6 +489,7 @@ export function oauthService(deps: {
     async sweep(opts: { aheadMs: number; batch: number }) {
       const expired = await accounts.failStaleInitiated(new Date(Date.now() - settings.attemptTtlMs), STATUS_REASONS.initiationTimeout(settings.attemptTtlMs));
       await repo.pruneAttempts();
+      await deps.pruneParked?.();
       let refreshed = 0;
       for (const { id, projectId } of await repo.dueForRefresh(new Date(Date.now() + opts.aheadMs), opts.batch)) {
         const row = await deps.findAccount(projectId, id);

@@ -36,6 +36,8 @@ export type RedirectStrategy = {
   start(a: { projectId: string; accountId: string; cfg: AuthConfigRow; values: Val; state: string; codeVerifier: string; callbackUrl?: string }): Promise<StrategyStart>;
   /** The callback: the provider's answer into the account's ACTIVE fields. Throws ProviderError. */
   complete(a: { row: AccountRow; cfg: AuthConfigRow; val: Val; query: Record<string, string | undefined>; redirectUri: string; state: string; codeVerifier?: string }): Promise<Change>;
+  /** Where the user will be sent, before any consent (the Connect Link page names its origin). Throws ProviderError. */
+  authorizationEndpoint?(cfg: AuthConfigRow): Promise<string>;
   /** New tokens for an ACTIVE account (schemes with refresh tokens). Throws ProviderError. */
   refresh?(a: { row: AccountRow; cfg: AuthConfigRow; val: Val; refreshToken: string }): Promise<Change>;
 };

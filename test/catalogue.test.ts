@@ -27,7 +27,7 @@ const schemes: { label: string; t: ToolkitDefinition; s: AuthSchemeDefinition }[
 );
 const fieldsOf = (s: AuthSchemeDefinition): ToolkitField[] => [...s.fields.auth_config_creation, ...s.fields.connected_account_initiation];
 
-const OAUTH_MODES = new Set(['OAUTH2', 'DCR_OAUTH', 'S2S_OAUTH2']);
+const OAUTH_MODES = new Set(['OAUTH2', 'OAUTH1', 'DCR_OAUTH', 'CIMD_OAUTH', 'S2S_OAUTH2']);
 /** Values a token exchange provides, usable in request_auth of OAuth schemes only. */
 const TOKEN_FIELDS = new Set(['access_token']);
 

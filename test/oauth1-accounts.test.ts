@@ -195,3 +195,38 @@ describe('OAUTH1 details', () => {
     expect((await call(env, other.apiKey).get(`/connected_accounts/${created.id}/auth_params`)).status).toBe(404);
   });
 });
+
+describe('catalogue entries', () => {
+  it('trello: OAUTH1 on trello.com (read,write, never expiring) and the key-and-token scheme in the query', async () => {
+    const toolkit = await call(env).get('/toolkits/trello');
+    expect(toolkit.status).toBe(200);
+    const def = env.ctx.app.services.toolkits;
+    const trello = (await def.resolve(env.ctx.projectId, 'trello')).definition;
+    expect(trello.auth_schemes.find((s) => s.mode === 'OAUTH1')?.oauth1).toMatchObject({
+      request_token_url: 'https://trello.com/1/OAuthGetRequestToken',
+      authorize_url: 'https://trello.com/1/OAuthAuthorizeToken',
+      access_token_url: 'https://trello.com/1/OAuthGetAccessToken',
+      authorize_params: { scope: 'read,write', expiration: 'never' },
+    });
+    const cfg = await createAuthConfig(env, 'trello', 'BEARER_TOKEN', {});
+    const created = await call(env).post('/connected_accounts', { auth_config: { id: cfg }, connection: { user_id: 'ada', state: { authScheme: 'BEARER_TOKEN', val: { api_key: 'k123', token: 't456' } } } });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const params = await call(env).get(`/connected_accounts/${(created.body as { id: string }).id}/auth_params`);
+    expect(params.body).toEqual({
+      base_url: 'https://api.trello.com/1',
+      parameters: [
+        { name: 'key', in: 'query', value: 'k123' },
+        { name: 'token', in: 'query', value: 't456' },
+      ],
+      body: {},
+    });
+  });
+
+  it('twitter_media: OAUTH1 on api.x.com, an auth config needs the consumer key and secret', async () => {
+    const def = (await env.ctx.app.services.toolkits.resolve(env.ctx.projectId, 'twitter_media')).definition;
+    expect(def.base_url).toBe('https://api.x.com/2');
+    expect(def.auth_schemes.map((s) => s.mode)).toEqual(['OAUTH1']);
+    const missing = await call(env).post('/auth_configs', { toolkit: { slug: 'twitter_media' }, auth_config: { type: 'use_custom_auth', authScheme: 'OAUTH1', credentials: { consumer_key: 'k' } } });
+    expect(missing.status).toBe(400);
+  });
+});

@@ -173,6 +173,16 @@ export const ToolkitDefinitionSchema = z
       .max(10)
       .optional(),
     auth_schemes: z.array(AuthSchemeDefinitionSchema).max(10),
+    /** How the entry's facts were checked (the catalogue format's verification block). */
+    verification: z
+      .object({
+        status: z.enum(['verified', 'unverified']),
+        checked_on: z.iso.date().optional(),
+        sources: z.array(httpsUrl).max(20).default([]),
+        note: z.string().min(1).max(500).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict()
   .superRefine((t, ctx) => {

@@ -256,6 +256,7 @@ export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) 
     authConfigs,
     toolkits,
     oauth,
+    signOAuth1: oauth1.sign,
     egress: createEgress({
       allowPrivate,
       allowLoopback: false,

@@ -30,7 +30,8 @@ beforeAll(async () => {
     'pt-consumer': { secret: 'pt-secret' },
   });
   unconfirmed = await startOAuth1Provider({ 'hmac-consumer': { secret: CONSUMERS['HMAC-SHA1'].consumer_secret } }, { confirmCallback: false });
-  env = await startRedirectEnv();
+  // The proxy's own guard refuses loopback providers unless private addresses are allowed.
+  env = await startRedirectEnv({ EGRESS_ALLOW_PRIVATE_ADDRESSES: true });
   await createToolkit(env, oauth1Toolkit('tinyprov', provider.url));
   await createToolkit(env, oauth1Toolkit('oldprov', unconfirmed.url));
   for (const [method, creds] of Object.entries(CONSUMERS)) configs[method] = await createAuthConfig(env, 'tinyprov', 'OAUTH1', creds);
@@ -187,6 +188,20 @@ describe('OAUTH1 details', () => {
     expect(new URL(body.redirect_url).searchParams.get('oauth_token')).not.toBe(created.connectionData.val.oauth_token);
     await consentAndReturn(body.redirect_url);
     expect((await getAccount(created.id)).status).toBe('ACTIVE');
+  });
+
+  it('the proxy signs each request for its method and final URL; a caller Authorization header is refused', async () => {
+    const created = await initiate(configs['RSA-SHA1']!);
+    await consentAndReturn(created.redirect_url);
+    const proxy = (body: object) => call(env).post('/tools/execute/proxy', { connected_account_id: created.id, ...body });
+    const get = await proxy({ endpoint: '/me?count=2', method: 'GET' });
+    expect(get.status, JSON.stringify(get.body)).toBe(200);
+    expect(get.body).toMatchObject({ status: 200, data: { user_id: '42', query: { count: '2' } } });
+    const post = await proxy({ endpoint: '/me', method: 'POST', body: { a: 1 } });
+    expect(post.body).toMatchObject({ status: 200, data: { user_id: '42' } });
+    const forged = await proxy({ endpoint: '/me', method: 'GET', parameters: [{ name: 'Authorization', type: 'header', value: 'OAuth x' }] });
+    expect(forged.status).toBe(400);
+    expect(JSON.stringify(forged.body)).toContain('Header Authorization');
   });
 
   it('another project cannot read or sign with the account (404)', async () => {

@@ -7,7 +7,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 
 export const clientMetadataRoutes: FastifyPluginAsync<{ document: (authConfigId: string) => Promise<object | undefined>; rateLimit: object }> = async (app, { document, rateLimit }) => {
-  app.get<{ Params: { file: string } }>('/:file', { config: { rateLimit } }, async (req, reply) => {
+  app.get<{ Params: { file: string } }>('/:file', { config: { rateLimit, public: true }, schema: { hide: true } }, async (req, reply) => {
     const m = /^(ac_[0-9A-Za-z]{6,40})\.json$/.exec(req.params.file);
     const doc = m ? await document(m[1]!) : undefined;
     if (!doc) return reply.code(404).type('application/json').send({ error: 'not_found' });

@@ -20,7 +20,8 @@ const errorOf = (body: unknown) => (body as { error: { message: string; status: 
 
 beforeAll(async () => {
   server = await startMcpAuthServer();
-  env = await startRedirectEnv();
+  // The proxy's own guard refuses loopback servers unless private addresses are allowed.
+  env = await startRedirectEnv({ EGRESS_ALLOW_PRIVATE_ADDRESSES: true });
   authConfigId = await createAuthConfig(env, 'mcp', 'DCR_OAUTH', { mcp_url: server.resource });
 });
 afterEach(() => server.reset());
@@ -73,6 +74,11 @@ describe('DCR_OAUTH: an MCP server by URL', () => {
     expect(body.base_url).toBe(server.resource);
     const res = await fetch(body.base_url, { headers: { authorization: body.parameters[0]!.value } });
     expect(res.status).toBe(200);
+
+    // Or through the proxy, which puts the token on the request to the MCP server.
+    const proxied = await call(env).post('/tools/execute/proxy', { connected_account_id: created.id, endpoint: server.resource, method: 'POST', body: { jsonrpc: '2.0', id: 1, method: 'tools/list' } });
+    expect(proxied.status, JSON.stringify(proxied.body)).toBe(200);
+    expect(proxied.body).toMatchObject({ status: 200, data: { jsonrpc: '2.0' } });
   });
 
   it('one registration serves every account of the project and server; its secret is sealed at rest', async () => {

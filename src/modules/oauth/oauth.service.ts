@@ -52,7 +52,8 @@ export type OAuthSettings = OAuthOptions & {
 
 /** Fields of `val` that come from the token endpoint (replaced wholesale by a new token response). */
 const TOKEN_FIELDS = ['access_token', 'refresh_token', 'id_token', 'token_type', 'expires_in', 'scope', 'authed_user', 'expires_at'];
-const TRANSIENT_FIELDS = ['redirectUrl', 'error', 'error_description', 'expired_at', 'revoked_at'];
+// OAuth 1.0a's temporary credentials and authorize URL are of no use once a callback failed or a new consent starts.
+const TRANSIENT_FIELDS = ['redirectUrl', 'error', 'error_description', 'expired_at', 'revoked_at', 'authUri', 'oauth_token', 'oauth_token_secret', 'oauth_verifier'];
 export const OAUTH_SECRET_FIELDS = ['access_token', 'refresh_token', 'id_token', 'authed_user'];
 
 /** Revocation answers that mean the grant was already dead at the provider (after an earlier revocation). */

@@ -92,6 +92,16 @@ describe('DCR_OAUTH: an MCP server by URL', () => {
     expect(rows[0]!.client_secret).toMatch(/^lk1\./);
   });
 
+  it('first connections racing in a new project end up sharing one registration, and each completes', async () => {
+    const project = await env.ctx.newProject();
+    const cfg = await createAuthConfig(env, 'mcp', 'DCR_OAUTH', { mcp_url: server.resource }, project.apiKey);
+    const created = await Promise.all([1, 2, 3].map(() => initiate(cfg, project.apiKey)));
+    expect(new Set(created.map((c) => c.connectionData.val.client_id)).size).toBe(1);
+    const { rows } = await env.ctx.pool.query('SELECT client_id FROM registered_clients WHERE project_id = $1', [project.projectId]);
+    expect(rows).toEqual([{ client_id: created[0]!.connectionData.val.client_id }]);
+    for (const c of created) expect((await consentAndReturn(c.redirect_url)).status).toBe(200);
+  });
+
   it('refresh sends the same resource under the lease; a server that forgot the client expires the account and the next connection registers again', async () => {
     const created = await initiate();
     await consentAndReturn(created.redirect_url);

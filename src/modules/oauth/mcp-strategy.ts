@@ -30,7 +30,7 @@ import type { Change } from '../connected-accounts/account-store.js';
 import { SECRET_NAME } from '../toolkits/fields.js';
 import { ProviderError } from './oauth-client.js';
 import { type RedirectStrategy, splitScopes } from './redirect-strategy.js';
-import type { RegisteredClientsRepository } from './registered-clients.repository.js';
+import type { RegisteredClientRow, RegisteredClientsRepository } from './registered-clients.repository.js';
 
 type Val = Record<string, unknown>;
 
@@ -86,23 +86,24 @@ export function mcpStrategy(deps: {
     return { client_id: clientId, token_endpoint_auth_method: 'none', cached: false };
   }
 
+  const fromRow = (row: RegisteredClientRow): ClientChoice => ({
+    client_id: row.clientId,
+    client_secret: row.clientSecret ? sealed.open('registeredClientSecret', row.projectId, row.id, row.clientSecret) : undefined,
+    token_endpoint_auth_method: row.tokenEndpointAuthMethod as ClientChoice['token_endpoint_auth_method'],
+    client_id_issued_at: row.clientIdIssuedAt ?? undefined,
+    client_secret_expires_at: row.clientSecretExpiresAt ?? undefined,
+    cached: true,
+  });
+
   /** A DCR client for this project and server: the cached one while its secret lives, else a new registration. */
   async function registered(cfg: AuthConfigRow, as: AuthorizationServerMetadata, redirectUri: string, scopes: string[]): Promise<ClientChoice> {
     const row = await deps.repo.find(cfg.projectId, as.issuer, redirectUri);
     const now = Math.floor(Date.now() / 1000);
-    if (row && !(row.clientSecretExpiresAt && row.clientSecretExpiresAt < now + SECRET_EXPIRY_MARGIN_S)) {
-      return {
-        client_id: row.clientId,
-        client_secret: row.clientSecret ? sealed.open('registeredClientSecret', row.projectId, row.id, row.clientSecret) : undefined,
-        token_endpoint_auth_method: row.tokenEndpointAuthMethod as ClientChoice['token_endpoint_auth_method'],
-        client_id_issued_at: row.clientIdIssuedAt ?? undefined,
-        client_secret_expires_at: row.clientSecretExpiresAt ?? undefined,
-        cached: true,
-      };
-    }
+    if (row && !(row.clientSecretExpiresAt && row.clientSecretExpiresAt < now + SECRET_EXPIRY_MARGIN_S)) return fromRow(row);
+    if (row) await deps.repo.forget(cfg.projectId, as.issuer, redirectUri, row.clientId);
     const client = await registerClient(deps.http, as, { redirectUris: [redirectUri], clientName: deps.clientName, scopes, clientUri: deps.publicUrl });
     const id = newId('registeredClient');
-    await deps.repo.save({
+    const added = await deps.repo.add({
       id,
       projectId: cfg.projectId,
       issuer: as.issuer,
@@ -114,7 +115,11 @@ export function mcpStrategy(deps: {
       clientSecretExpiresAt: client.client_secret_expires_at ?? null,
       serverMetadata: as,
     });
-    return { ...client, cached: false };
+    if (added) return { ...client, cached: false };
+    // Another connection registered at the same moment: every account shares that one.
+    const winner = await deps.repo.find(cfg.projectId, as.issuer, redirectUri);
+    if (!winner) throw new ProviderError('transient', 'registration_conflict', 'a concurrent registration was replaced; retry');
+    return fromRow(winner);
   }
 
   /** The client an account was connected with, from the auth config or the cache; undefined when it is gone. */
@@ -124,12 +129,7 @@ export function mcpStrategy(deps: {
     if (own?.client_id === clientId) return own;
     if (cfg.authScheme === 'CIMD_OAUTH' && clientId === metadataDocumentUrl(cfg)) return { client_id: clientId, token_endpoint_auth_method: 'none' };
     const row = await deps.repo.find(cfg.projectId, String(val.issuer ?? ''), redirectUri);
-    if (!row || row.clientId !== clientId) return undefined;
-    return {
-      client_id: row.clientId,
-      client_secret: row.clientSecret ? sealed.open('registeredClientSecret', row.projectId, row.id, row.clientSecret) : undefined,
-      token_endpoint_auth_method: row.tokenEndpointAuthMethod as AuthorizationClient['token_endpoint_auth_method'],
-    };
+    return row && row.clientId === clientId ? fromRow(row) : undefined;
   }
 
   /** The client ID metadata document served for a CIMD_OAUTH auth config; undefined when PUBLIC_URL is not https. */

@@ -16,14 +16,13 @@ export function registeredClientsRepository(db: Db) {
     },
 
     /**
-     * Keeps the newest registration for this server: a re-registration replaces the rejected one as
-     * a new row (its secret is sealed to its own id).
+     * Adds a registration; false when this project already has one for the server and redirect URI
+     * (a concurrent first connection registered too: the caller uses that one). A replaced
+     * registration is forgotten first and added as a new row (its secret is sealed to its own id).
      */
-    async save(c: NewRegisteredClient) {
-      await db.$transaction([
-        db.registeredClient.deleteMany({ where: { projectId: c.projectId, issuer: c.issuer, redirectUri: c.redirectUri } }),
-        db.registeredClient.create({ data: { ...c, serverMetadata: c.serverMetadata as object }, select: { id: true } }),
-      ]);
+    async add(c: NewRegisteredClient): Promise<boolean> {
+      const r = await db.registeredClient.createMany({ data: [{ ...c, serverMetadata: c.serverMetadata as object }], skipDuplicates: true });
+      return r.count === 1;
     },
 
     /** Forgets a client the server no longer accepts (invalid_client); only that one, not a newer registration. */

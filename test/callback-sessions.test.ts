@@ -111,6 +111,15 @@ describe('complete_auth', () => {
     expect((await account(late.id)).status).toBe('INITIATED');
   });
 
+  it('a re-authorisation after parking makes the parked grant stale (409), the newer consent decides', async () => {
+    const { id, sessionUri } = await parkedConnection('OAUTH2');
+    const again = await api(env).post(`/connected_accounts/${id}/refresh`);
+    expect(again.status, JSON.stringify(again.body)).toBe(200);
+    const stale = await completeAuth({ session_uri: sessionUri, user_id: 'ada' });
+    expect(stale.status).toBe(409);
+    expect((await account(id)).status).toBe('INITIATED');
+  });
+
   it('two concurrent redemptions: exactly one activates', async () => {
     const { sessionUri } = await parkedConnection('OAUTH2');
     const answers = await Promise.all([1, 2, 3].map(() => completeAuth({ session_uri: sessionUri, user_id: 'ada' })));

@@ -178,6 +178,18 @@ describe('OAUTH1 details', () => {
     expect(again.text).toContain('already used');
   });
 
+  it('the user denying access at the provider fails the account saying so', async () => {
+    const created = await initiate(configs['HMAC-SHA1']!);
+    const atProvider = await visit(created.redirect_url);
+    const back = new URL(atProvider.location!);
+    back.searchParams.delete('oauth_verifier');
+    back.searchParams.set('denied', String(created.connectionData.val.oauth_token));
+    expect((await visit(back)).status).toBe(400);
+    const account = await getAccount(created.id);
+    expect(account).toMatchObject({ status: 'FAILED', status_reason: 'Authorization failed at the provider: access_denied' });
+    expect(account.state.val).not.toHaveProperty('oauth_token_secret');
+  });
+
   it('re-authorisation keeps the account id and issues a new temporary token', async () => {
     const created = await initiate(configs['HMAC-SHA1']!);
     await consentAndReturn(created.redirect_url);

@@ -81,8 +81,9 @@ export function callbackSessionsService(deps: {
         throw AppError.final('ConnectedAccount_ResourceNotFound', 'Session not found, expired or already used');
       }
       const row = await deps.findAccount(caller.projectId, accountId);
-      if (!row || row.status !== 'INITIATED') {
-        throw AppError.final('ConnectedAccount_Conflict', `The connection is no longer waiting for confirmation${row ? ` (it is ${row.status})` : ''}`, {
+      // Still parked: a re-authorisation since (a newer consent) clears the reason, and this grant is stale.
+      if (!row || row.status !== 'INITIATED' || row.statusReason !== AWAITING_VERIFICATION) {
+        throw AppError.final('ConnectedAccount_Conflict', `The connection is no longer waiting for this confirmation${row ? ` (it is ${row.status})` : ''}`, {
           suggestedFix: 'Start the connection again',
         });
       }

@@ -383,7 +383,9 @@ export function oauthService(deps: {
           const p = err instanceof ProviderError ? err : undefined;
           if (!p) throw err;
           deps.log?.('callback exchange failed', { account: row.id, error: p.error });
-          return fail(STATUS_REASONS.tokenExchangeFailed, p.error, p.description?.slice(0, 300));
+          // OAuth 1.0a says "denied" in the callback itself, not with an OAuth2 `error`.
+          const reason = p.error === 'access_denied' ? STATUS_REASONS.providerDenied(p.error) : STATUS_REASONS.tokenExchangeFailed;
+          return fail(reason, p.error, p.description?.slice(0, 300));
         }
       }
       if (query.error) {

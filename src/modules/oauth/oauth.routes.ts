@@ -37,7 +37,9 @@ export const oauthRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { servi
       operationId: 'oauthCallback',
       summary: 'OAuth2 redirect target',
       tags: ['OAuth'],
-      description: 'Where the provider sends the browser after consent. Public; register this URL with your OAuth app.',
+      description:
+        'Where the provider sends the browser after consent (OAuth2, OAuth 1.0a, MCP servers by URL). Public; register this URL with your OAuth app. ' +
+        'With verified callbacks on, the browser goes on to the project\'s verifier with a single-use session_uri (see complete_auth).',
       security: [],
       querystring: CallbackQuery,
     },

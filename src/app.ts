@@ -49,7 +49,16 @@ import { webhooksRepository } from './modules/webhooks/webhooks.repository.js';
 import { webhooksRoutes } from './modules/webhooks/webhooks.routes.js';
 import { webhooksService } from './modules/webhooks/webhooks.service.js';
 import { oauthRoutes } from './modules/oauth/oauth.routes.js';
-import { oauthService } from './modules/oauth/oauth.service.js';
+import { CALLBACK_PATH, oauthService } from './modules/oauth/oauth.service.js';
+import { guardedHttp } from './modules/oauth/redirect-strategy.js';
+import { oauth1Strategy } from './modules/oauth/oauth1-strategy.js';
+import { mcpStrategy } from './modules/oauth/mcp-strategy.js';
+import { registeredClientsRepository } from './modules/oauth/registered-clients.repository.js';
+import { clientMetadataRoutes } from './modules/oauth/client-metadata.routes.js';
+import { callbackSessionsRepository } from './modules/callback-sessions/callback-sessions.repository.js';
+import { callbackSessionsRoutes } from './modules/callback-sessions/callback-sessions.routes.js';
+import { callbackSessionsService } from './modules/callback-sessions/callback-sessions.service.js';
+import type { AuthConfigRow } from './modules/auth-configs/auth-configs.repository.js';
 import { legacyV1Routes } from './modules/legacy-v1/legacy-v1.routes.js';
 import { legacyV1Service } from './modules/legacy-v1/legacy-v1.service.js';
 import { proxyRepository } from './modules/proxy/proxy.repository.js';
@@ -158,8 +167,43 @@ export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) 
       timeoutMs: (c.OAUTH_TIMEOUT_SECONDS ?? 15) * 1000,
     },
   });
+  // Redirect schemes beyond OAuth2 (OAUTH1, DCR_OAUTH, CIMD_OAUTH): every provider call through the egress guard.
+  const providerHttp = guardedHttp(oauthEgress.fetch as Parameters<typeof guardedHttp>[0], {
+    timeoutMs: (c.OAUTH_TIMEOUT_SECONDS ?? 15) * 1000,
+    allowInsecureLoopback: c.OAUTH_ALLOW_INSECURE_LOOPBACK ?? false,
+  });
+  const callbackUrlOf = (cfg: AuthConfigRow) => {
+    const own = authConfigs.openCredentials(cfg).oauth_redirect_uri;
+    return typeof own === 'string' && own ? own : `${c.publicUrl}${CALLBACK_PATH}`;
+  };
+  const oauth1 = oauth1Strategy({ toolkits, openConfigCredentials: authConfigs.openCredentials, http: providerHttp, callbackUrl: callbackUrlOf });
+  const mcp = mcpStrategy({
+    repo: registeredClientsRepository(deps.db),
+    crypto: deps.crypto,
+    openConfigCredentials: authConfigs.openCredentials,
+    http: providerHttp,
+    publicUrl: c.publicUrl,
+    callbackUrl: callbackUrlOf,
+    clientName: 'Latchkey',
+  });
+  const callbackSessions = callbackSessionsService({
+    repo: callbackSessionsRepository(deps.db),
+    store,
+    findAccount: accountsRepo.find,
+    verifierUrl: projects.callbackVerifierUrl,
+    crypto: deps.crypto,
+  });
+  /** The public client ID metadata document of a live CIMD_OAUTH auth config. */
+  const clientMetadata = async (authConfigId: string) => {
+    const ref = await authConfigsRepo.findCimdConfig(authConfigId);
+    const cfg = ref && (await authConfigsRepo.find(ref.projectId, ref.id));
+    return cfg ? mcp.metadataDocument(cfg) : undefined;
+  };
   const oauth = oauthService({
     repo: oauthRepository(deps.db),
+    strategies: { OAUTH1: oauth1, DCR_OAUTH: mcp, CIMD_OAUTH: mcp },
+    park: callbackSessions.park,
+    pruneParked: callbackSessions.prune,
     accounts: store,
     findAccount: accountsRepo.find,
     findConfig: authConfigsRepo.find,
@@ -185,6 +229,7 @@ export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) 
     oauth,
     store,
     minted,
+    signOAuth1: oauth1.sign,
     onUnreadable: (id) => log('stored credentials could not be decrypted', { account: id }),
   });
   const connectLinks = connectLinksService({
@@ -225,6 +270,7 @@ export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) 
     authConfigs,
     toolkits,
     oauth,
+    signOAuth1: oauth1.sign,
     egress: createEgress({
       allowPrivate,
       allowLoopback: false,
@@ -244,7 +290,7 @@ export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) 
     },
     log,
   });
-  return { projects, toolkits, authConfigs, connectedAccounts, oauth, connectLinks, webhooks, webhookDelivery, legacyV1, proxy };
+  return { projects, toolkits, authConfigs, connectedAccounts, oauth, connectLinks, webhooks, webhookDelivery, legacyV1, proxy, callbackSessions, clientMetadata };
 }
 export type Services = ReturnType<typeof buildServices>;
 
@@ -324,6 +370,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         await api.register(authConfigsRoutes, { services, limits });
         await api.register(connectedAccountsRoutes, { services, limits });
         await api.register(connectLinksRoutes, { services, limits });
+        await api.register(callbackSessionsRoutes, { services, limits });
         await api.register(webhooksRoutes, { services, limits });
         // Room for a base64 binary_body of PROXY_MAX_REQUEST_BYTES in the JSON.
         const maxRequest = config.PROXY_MAX_REQUEST_BYTES ?? PROXY_DEFAULTS.PROXY_MAX_REQUEST_BYTES;
@@ -339,6 +386,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     registerApiKeyAuth(legacy, services.projects);
     await legacy.register(legacyV1Routes, { legacy: services.legacyV1, limits });
   });
+
+  // CIMD_OAUTH: client ID metadata documents, public (authorization servers fetch them).
+  await app.register(clientMetadataRoutes, { prefix: '/oauth/client-metadata', document: services.clientMetadata, rateLimit: limits.sensitive });
 
   // The hosted Connect Link page, outside the API (and its key) entirely.
   await app.register(hostedPageRoutes, {

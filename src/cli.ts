@@ -28,6 +28,9 @@ Projects and API keys
                                           how long Connect Links stay usable (default 600)
   projects set-branding --project <id|name> [--name <display name>] [--logo <https URL>] [--accent <#rrggbb>]
                                           branding of the hosted Connect Link page ("" clears)
+  projects set-callback-verifier --project <id|name> <URL | "">
+                                          verified callbacks: after an OAuth consent, send the browser to this
+                                          page with a session_uri to redeem with complete_auth ("" turns it off)
   projects set-masking --project <id|name> <on|off>
                                           mask credential values in every API response of the project
   api-keys create --project <id|name> --masked [--name <label>]
@@ -124,6 +127,11 @@ async function main(argv: string[]) {
       case 'projects set-branding': {
         await projects.setBranding(await projectId(), { name: values.name, logoUrl: values.logo, accent: values.accent });
         out('branding updated');
+        break;
+      }
+      case 'projects set-callback-verifier': {
+        await projects.setCallbackVerifier(await projectId(), rest[0] ?? '');
+        out(rest[0] ? `OAuth callbacks of this project now wait for complete_auth (verifier: ${rest[0]})` : 'verified callbacks off');
         break;
       }
       case 'projects set-masking': {

@@ -36,7 +36,7 @@ const verified = toolkits.filter((t) => t.verification?.status === 'verified');
 const fieldsOf = (s: AuthSchemeDefinition): ToolkitField[] => [...s.fields.auth_config_creation, ...s.fields.connected_account_initiation];
 
 /** Schemes whose access token comes from a token endpoint (OAuth, or minted by Latchkey from a key). */
-const OAUTH_MODES = new Set(['OAUTH2', 'DCR_OAUTH', 'S2S_OAUTH2', 'GOOGLE_SERVICE_ACCOUNT', 'SERVICE_ACCOUNT']);
+const OAUTH_MODES = new Set(['OAUTH2', 'OAUTH1', 'DCR_OAUTH', 'CIMD_OAUTH', 'S2S_OAUTH2', 'GOOGLE_SERVICE_ACCOUNT', 'SERVICE_ACCOUNT']);
 /** Values a token exchange provides, usable in request_auth of those schemes only. */
 const TOKEN_FIELDS = new Set(['access_token']);
 

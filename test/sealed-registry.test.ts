@@ -17,17 +17,21 @@ import { type OAuthEnv, api, consent, initiate, startOAuthEnv, visit } from './s
 import { TEST_CONFIG, TEST_SECRETS } from './support/context.js';
 import { apiKeyAccount, linearConfig } from './support/factories.js';
 import { type Received, type Receiver, startReceiver } from './support/webhook-receiver.js';
+import { type McpAuthServer, startMcpAuthServer } from './support/mcp-auth-server.js';
 
 let provider: MockProvider;
 let env: OAuthEnv;
 let receiver: Receiver;
+let mcp: McpAuthServer;
 beforeAll(async () => {
   provider = await startProvider();
+  mcp = await startMcpAuthServer();
   env = await startOAuthEnv(provider, { WEBHOOKS_ALLOW_PRIVATE_URLS: true });
   receiver = await startReceiver();
 });
 afterAll(async () => {
   await receiver.close();
+  await mcp.close();
   await env.ctx.close();
   await provider.stop();
 });
@@ -74,6 +78,8 @@ describe('sealed values', () => {
   let subscription: { id: string; secret: string };
   let pending: { id: string; redirectUrl: string };
   let apiKeyAccountId: string;
+  let dcrPending: { id: string; redirectUrl: string };
+  let parked: { id: string; sessionUri: string };
 
   it('every column holding a sealed value is in the registry, and every registry entry is exercised', async () => {
     const a = api(env);
@@ -85,6 +91,15 @@ describe('sealed values', () => {
     subscription = { id: created.body.id, secret: rotated.body.secret };
     pending = await initiate(env);
     apiKeyAccountId = await apiKeyAccount(env.ctx, await linearConfig(env.ctx), { key: 'lin_api_sealed_123' });
+    // An MCP server connection in flight (a registered client's secret) and a parked verified
+    // callback (its grant).
+    const dcr = await a.post('/auth_configs', { toolkit: { slug: 'mcp' }, auth_config: { type: 'use_custom_auth', authScheme: 'DCR_OAUTH', credentials: { mcp_url: mcp.resource } } }).expect(201);
+    dcrPending = await initiate({ ...env, authConfigId: dcr.body.auth_config.id });
+    await env.ctx.app.services.projects.setCallbackVerifier(env.ctx.projectId, 'https://app.example/verify');
+    const flow = await initiate(env);
+    const verifier = new URL((await visit(await consent(flow.redirectUrl))).location!);
+    parked = { id: flow.id, sessionUri: verifier.searchParams.get('session_uri')! };
+    await env.ctx.app.services.projects.setCallbackVerifier(env.ctx.projectId, '');
 
     const found = await columnsHoldingSealedValues();
     expect([...found].filter((c) => !registered.has(c)), 'columns holding sealed values that the registry does not list').toEqual([]);
@@ -125,6 +140,13 @@ describe('sealed values', () => {
       expect((await read(pending.id)).body.status).toBe('ACTIVE');
       const key = await read(apiKeyAccountId);
       expect(key.body.state.val.api_key).toBe('lin_api_sealed_123');
+      // The parked grant and the registered client's secret open under k2 too.
+      const redeemed = await http.post('/api/v3.1/connected_accounts/complete_auth').set('x-api-key', env.ctx.apiKey).send({ session_uri: parked.sessionUri, user_id: 'user-1' });
+      expect(redeemed.status, JSON.stringify(redeemed.body)).toBe(200);
+      expect((await read(parked.id)).body.status).toBe('ACTIVE');
+      const dcrLanded = await visit(await consent(dcrPending.redirectUrl));
+      expect(dcrLanded.status, dcrLanded.text).toBe(200);
+      expect((await read(dcrPending.id)).body.status).toBe('ACTIVE');
 
       // The activation is delivered, signed with the current secret (and the previous one, in its grace).
       await app.services.webhookDelivery.runOnce();

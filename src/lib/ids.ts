@@ -19,6 +19,8 @@ export const ID_PREFIXES = {
   webhookDelivery: 'wd',
   webhookAttempt: 'wa',
   proxyCall: 'pc',
+  callbackSession: 'cs',
+  registeredClient: 'rc',
 } as const;
 
 export function newId(kind: keyof typeof ID_PREFIXES): string {

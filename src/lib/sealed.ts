@@ -65,6 +65,20 @@ export const SEALED_COLUMNS = {
     kind: 'webhook',
     what: "a webhook subscription's rotated-out signing secret (during its grace period)",
   },
+  callbackSessionGrant: {
+    table: 'callback_sessions',
+    column: 'pending_grant',
+    ownerColumn: 'id',
+    kind: 'callback_session',
+    what: 'the tokens of a parked OAuth callback, waiting for the app to verify its user (complete_auth)',
+  },
+  registeredClientSecret: {
+    table: 'registered_clients',
+    column: 'client_secret',
+    ownerColumn: 'id',
+    kind: 'oauth_client',
+    what: 'the secret of an OAuth client Latchkey registered at an MCP server\'s authorization server',
+  },
 } as const satisfies Record<string, SealedColumn>;
 
 export type SealedName = keyof typeof SEALED_COLUMNS;

@@ -184,6 +184,8 @@ export async function startMcpAuthServer() {
     for (const k of Object.keys(options)) delete (options as Partial<McpServerOptions>)[k as keyof McpServerOptions];
     Object.assign(options, defaults());
   };
-  return { ...server, options, resource: resource(), issuer: issuer(), cimdDocuments, reset };
+  /** The server forgets every registered client (a reset, or a registration that was revoked). */
+  const forgetClients = () => clients.clear();
+  return { ...server, options, resource: resource(), issuer: issuer(), cimdDocuments, reset, forgetClients, registeredClients: () => clients.size };
 }
 export type McpAuthServer = Awaited<ReturnType<typeof startMcpAuthServer>>;

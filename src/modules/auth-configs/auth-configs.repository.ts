@@ -32,6 +32,14 @@ export function authConfigsRepository(db: Db, pool: pg.Pool) {
     create(data: Prisma.AuthConfigUncheckedCreateInput) {
       return db.authConfig.create({ data });
     },
+    /**
+     * The one read not scoped to a project: the public client ID metadata document route
+     * (GET /oauth/client-metadata/{id}.json) finds a live CIMD_OAUTH config by its id alone. It
+     * answers nothing secret, and only for that scheme.
+     */
+    findCimdConfig(id: string) {
+      return db.authConfig.findFirst({ where: { id, authScheme: 'CIMD_OAUTH', deletedAt: null }, select: { id: true, projectId: true, toolkitSlug: true } });
+    },
     async find(projectId: string, id: string): Promise<AuthConfigRow | null> {
       const { rows } = await pool.query<DbRow>({ name: 'auth_config_find', text: FIND_SQL, values: [id, projectId] });
       const r = rows[0];

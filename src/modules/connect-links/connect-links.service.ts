@@ -65,6 +65,9 @@ export type PageModel = {
 const DEFAULT_PROJECT_NAME = 'default';
 
 /** An http(s) URL's origin, or null (unparseable, or another scheme). */
+/** Schemes the page completes by sending the browser to the provider. */
+const REDIRECT_MODES = ['OAUTH2', 'OAUTH1', 'DCR_OAUTH', 'CIMD_OAUTH'];
+
 function originOf(url: string | undefined): string | null {
   if (!url) return null;
   try {
@@ -87,7 +90,7 @@ export function connectLinksService(deps: {
   store: Pick<AccountStore, 'open' | 'create' | 'move' | 'patch'>;
   authConfigs: Pick<AuthConfigsService, 'usableOrThrow'>;
   toolkits: Pick<ToolkitsService, 'resolve'>;
-  oauth: Pick<OAuthService, 'reinitiate'>;
+  oauth: Pick<OAuthService, 'reinitiate' | 'authorizationEndpoint'>;
   /** Minted-token schemes: the key's checks and the first token, before the account completes. */
   minted: Pick<MintedTokens, 'check' | 'first'>;
   crypto: Pick<Crypto, 'hmac'>;
@@ -124,8 +127,16 @@ export function connectLinksService(deps: {
     const { toolkit, scheme } = await schemeOf(account.projectId, account.toolkitSlug, account.authScheme);
     const prefilled = openVal(account);
     const all = scheme?.fields.connected_account_initiation ?? [];
-    const isOAuth = account.authScheme === 'OAUTH2';
-    const authorizeOrigin = isOAuth ? templateOrigin(scheme?.oauth2?.authorization_url, prefilled) : null;
+    const isOAuth = REDIRECT_MODES.includes(account.authScheme);
+    // Where the form's redirect goes: the provider's authorize URL (OAuth 1.0a's from the toolkit too;
+    // an MCP server's was discovered when the link was made).
+    const authorizeOrigin = !isOAuth
+      ? null
+      : account.authScheme === 'OAUTH1'
+        ? templateOrigin(scheme?.oauth1?.authorize_url, prefilled)
+        : account.authScheme === 'OAUTH2'
+          ? templateOrigin(scheme?.oauth2?.authorization_url, prefilled)
+          : originOf(typeof prefilled.authorization_endpoint === 'string' ? prefilled.authorization_endpoint : undefined);
     const callbackOrigin = originOf(typeof prefilled.callback_url === 'string' ? prefilled.callback_url : undefined);
     const productName = project?.brandName || (project && project.name !== DEFAULT_PROJECT_NAME ? project.name : null);
     return {
@@ -151,7 +162,7 @@ export function connectLinksService(deps: {
     async create(caller: Caller, body: CreateLinkBody) {
       const { projectId } = caller;
       const cfg = await deps.authConfigs.usableOrThrow(projectId, body.auth_config_id);
-      if (!['OAUTH2', 'API_KEY', 'BEARER_TOKEN', 'BASIC', 'BASIC_WITH_JWT', 'NO_AUTH', 'GOOGLE_SERVICE_ACCOUNT', 'SERVICE_ACCOUNT', 'S2S_OAUTH2'].includes(cfg.authScheme)) {
+      if (![...REDIRECT_MODES, 'API_KEY', 'BEARER_TOKEN', 'BASIC', 'BASIC_WITH_JWT', 'NO_AUTH', 'GOOGLE_SERVICE_ACCOUNT', 'SERVICE_ACCOUNT', 'S2S_OAUTH2'].includes(cfg.authScheme)) {
         throw new AppError('ConnectedAccount_NotSupported', `${cfg.authScheme} connections are not available in this version of Latchkey`);
       }
       const { scheme } = await schemeOf(projectId, cfg.toolkitSlug, cfg.authScheme);
@@ -175,7 +186,10 @@ export function connectLinksService(deps: {
       // Both ends from one clock, so the link's lifetime (stated in an expiry's reason) is exact.
       const createdAt = new Date();
       const expiresAt = new Date(createdAt.getTime() + ttl);
-      const state = { ...val, ...(body.callback_url ? { callback_url: body.callback_url } : {}) };
+      // An MCP server's authorization server is discovered now: a server that cannot be connected is
+      // a 400 here rather than on the user's page, and the page can name its address in its CSP.
+      const discovered = cfg.authScheme === 'DCR_OAUTH' || cfg.authScheme === 'CIMD_OAUTH' ? { authorization_endpoint: await deps.oauth.authorizationEndpoint(cfg) } : {};
+      const state = { ...val, ...discovered, ...(body.callback_url ? { callback_url: body.callback_url } : {}) };
       await store.create(
         {
           id,

@@ -30,5 +30,8 @@ export function computeAuthParams(toolkit: ToolkitDefinition, scheme: AuthScheme
       parameters.push({ name: r.name, in: r.in, value: fill(r.value, values) });
     }
   }
-  return { base_url: fill(scheme?.base_url ?? toolkit.base_url ?? '', values), parameters, body: {} };
+  // An MCP server connected by URL is its own base: the resource its token is bound to (RFC 8707),
+  // as discovered from the auth config's URL; never a template a user could fill.
+  const resource = (scheme?.mode === 'DCR_OAUTH' || scheme?.mode === 'CIMD_OAUTH') && typeof values.resource === 'string' ? values.resource : undefined;
+  return { base_url: resource ?? fill(scheme?.base_url ?? toolkit.base_url ?? '', values), parameters, body: {} };
 }

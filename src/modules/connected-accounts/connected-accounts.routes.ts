@@ -156,7 +156,8 @@ export const connectedAccountsRoutes: FastifyPluginAsyncZod<RouteDeps> = async (
       tags,
       description:
         'Latchkey extension: what a caller needs to call the provider directly — base URL (templates filled) and the headers or query parameters that carry the credential. ' +
-        'With `user_id`, the account must be that user\'s own or SHARED with them by its ACL (403 otherwise).',
+        'With `user_id`, the account must be that user\'s own or SHARED with them by its ACL (403 otherwise). ' +
+        'OAUTH1 accounts get an `Authorization: OAuth` header signed for `method` and `url` (a URL on the provider\'s API host; default GET on the base URL).',
       params: AccountParams,
       querystring: AuthParamsQuery,
       response: {
@@ -165,6 +166,6 @@ export const connectedAccountsRoutes: FastifyPluginAsyncZod<RouteDeps> = async (
       },
     },
     config: { rateLimit: limits.read },
-    handler: async (req) => accounts.authParams(callerOf(req), req.params.nanoid, req.query.user_id),
+    handler: async (req) => accounts.authParams(callerOf(req), req.params.nanoid, req.query.user_id, { method: req.query.method, url: req.query.url }),
   });
 };

@@ -157,7 +157,12 @@ export const RevokeResponse = z.object({
 });
 
 /** `user_id`: the user the parameters are for; the account must be theirs or SHARED with them. */
-export const AuthParamsQuery = z.object({ user_id: UserId.optional() });
+export const AuthParamsQuery = z.object({
+  user_id: UserId.optional(),
+  /** OAUTH1: the request the `Authorization: OAuth` header is computed for (default GET on the base URL). */
+  method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD']).optional(),
+  url: z.string().trim().max(4000).optional(),
+});
 
 export const AuthParamsResponse = z.object({
   base_url: z.string(),

@@ -12,6 +12,7 @@ import { DecryptError } from '../../lib/crypto.js';
 import { AppError } from '../../lib/errors.js';
 import { newId, newWordId } from '../../lib/ids.js';
 import { decodeCursor, encodeCursor } from '../../lib/pagination.js';
+import type { AuthConfigRow } from '../auth-configs/auth-configs.repository.js';
 import type { AuthConfigsService } from '../auth-configs/auth-configs.service.js';
 import { MASK, checkFields, secretKeys } from '../toolkits/fields.js';
 import type { Caller } from '../projects/projects.service.js';
@@ -32,6 +33,10 @@ const UNREADABLE = 'Stored credentials could not be decrypted';
 
 /** Schemes whose credentials arrive in the request; OAuth schemes run a redirect flow instead. */
 const REDIRECT_SCHEMES: AuthScheme[] = ['OAUTH2', 'OAUTH1', 'DCR_OAUTH', 'CIMD_OAUTH', 'S2S_OAUTH2'];
+/** Redirect schemes Latchkey connects: the user consents at the provider, the callback completes the account. */
+const CONNECTED_BY_REDIRECT: AuthScheme[] = ['OAUTH2', 'OAUTH1', 'DCR_OAUTH', 'CIMD_OAUTH'];
+/** Schemes whose tokens come with a refresh token Latchkey keeps fresh. */
+const REFRESHABLE: AuthScheme[] = ['OAUTH2', 'DCR_OAUTH', 'CIMD_OAUTH'];
 /** Schemes whose credentials can be patched in place (Composio's PATCH contract). */
 const PATCHABLE: AuthScheme[] = ['BEARER_TOKEN', 'API_KEY', 'BASIC', 'BASIC_WITH_JWT', 'GOOGLE_SERVICE_ACCOUNT', 'SERVICE_ACCOUNT', 'NO_AUTH'];
 
@@ -57,14 +62,17 @@ export function connectedAccountsService(deps: {
   store: Pick<AccountStore, 'open' | 'create' | 'move' | 'patch' | 'softDelete'>;
   /** Minted-token schemes (S2S_OAUTH2, GOOGLE_SERVICE_ACCOUNT, SERVICE_ACCOUNT): checks and the first mint. */
   minted: Pick<MintedTokens, 'check' | 'first'>;
+  /** OAUTH1: the `Authorization: OAuth …` header for one request as an account. */
+  signOAuth1?: (cfg: AuthConfigRow, val: Val, req: { method: string; url: string }) => Promise<string>;
   /** Told about rows whose sealed state does not open (wrong keyring or altered data). */
   onUnreadable?: (accountId: string) => void;
 }) {
   const { repo, authConfigs, toolkits, store, oauth } = deps;
   const isOAuth2 = (row: { authScheme: string }) => row.authScheme === 'OAUTH2';
-  /** Accounts whose tokens expire and are renewed by the refresh machinery (refreshed or re-minted). */
-  const renews = (row: { authScheme: string }) => isOAuth2(row) || isMintedScheme(row.authScheme);
-  /** The account as it should be read now (OAuth: abandoned redirects fail, near-expiry tokens refresh or are minted again). */
+  const byRedirect = (row: { authScheme: string }) => CONNECTED_BY_REDIRECT.includes(row.authScheme as AuthScheme);
+  /** Accounts whose tokens are kept fresh by the refresh machinery: redirect schemes, and minted tokens (re-minted). */
+  const renews = (row: { authScheme: string }) => byRedirect(row) || isMintedScheme(row.authScheme);
+  /** The account as it should be read now (abandoned redirects fail, near-expiry tokens refresh or are minted again). */
   const current = async (row: AccountRow) => (renews(row) ? oauth.fresh(row) : row);
   // Counting every matching row is the costliest part of a listing; a first page polled in a loop
   // reuses the count for COUNT_TTL_MS, and later pages carry it in their cursor.
@@ -196,7 +204,7 @@ export function connectedAccountsService(deps: {
       if (state && state.authScheme !== cfg.authScheme) {
         throw new AppError('ConnectedAccount_InvalidRequest', `Auth config ${cfg.id} uses ${cfg.authScheme}, not ${state.authScheme}`);
       }
-      if (REDIRECT_SCHEMES.includes(cfg.authScheme as AuthScheme) && cfg.authScheme !== 'OAUTH2' && !isMintedScheme(cfg.authScheme)) {
+      if (REDIRECT_SCHEMES.includes(cfg.authScheme as AuthScheme) && !CONNECTED_BY_REDIRECT.includes(cfg.authScheme as AuthScheme) && !isMintedScheme(cfg.authScheme)) {
         throw new AppError('ConnectedAccount_NotSupported', `${cfg.authScheme} connections are not available in this version of Latchkey`);
       }
       const { scheme } = await schemeOf(projectId, cfg.toolkitSlug, cfg.authScheme);
@@ -216,12 +224,12 @@ export function connectedAccountsService(deps: {
       const alias = c.alias?.trim() || null;
       if (alias) await assertAliasFree(projectId, userId, cfg.toolkitSlug, alias);
       const id = newId('connectedAccount');
-      if (cfg.authScheme === 'OAUTH2') {
+      if (CONNECTED_BY_REDIRECT.includes(cfg.authScheme as AuthScheme)) {
         // The user's fields (e.g. shop_name) were checked above against the toolkit's patterns; they
         // fill the provider's URL templates. The account waits for the callback in INITIATED.
         const cfgRow = await authConfigs.usableOrThrow(projectId, cfg.id);
         const callbackUrl = c.callback_url ?? c.redirect_uri ?? null;
-        const { redirectUrl } = await oauth.startNewAccount({
+        const started = await oauth.startNewAccount({
           projectId,
           cfg: cfgRow,
           values: val,
@@ -232,7 +240,7 @@ export function connectedAccountsService(deps: {
             authConfigId: cfg.id,
             toolkitSlug: cfg.toolkitSlug,
             userId,
-            authScheme: 'OAUTH2',
+            authScheme: cfg.authScheme,
             alias,
             wordId: newWordId(cfg.toolkitSlug),
             callbackUrl,
@@ -242,9 +250,12 @@ export function connectedAccountsService(deps: {
           },
         });
         changed(projectId);
+        const { redirectUrl } = started;
+        // OAuth2 answers the user's fields and the URL; the other schemes their whole INITIATED state (contract §2.3).
+        const shown = cfg.authScheme === 'OAUTH2' ? { ...val, redirectUrl } : masked(started.val, started.secretKeys, caller.maskCredentials);
         return {
           id,
-          connectionData: { authScheme: 'OAUTH2' as AuthScheme, val: { status: 'INITIATED', ...val, redirectUrl } },
+          connectionData: { authScheme: cfg.authScheme as AuthScheme, val: { status: 'INITIATED', ...shown } },
           status: 'INITIATED' as const,
           redirect_url: redirectUrl,
           redirect_uri: redirectUrl,
@@ -304,7 +315,9 @@ export function connectedAccountsService(deps: {
     /** Latchkey extension: refresh an OAuth token now, whatever its expiry. */
     async refreshToken(caller: Caller, id: string) {
       const row = await findOrThrow(caller.projectId, id);
-      if (!renews(row)) throw new AppError('ConnectedAccount_NotSupported', `${row.authScheme} accounts have no token to refresh`);
+      if (!REFRESHABLE.includes(row.authScheme as AuthScheme) && !isMintedScheme(row.authScheme)) {
+        throw new AppError('ConnectedAccount_NotSupported', `${row.authScheme} accounts have no token to refresh`);
+      }
       return toObject(await oauth.refreshNow(row), caller.maskCredentials, true);
     },
 
@@ -440,7 +453,7 @@ export function connectedAccountsService(deps: {
      */
     async refresh(caller: Caller, id: string, redirectUrl?: string) {
       const row = await findOrThrow(caller.projectId, id);
-      if (isOAuth2(row)) {
+      if (byRedirect(row)) {
         // Refused before the provider's URL is built (the store checks again when it writes).
         transition(row.status as Status, 'INITIATED');
         const cfg = await authConfigs.usableOrThrow(caller.projectId, row.authConfigId);
@@ -470,7 +483,7 @@ export function connectedAccountsService(deps: {
     },
 
     /** `userId`: the user the parameters are for (the account must be theirs or SHARED with them). */
-    async authParams(caller: Caller, id: string, userId?: string) {
+    async authParams(caller: Caller, id: string, userId?: string, request?: { method?: string; url?: string }) {
       const row = await current(await findForUser(caller.projectId, id, userId));
       if (row.status !== 'ACTIVE') {
         throw AppError.final('ConnectedAccount_InvalidTransition', `The account is ${row.status}; auth params need an ACTIVE account`);
@@ -481,8 +494,35 @@ export function connectedAccountsService(deps: {
       const cfgCreds = authConfigs.openCredentials(cfg);
       const publicCfg = Object.fromEntries(Object.entries(cfgCreds).filter(([k]) => !cfg.secretKeys.includes(k)));
       const val = masked(openVal(row), row.secretKeys, caller.maskCredentials);
-      return computeAuthParams(toolkit.definition, scheme, { ...publicCfg, ...val });
+      const params = computeAuthParams(toolkit.definition, scheme, { ...publicCfg, ...val });
+      if (row.authScheme === 'OAUTH1' && deps.signOAuth1) {
+        // OAuth 1.0a signs each request: the header is for this method and URL (the base URL when none is given).
+        const url = signedUrl(params.base_url, request?.url);
+        if (caller.maskCredentials) {
+          params.parameters.push({ name: 'Authorization', in: 'header', value: MASK });
+        } else {
+          params.parameters.push({ name: 'Authorization', in: 'header', value: await deps.signOAuth1(cfg, openVal(row), { method: request?.method ?? 'GET', url }) });
+        }
+      }
+      return params;
     },
   };
 }
 export type ConnectedAccountsService = ReturnType<typeof connectedAccountsService>;
+
+/** The URL an OAuth 1.0a header is computed for: the toolkit's base URL, or a URL on its host. */
+function signedUrl(baseUrl: string, url: string | undefined): string {
+  if (!url) return baseUrl;
+  let base: URL | undefined;
+  let target: URL | undefined;
+  try {
+    base = new URL(baseUrl);
+    target = new URL(url, base);
+  } catch {
+    throw new AppError('ConnectedAccount_InvalidRequest', 'url is not a valid URL');
+  }
+  if (target.origin !== base.origin) {
+    throw new AppError('ConnectedAccount_InvalidRequest', `url must be on the provider's API host (${base.origin})`);
+  }
+  return target.href;
+}

@@ -37,7 +37,9 @@ export const oauthRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { servi
       operationId: 'oauthCallback',
       summary: 'OAuth2 redirect target',
       tags: ['OAuth'],
-      description: 'Where the provider sends the browser after consent. Public; register this URL with your OAuth app.',
+      description:
+        'Where the provider sends the browser after consent (OAuth2, OAuth 1.0a, MCP servers by URL). Public; register this URL with your OAuth app. ' +
+        'With verified callbacks on, the browser goes on to the project\'s verifier with a single-use session_uri (see complete_auth).',
       security: [],
       querystring: CallbackQuery,
     },
@@ -45,7 +47,9 @@ export const oauthRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { servi
     handler: async (req, reply) => {
       void reply.header('content-security-policy', PAGE_CSP).header('cache-control', 'no-store').header('referrer-policy', 'no-referrer');
       try {
-        const { account, ok, callbackUrl } = await services.oauth.complete(req.query as Record<string, string | undefined>);
+        const { account, ok, callbackUrl, verify } = await services.oauth.complete(req.query as Record<string, string | undefined>);
+        // Verified callbacks: the app confirms the user first (complete_auth).
+        if (verify) return reply.redirect(verify, 302);
         if (callbackUrl) return reply.redirect(outcomeUrl(callbackUrl, account.id, account.status, ok), 302);
         return reply
           .code(ok ? 200 : 400)

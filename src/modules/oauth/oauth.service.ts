@@ -39,6 +39,7 @@ import {
 } from './oauth-client.js';
 import type { NewAttempt, OAuthRepository } from './oauth.repository.js';
 import { associatedData } from '../../lib/sealed.js';
+import { type RedirectStrategy, startFailure } from './redirect-strategy.js';
 
 type Val = Record<string, unknown>;
 
@@ -51,7 +52,8 @@ export type OAuthSettings = OAuthOptions & {
 
 /** Fields of `val` that come from the token endpoint (replaced wholesale by a new token response). */
 const TOKEN_FIELDS = ['access_token', 'refresh_token', 'id_token', 'token_type', 'expires_in', 'scope', 'authed_user', 'expires_at'];
-const TRANSIENT_FIELDS = ['redirectUrl', 'error', 'error_description', 'expired_at', 'revoked_at'];
+// OAuth 1.0a's temporary credentials and authorize URL are of no use once a callback failed or a new consent starts.
+const TRANSIENT_FIELDS = ['redirectUrl', 'error', 'error_description', 'expired_at', 'revoked_at', 'authUri', 'oauth_token', 'oauth_token_secret', 'oauth_verifier'];
 export const OAUTH_SECRET_FIELDS = ['access_token', 'refresh_token', 'id_token', 'authed_user'];
 
 /** Revocation answers that mean the grant was already dead at the provider (after an earlier revocation). */
@@ -92,6 +94,15 @@ export function oauthService(deps: {
    * flight, backoff and EXPIRED on a permanent refusal.
    */
   renewer?: { handles: (scheme: string) => boolean; renew: (row: AccountRow, val: Val, cfg: AuthConfigRow) => Promise<Change> };
+  /** OAUTH1, DCR_OAUTH, CIMD_OAUTH: their protocol; state, attempts, writes and refresh stay here. */
+  strategies?: Partial<Record<string, RedirectStrategy>>;
+  /**
+   * Verified callbacks: given a completed callback's account write, parks it for the app to confirm
+   * (complete_auth) and answers where the browser goes; undefined when the project does not verify.
+   */
+  park?: (row: AccountRow, write: Change) => Promise<string | undefined>;
+  /** Removes parked callbacks long expired (the background sweep). */
+  pruneParked?: () => Promise<void>;
   log?: (msg: string, extra?: object) => void;
 }) {
   const { repo, accounts, crypto, settings } = deps;
@@ -148,6 +159,37 @@ export function oauthService(deps: {
         expiresAt: new Date(now + settings.attemptTtlMs),
       },
     };
+  }
+
+  const strategyFor = (scheme: string) => (scheme === 'OAUTH2' ? undefined : deps.strategies?.[scheme]);
+
+  /** A new attempt for a strategy scheme: the strategy speaks to the provider, the attempt is ours. */
+  async function strategyAttempt(strategy: RedirectStrategy, projectId: string, accountId: string, cfg: AuthConfigRow, values: Val, callbackUrl?: string) {
+    const state = randomState();
+    const verifier = randomCodeVerifier();
+    const started = await strategy.start({ projectId, accountId, cfg, values, state, codeVerifier: verifier, callbackUrl }).catch((err: unknown) =>
+      startFailure(err, cfg.authScheme === 'OAUTH1' ? "The provider's OAuth 1.0a request token" : 'Discovery of and registration with the MCP server'),
+    );
+    const id = newId('oauthAttempt');
+    const now = Date.now();
+    const attempt: NewAttempt = {
+      id,
+      projectId,
+      accountId,
+      stateHash: new Uint8Array(crypto.hmac(`oauth-state:${state}`)),
+      codeVerifier: started.usesVerifier ? crypto.seal(verifier, verifierAad(projectId, id)) : null,
+      redirectUri: started.redirectUri,
+      createdAt: new Date(now),
+      expiresAt: new Date(now + settings.attemptTtlMs),
+    };
+    return { started, attempt };
+  }
+
+  /** The callback's successful write: ACTIVE now, or parked for the app's verification (complete_auth). */
+  async function activate(row: AccountRow, write: Change): Promise<{ ok: boolean; verify?: string }> {
+    const verify = await deps.park?.(row, write);
+    if (verify) return { ok: true, verify };
+    return { ok: await accounts.move(row, 'ACTIVE', write) };
   }
 
   const userFields = (val: Val) => Object.fromEntries(Object.entries(val).filter(([k]) => !TOKEN_FIELDS.includes(k) && !TRANSIENT_FIELDS.includes(k)));
@@ -221,6 +263,11 @@ export function oauthService(deps: {
         await accounts.releaseLease(row);
         return 'no_refresh_token';
       }
+      const strategy = strategyFor(row.authScheme);
+      if (strategy?.refresh) {
+        await accounts.releaseLease(row, { tokens: await strategy.refresh({ row, cfg, val, refreshToken }) });
+        return undefined;
+      }
       const ctx = await context(row.projectId, cfg);
       const tokens = await refreshTokens(oauthConfiguration(ctx.details, ctx.creds, val, settings, ctx.source), refreshToken, ctx.details);
       await accounts.releaseLease(row, { tokens: tokenWrite(val, tokens, refreshToken) });
@@ -268,11 +315,24 @@ export function oauthService(deps: {
       callbackUrl: string | null;
     }) {
       const id = a.base.id;
+      const strategy = strategyFor(a.cfg.authScheme);
+      if (strategy) {
+        const { started, attempt } = await strategyAttempt(strategy, a.projectId, id, a.cfg, a.values, a.callbackUrl ?? undefined);
+        await accounts.create({ ...a.base, status: 'INITIATED', val: started.val, secretKeys: started.secretKeys }, (tx) => repo.createAttempt(attempt, tx));
+        return { redirectUrl: started.authorizeUrl, val: started.val, secretKeys: started.secretKeys };
+      }
       const ctx = await context(a.projectId, a.cfg);
       const { redirectUrl, attempt } = await newAttempt(a.projectId, id, ctx, a.values);
       const val: Val = { ...a.values, redirectUrl, ...(a.callbackUrl ? { callback_url: a.callbackUrl } : {}) };
       await accounts.create({ ...a.base, status: 'INITIATED', val, secretKeys: [] }, (tx) => repo.createAttempt(attempt, tx));
-      return { redirectUrl, val };
+      return { redirectUrl, val, secretKeys: [] as string[] };
+    },
+
+    /** A strategy scheme's authorize endpoint, before any consent (a 400/502 when the provider cannot be reached or used). */
+    async authorizationEndpoint(cfg: AuthConfigRow): Promise<string> {
+      const strategy = strategyFor(cfg.authScheme);
+      if (!strategy?.authorizationEndpoint) throw new AppError('ConnectedAccount_NotSupported', `${cfg.authScheme} has no discovered endpoint`);
+      return strategy.authorizationEndpoint(cfg).catch((err: unknown) => startFailure(err, 'Discovery of the MCP server'));
     },
 
     /**
@@ -280,6 +340,17 @@ export function oauthService(deps: {
      * fields (a Connect Link's form); `callbackUrl` is where the browser goes after the callback.
      */
     async reinitiate(row: AccountRow, cfg: AuthConfigRow, opts: { values?: Val; callbackUrl?: string } = {}) {
+      const strategy = strategyFor(row.authScheme);
+      if (strategy) {
+        const before = opts.values ?? userFields(openVal(row));
+        const callbackUrl = opts.callbackUrl ?? (typeof before.callback_url === 'string' ? before.callback_url : undefined);
+        const { started, attempt } = await strategyAttempt(strategy, row.projectId, row.id, cfg, before, callbackUrl);
+        const change: Change = { val: started.val, secretKeys: started.secretKeys, tokenExpiresAt: null, ...(opts.callbackUrl ? { callbackUrl: opts.callbackUrl } : {}) };
+        if (!(await accounts.move(row, 'INITIATED', change, (tx) => repo.replaceAttempts(attempt, tx)))) {
+          throw AppError.final('ConnectedAccount_Conflict', 'The account changed during the request; retry');
+        }
+        return started.authorizeUrl;
+      }
       const ctx = await context(row.projectId, cfg);
       const val = { ...(opts.values ?? openVal(row)), ...(opts.callbackUrl ? { callback_url: opts.callbackUrl } : {}) };
       const { redirectUrl, attempt } = await newAttempt(row.projectId, row.id, ctx, val);
@@ -294,7 +365,7 @@ export function oauthService(deps: {
      * The callback: validates the state, exchanges the code, and records the outcome on the account.
      * Returns where to send the browser; throws CallbackError for states that name no usable attempt.
      */
-    async complete(query: Record<string, string | undefined>): Promise<{ account: AccountRow; ok: boolean; callbackUrl?: string }> {
+    async complete(query: Record<string, string | undefined>): Promise<{ account: AccountRow; ok: boolean; callbackUrl?: string; verify?: string }> {
       const state = query.state;
       if (!state || state.length > 512) throw new CallbackError('This sign-in link is missing its state.');
       const hash = crypto.hmac(`oauth-state:${state}`);
@@ -312,6 +383,26 @@ export function oauthService(deps: {
       };
       if (row.status !== 'INITIATED') throw new CallbackError('This connection is not waiting for a sign-in.');
       if (attempt.expiresAt.getTime() < Date.now()) return fail(STATUS_REASONS.initiationTimeout(attempt.expiresAt.getTime() - attempt.createdAt.getTime()), 'expired');
+      const strategy = strategyFor(row.authScheme);
+      if (strategy) {
+        if (query.error) return fail(STATUS_REASONS.providerDenied(query.error), query.error.slice(0, 100), query.error_description?.slice(0, 300));
+        const cfg = await deps.findConfig(row.projectId, row.authConfigId);
+        if (!cfg) return fail(STATUS_REASONS.authConfigDeleted, 'auth_config_deleted');
+        try {
+          const verifier = attempt.codeVerifier ? crypto.open(attempt.codeVerifier, verifierAad(attempt.projectId, attempt.id)) : undefined;
+          const write = await strategy.complete({ row, cfg, val, query, redirectUri: attempt.redirectUri, state, codeVerifier: verifier });
+          if (callbackUrl && write.val) write.val.callback_url = callbackUrl;
+          const { ok, verify } = await activate(row, write);
+          return { account: (await deps.findAccount(row.projectId, row.id)) ?? row, ok, callbackUrl, verify };
+        } catch (err) {
+          const p = err instanceof ProviderError ? err : undefined;
+          if (!p) throw err;
+          deps.log?.('callback exchange failed', { account: row.id, error: p.error });
+          // OAuth 1.0a says "denied" in the callback itself, not with an OAuth2 `error`.
+          const reason = p.error === 'access_denied' ? STATUS_REASONS.providerDenied(p.error) : STATUS_REASONS.tokenExchangeFailed;
+          return fail(reason, p.error, p.description?.slice(0, 300));
+        }
+      }
       if (query.error) {
         const desc = query.error_description?.slice(0, 300);
         return fail(STATUS_REASONS.providerDenied(query.error), query.error.slice(0, 100), desc);
@@ -327,8 +418,8 @@ export function oauthService(deps: {
         const tokens = await exchangeCode(oauthConfiguration(ctx.details, ctx.creds, val, settings, ctx.source), current, { state, codeVerifier: verifier }, ctx.details);
         const write = tokenWrite({ ...val, ...(callbackUrl ? { callback_url: callbackUrl } : {}) }, tokens);
         // Not moved: the account was deleted or re-initiated meanwhile; the browser hears the truth.
-        const ok = await accounts.move(row, 'ACTIVE', write);
-        return { account: (await deps.findAccount(row.projectId, row.id)) ?? row, ok, callbackUrl };
+        const { ok, verify } = await activate(row, write);
+        return { account: (await deps.findAccount(row.projectId, row.id)) ?? row, ok, callbackUrl, verify };
       } catch (err) {
         const p = err instanceof ProviderError ? err : undefined;
         deps.log?.('code exchange failed', { account: row.id, error: p?.error ?? (err as Error)?.name });
@@ -416,6 +507,7 @@ export function oauthService(deps: {
     async sweep(opts: { aheadMs: number; batch: number }) {
       const expired = await accounts.failStaleInitiated(new Date(Date.now() - settings.attemptTtlMs), STATUS_REASONS.initiationTimeout(settings.attemptTtlMs));
       await repo.pruneAttempts();
+      await deps.pruneParked?.();
       let refreshed = 0;
       for (const { id, projectId } of await repo.dueForRefresh(new Date(Date.now() + opts.aheadMs), opts.batch)) {
         const row = await deps.findAccount(projectId, id);

@@ -25,6 +25,10 @@ export function projectsRepository(db: Db) {
     findProject(id: string) {
       return db.project.findUnique({ where: { id } });
     },
+    /** The verified-callbacks setting (read on every OAuth callback). */
+    async callbackVerifierUrl(id: string) {
+      return (await db.project.findUnique({ where: { id }, select: { callbackVerifierUrl: true } }))?.callbackVerifierUrl ?? null;
+    },
     findProjectByName(name: string) {
       return db.project.findUnique({ where: { name } });
     },
@@ -37,7 +41,7 @@ export function projectsRepository(db: Db) {
     findKeyByHash(hash: Buffer) {
       return db.apiKey.findUnique({ where: { hash: new Uint8Array(hash) }, include: { project: { select: { maskCredentials: true } } } });
     },
-    updateProject(projectId: string, data: { linkTtlSeconds?: number; brandName?: string | null; brandLogoUrl?: string | null; brandAccent?: string | null }) {
+    updateProject(projectId: string, data: { linkTtlSeconds?: number; brandName?: string | null; brandLogoUrl?: string | null; brandAccent?: string | null; callbackVerifierUrl?: string | null }) {
       return db.project.update({ where: { id: projectId }, data });
     },
     setProjectMasking(projectId: string, maskCredentials: boolean) {

@@ -71,6 +71,21 @@ export function projectsService(deps: {
       });
     },
 
+    /**
+     * Verified callbacks: the app's page that receives `session_uri` after an OAuth consent and
+     * confirms the user with POST /connected_accounts/complete_auth; empty turns it off.
+     */
+    async setCallbackVerifier(projectId: string, url: string) {
+      if (url && !/^https?:\/\/[^\s"'<>]{1,1990}$/.test(url)) throw new AppError('Request_ValidationError', 'The verifier must be an http(s) URL');
+      if (url && new URL(url).protocol !== 'https:' && !/^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?\//.test(url)) {
+        throw new AppError('Request_ValidationError', 'The verifier must be https (plain http only on localhost)');
+      }
+      if (!(await repo.findProject(projectId))) throw new AppError('Route_NotFound', `Project ${projectId} not found`);
+      await repo.updateProject(projectId, { callbackVerifierUrl: url || null });
+    },
+
+    callbackVerifierUrl: (projectId: string) => repo.callbackVerifierUrl(projectId),
+
     /** Project setting: mask credential values in every response (takes effect within API_KEY_CACHE_MS). */
     async setMasking(projectId: string, masked: boolean) {
       await repo.setProjectMasking(projectId, masked);

@@ -16,6 +16,7 @@ import { z } from 'zod';
 import { AppError } from '../../lib/errors.js';
 import { newFileId, newId } from '../../lib/ids.js';
 import { decodeCursor, encodeCursor } from '../../lib/pagination.js';
+import type { AuthConfigRow } from '../auth-configs/auth-configs.repository.js';
 import type { AuthConfigsService } from '../auth-configs/auth-configs.service.js';
 import { type AuthParams, computeAuthParams } from '../connected-accounts/auth-params.js';
 import type { AccountRow } from '../connected-accounts/connected-accounts.repository.js';
@@ -64,6 +65,8 @@ export function proxyService(deps: {
   authConfigs: Pick<AuthConfigsService, 'findOrThrow' | 'openCredentials'>;
   toolkits: Pick<ToolkitsService, 'resolve'>;
   oauth: Pick<OAuthService, 'fresh' | 'refreshNow'>;
+  /** OAUTH1: the `Authorization: OAuth …` header for one request (method, final URL, form body). */
+  signOAuth1?: (cfg: AuthConfigRow, val: Record<string, unknown>, req: { method: string; url: string; form?: URLSearchParams }) => Promise<string>;
   egress: Egress;
   settings: ProxySettings;
   log: (msg: string, extra?: object) => void;
@@ -71,8 +74,12 @@ export function proxyService(deps: {
   const { repo, accounts, settings: s } = deps;
   const limiter = accountRateLimiter(s.accountRateLimit, 60_000);
   const isOAuth2 = (row: AccountRow) => row.authScheme === 'OAUTH2';
-  /** Accounts whose tokens the refresh machinery renews: OAuth2 (refresh token) and minted tokens (asked again). */
-  const renews = (row: AccountRow) => isOAuth2(row) || isMintedScheme(row.authScheme);
+  /** Schemes read through the oauth service (abandoned redirects fail, tokens refresh). */
+  const byRedirect = (row: AccountRow) => ['OAUTH2', 'OAUTH1', 'DCR_OAUTH', 'CIMD_OAUTH'].includes(row.authScheme);
+  /** Accounts whose tokens the refresh machinery keeps fresh: redirect schemes, and minted tokens (asked again). */
+  const renews = (row: AccountRow) => byRedirect(row) || isMintedScheme(row.authScheme);
+  /** Schemes whose 401 is answered by one refresh and a retry (minted tokens: one new mint and a retry). */
+  const refreshable = (row: AccountRow) => isOAuth2(row) || row.authScheme === 'DCR_OAUTH' || row.authScheme === 'CIMD_OAUTH';
 
   /** The account, usable now: ACTIVE, its token refreshed first when close to expiry. */
   async function usableAccount(caller: Caller, id: string) {
@@ -170,14 +177,23 @@ export function proxyService(deps: {
    * minted token (client credentials, service accounts) is minted again the same way.
    */
   async function sendAuthorised(caller: Caller, t: Target, method: string, headers: Record<string, string>, body: Buffer | Readable | undefined, replayable: boolean) {
-    const attempt = (auth: AuthParams) => {
+    const attempt = async (auth: AuthParams) => {
       const url = new URL(t.url);
       const h = { ...headers };
       inject(url, h, auth);
+      if (t.row.authScheme === 'OAUTH1' && deps.signOAuth1) {
+        // OAuth 1.0a signs the request itself: its method, final URL and (form) body.
+        if (Object.keys(h).some((k) => k.toLowerCase() === 'authorization')) {
+          throw new AppError('Proxy_InvalidRequest', "Header Authorization carries the account's credential; Latchkey sets it");
+        }
+        const isForm = /application\/x-www-form-urlencoded/i.test(h['content-type'] ?? '') && Buffer.isBuffer(body);
+        const cfg = await deps.authConfigs.findOrThrow(caller.projectId, t.row.authConfigId);
+        h.authorization = await deps.signOAuth1(cfg, accounts.openVal(t.row), { method, url: url.href, ...(isForm ? { form: new URLSearchParams(body.toString('utf8')) } : {}) });
+      }
       return send(deps.egress, { url, method, headers: h, body, timeoutMs: s.timeoutMs });
     };
     const first = await attempt(t.auth);
-    const renewable = isMintedScheme(t.row.authScheme) || (isOAuth2(t.row) && typeof accounts.openVal(t.row).refresh_token === 'string');
+    const renewable = isMintedScheme(t.row.authScheme) || (refreshable(t.row) && typeof accounts.openVal(t.row).refresh_token === 'string');
     if (first.statusCode !== 401 || !replayable || !renewable) return first;
     let refreshed: AccountRow;
     try {

@@ -131,6 +131,20 @@ export const OAuth2DetailsSchema = z
   .strict();
 export type OAuth2Details = z.infer<typeof OAuth2DetailsSchema>;
 
+/** OAuth 1.0a (RFC 5849) endpoints: temporary credentials, the user's authorization, token credentials. */
+export const OAuth1DetailsSchema = z
+  .object({
+    request_token_url: httpsUrl,
+    authorize_url: httpsUrl,
+    access_token_url: httpsUrl,
+    /** The provider's signature method; an auth config may name another (RSA-SHA1 with a private key). */
+    signature_method: z.enum(['HMAC-SHA1', 'RSA-SHA1', 'PLAINTEXT']).default('HMAC-SHA1'),
+    /** Extra authorize parameters (Trello's scope, expiration and name). */
+    authorize_params: z.record(z.string().max(100), z.string().max(500)).default({}),
+  })
+  .strict();
+export type OAuth1Details = z.infer<typeof OAuth1DetailsSchema>;
+
 /**
  * S2S_OAUTH2: the client credentials grant (RFC 6749 §4.4). The app's client id and secret (in the
  * auth config, or in the account when the toolkit asks each account for them) buy a token here.
@@ -183,6 +197,7 @@ export const AuthSchemeDefinitionSchema = z
       })
       .strict(),
     oauth2: OAuth2DetailsSchema.optional(),
+    oauth1: OAuth1DetailsSchema.optional(),
     /** S2S_OAUTH2 only. */
     client_credentials: ClientCredentialsDetailsSchema.optional(),
     /** GOOGLE_SERVICE_ACCOUNT and SERVICE_ACCOUNT only. */
@@ -197,8 +212,12 @@ export const AuthSchemeDefinitionSchema = z
   .superRefine((s, ctx) => {
     // An unverified or unsupported scheme is listed without its details; it can never be connected.
     if (s.availability === 'unsupported' && !s.note) ctx.addIssue({ code: 'custom', message: 'an unsupported scheme needs a note saying why', path: ['note'] });
-    if ((s.mode === 'OAUTH2' || s.mode === 'DCR_OAUTH') && !s.oauth2 && s.availability === 'available') {
+    if (s.mode === 'OAUTH2' && !s.oauth2 && s.availability === 'available') {
       ctx.addIssue({ code: 'custom', message: `${s.mode} scheme needs oauth2 details`, path: ['oauth2'] });
+    }
+    // DCR_OAUTH / CIMD_OAUTH need no endpoints: they are discovered from the auth config's MCP server URL.
+    if (s.mode === 'OAUTH1' && !s.oauth1 && s.availability === 'available') {
+      ctx.addIssue({ code: 'custom', message: 'OAUTH1 scheme needs oauth1 details', path: ['oauth1'] });
     }
     if (s.mode === 'S2S_OAUTH2' && !s.client_credentials && s.availability === 'available') {
       ctx.addIssue({ code: 'custom', message: 'S2S_OAUTH2 scheme needs client_credentials details (token_url)', path: ['client_credentials'] });
@@ -300,6 +319,8 @@ export function serverCalledUrls(def: ToolkitDefinition): { path: string; url: s
       s.oauth2?.userinfo_url && { path: `${at}.userinfo_url`, url: s.oauth2.userinfo_url },
       s.client_credentials && { path: `auth_schemes.${i}.client_credentials.token_url`, url: s.client_credentials.token_url },
       s.service_account?.api_base_url && { path: `auth_schemes.${i}.service_account.api_base_url`, url: s.service_account.api_base_url },
+      s.oauth1 && { path: `auth_schemes.${i}.oauth1.request_token_url`, url: s.oauth1.request_token_url },
+      s.oauth1 && { path: `auth_schemes.${i}.oauth1.access_token_url`, url: s.oauth1.access_token_url },
     ].filter((u): u is { path: string; url: string } => !!u);
   });
 }
@@ -324,10 +345,10 @@ export const logoOf = (d: { logo?: string }): string => d.logo ?? '';
 /** Every URL of a scheme that may carry `{{field}}` templates: its API base, OAuth and client-credentials endpoints. */
 export function schemeUrls(
   t: { base_url?: string },
-  s: { base_url?: string; oauth2?: Partial<OAuth2Details>; client_credentials?: Partial<ClientCredentialsDetails> },
+  s: { base_url?: string; oauth2?: Partial<OAuth2Details>; client_credentials?: Partial<ClientCredentialsDetails>; oauth1?: Partial<OAuth1Details> },
 ): string[] {
   const o = s.oauth2;
-  return [s.base_url ?? t.base_url, o?.authorization_url, o?.token_url, o?.revocation_url, o?.userinfo_url, s.client_credentials?.token_url].filter((u): u is string => !!u);
+  return [s.base_url ?? t.base_url, o?.authorization_url, o?.token_url, o?.revocation_url, o?.userinfo_url, s.client_credentials?.token_url, s.oauth1?.request_token_url, s.oauth1?.authorize_url, s.oauth1?.access_token_url].filter((u): u is string => !!u);
 }
 
 export function templateNames(template: string): string[] {

@@ -164,7 +164,9 @@ describe('verification', () => {
     for (const t of verified) {
       expect(t.docs_url, t.slug).toMatch(/^https:\/\//);
       expect(t.app_url, t.slug).toMatch(/^https:\/\//);
-      expect(t.base_url, t.slug).toMatch(/^(https:\/\/|\{\{instance_url\}\})/);
+      // An MCP server by URL has no fixed base: its API is the resource discovered from the config's URL.
+      const discovered = t.auth_schemes.every((s) => s.mode === 'DCR_OAUTH' || s.mode === 'CIMD_OAUTH');
+      if (!discovered) expect(t.base_url, t.slug).toMatch(/^(https:\/\/|\{\{instance_url\}\})/);
       expect(t.verification!.checked_on, t.slug).toMatch(/^\d{4}-\d{2}-\d{2}$/);
       expect(t.verification!.sources.length, t.slug).toBeGreaterThan(0);
       for (const u of t.verification!.sources) expect(u, t.slug).toMatch(/^https:\/\/[^/\s]+/);

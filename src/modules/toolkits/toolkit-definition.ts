@@ -274,8 +274,10 @@ function checkToolkit(t: ToolkitShape, ctx: z.RefinementCtx) {
   }
   // What may be left out of an unverified entry (never guessed) is required everywhere else.
   if (t.verification?.status !== 'unverified') {
+    // An MCP server by URL has no fixed API base: it is the resource discovered from the auth config's URL.
+    const discovered = t.auth_schemes.length > 0 && t.auth_schemes.every((s) => s.mode === 'DCR_OAUTH' || s.mode === 'CIMD_OAUTH');
     for (const key of ['app_url', 'docs_url', 'base_url'] as const) {
-      if (!t[key]) ctx.addIssue({ code: 'custom', message: `${key} is required unless the entry is unverified`, path: [key] });
+      if (!t[key] && !(key === 'base_url' && discovered)) ctx.addIssue({ code: 'custom', message: `${key} is required unless the entry is unverified`, path: [key] });
     }
   }
   // Every template placeholder in a URL must be a declared field with a pattern, so that a

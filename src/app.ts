@@ -225,6 +225,7 @@ export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) 
     authConfigs,
     toolkits,
     oauth,
+    crypto: deps.crypto,
     egress: createEgress({
       allowPrivate,
       allowLoopback: false,

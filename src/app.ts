@@ -271,6 +271,7 @@ export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) 
     toolkits,
     oauth,
     signOAuth1: oauth1.sign,
+    crypto: deps.crypto,
     egress: createEgress({
       allowPrivate,
       allowLoopback: false,

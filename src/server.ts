@@ -13,6 +13,9 @@ async function main() {
     log.error({ err: { type: (reason as Error)?.name, message: (reason as Error)?.message, stack: (reason as Error)?.stack } }, 'unhandled rejection');
   });
   const app = await buildApp({ config, db: rt.db, pool: rt.pool, crypto: rt.crypto });
+  // Files an earlier release stored in plaintext are sealed now (the migration cannot: no key).
+  const sealedFiles = await app.services.proxy.sealPlaintextFiles();
+  if (sealedFiles) log.info({ files: sealedFiles }, 'sealed proxy files stored in plaintext');
   if (!config.DATABASE_URL) {
     await bootstrapDefaultProject(app.services.projects, (s) => process.stdout.write(s + '\n'));
   }

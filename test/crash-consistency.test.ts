@@ -5,20 +5,16 @@
  * database holds whole writes only: no account without its OAuth attempt, no account change without
  * its outbox event, no event without its account, and the interrupted flow can be completed.
  */
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type EmbeddedServer, startEmbeddedPostgres } from '../src/db/embedded.js';
 import { acmeToolkit, CLIENT } from './support/oauth-app.js';
 import { type MockProvider, startProvider } from './support/oauth-server.js';
 import { type ServerProcess, processSecrets, seedProject, startServerProcess } from './support/server-process.js';
+import { type PrivatePostgres, startPrivatePostgres } from './support/private-postgres.js';
 
 const V = '/api/v3.1';
-let tmp: string;
-let pgServer: EmbeddedServer;
-let pgPort: number;
+let pgServer: PrivatePostgres;
 let server: ServerProcess;
 let provider: MockProvider;
 let apiKey: string;
@@ -26,14 +22,11 @@ let configId: string;
 let env: Record<string, string>;
 
 beforeAll(async () => {
-  tmp = mkdtempSync(path.join(os.tmpdir(), 'latchkey-crash-'));
-  chmodSync(tmp, 0o755); // as root, PostgreSQL runs as `postgres`, which must reach the cluster below
-  pgServer = await startEmbeddedPostgres(path.join(tmp, 'pg'), { persistent: true });
-  pgPort = Number(new URL(pgServer.url).port);
+  pgServer = await startPrivatePostgres('crash');
   const secrets = processSecrets();
   apiKey = await seedProject(pgServer.url, secrets);
   provider = await startProvider();
-  env = { DATABASE_URL: pgServer.url, JOBS_ENABLED: 'false', OAUTH_ALLOW_INSECURE_LOOPBACK: 'true', LATCHKEY_DATA_DIR: path.join(tmp, 'data'), API_KEY_CACHE_MS: '0', ...secrets.env };
+  env = { DATABASE_URL: pgServer.url, JOBS_ENABLED: 'false', OAUTH_ALLOW_INSECURE_LOOPBACK: 'true', LATCHKEY_DATA_DIR: path.join(pgServer.dir, 'data'), API_KEY_CACHE_MS: '0', ...secrets.env };
   server = await startServerProcess(env);
   expect((await api('POST', '/custom_toolkits', acmeToolkit(provider.issuer))).status).toBe(201);
   const cfg = await api('POST', '/auth_configs', { toolkit: { slug: 'acme' }, auth_config: { type: 'use_custom_auth', authScheme: 'OAUTH2', credentials: CLIENT } });
@@ -44,8 +37,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.kill('SIGKILL');
   await provider?.stop?.();
-  await pgServer?.stop();
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
+  await pgServer?.destroy();
 });
 
 async function api(method: string, route: string, body?: object) {
@@ -128,7 +120,7 @@ describe('dying mid-transaction', () => {
     const res = await pending;
     await lock.release();
     // Back first, whatever happened, so a failed assertion below cannot leave the next test without a database.
-    pgServer = await startEmbeddedPostgres(path.join(tmp, 'pg'), { persistent: true, port: pgPort });
+    await pgServer.restart();
     const after = await halfWritten();
     expect({ ...after, accounts: undefined }).toEqual({ ...none, accounts: undefined });
     if (res.status === 201) {

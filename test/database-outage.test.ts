@@ -3,18 +3,14 @@
  * 503 (in the envelope, with retry-after) meanwhile, recovers by itself, and delivers the webhook
  * events that were waiting in the outbox before the outage.
  */
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type EmbeddedServer, startEmbeddedPostgres } from '../src/db/embedded.js';
 import { type Receiver, startReceiver } from './support/webhook-receiver.js';
 import { type ServerProcess, processSecrets, seedProject, startServerProcess } from './support/server-process.js';
+import { type PrivatePostgres, startPrivatePostgres } from './support/private-postgres.js';
 
 const V = '/api/v3.1';
-let tmp: string;
-let pgServer: EmbeddedServer;
-let pgPort: number;
+let pgServer: PrivatePostgres;
 let server: ServerProcess;
 let receiver: Receiver;
 let apiKey: string;
@@ -24,10 +20,7 @@ const accepted = new Set<string>();
 let outageOver = false;
 
 beforeAll(async () => {
-  tmp = mkdtempSync(path.join(os.tmpdir(), 'latchkey-outage-'));
-  chmodSync(tmp, 0o755); // as root, PostgreSQL runs as `postgres`, which must reach the cluster below
-  pgServer = await startEmbeddedPostgres(path.join(tmp, 'pg'), { persistent: true });
-  pgPort = Number(new URL(pgServer.url).port);
+  pgServer = await startPrivatePostgres('outage');
   const secrets = processSecrets();
   apiKey = await seedProject(pgServer.url, secrets);
   receiver = await startReceiver();
@@ -44,7 +37,7 @@ beforeAll(async () => {
     WEBHOOKS_ALLOW_PRIVATE_URLS: 'true',
     API_KEY_CACHE_MS: '0', // every request authenticates against the database
     DATABASE_POOL_SIZE: '4',
-    LATCHKEY_DATA_DIR: path.join(tmp, 'data'),
+    LATCHKEY_DATA_DIR: path.join(pgServer.dir, 'data'),
     ...secrets.env,
   });
 }, 120_000);
@@ -52,8 +45,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.kill('SIGTERM');
   await receiver?.close();
-  await pgServer?.stop();
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
+  await pgServer?.destroy();
 });
 
 type Outcome = { route: string; status: number; slug?: string; retryAfter?: string | null; error?: string; at: number };
@@ -154,7 +146,7 @@ describe('when the database goes away', () => {
 
     // Back, on the same port and data.
     outageOver = true;
-    pgServer = await startEmbeddedPostgres(path.join(tmp, 'pg'), { persistent: true, port: pgPort });
+    await pgServer.restart();
     await expect.poll(async () => (await call('GET', `${V}/connected_accounts?limit=1`)).status, { timeout: 20_000, interval: 250 }).toBe(200);
     expect((await call('GET', '/readyz')).status).toBe(200);
     expect((await call('POST', `${V}/connected_accounts`, account('after-outage'))).status).toBe(201);

@@ -16,6 +16,7 @@ import { type MockProvider, startProvider } from './support/oauth-server.js';
 import { type OAuthEnv, api, consent, initiate, startOAuthEnv, visit } from './support/oauth-app.js';
 import { TEST_CONFIG, TEST_SECRETS } from './support/context.js';
 import { apiKeyAccount, linearConfig } from './support/factories.js';
+import { download, proxiedFile } from './support/proxied-file.js';
 import { type Received, type Receiver, startReceiver } from './support/webhook-receiver.js';
 import { type McpAuthServer, startMcpAuthServer } from './support/mcp-auth-server.js';
 
@@ -26,7 +27,8 @@ let mcp: McpAuthServer;
 beforeAll(async () => {
   provider = await startProvider();
   mcp = await startMcpAuthServer();
-  env = await startOAuthEnv(provider, { WEBHOOKS_ALLOW_PRIVATE_URLS: true });
+  // Private addresses allowed: a provider on loopback answers the proxy a file to keep.
+  env = await startOAuthEnv(provider, { WEBHOOKS_ALLOW_PRIVATE_URLS: true, EGRESS_ALLOW_PRIVATE_ADDRESSES: true });
   receiver = await startReceiver();
 });
 afterAll(async () => {
@@ -80,12 +82,13 @@ describe('sealed values', () => {
   let apiKeyAccountId: string;
   let dcrPending: { id: string; redirectUrl: string };
   let parked: { id: string; sessionUri: string };
+  let file: { path: string; bytes: Buffer };
 
   it('every column holding a sealed value is in the registry, and every registry entry is exercised', async () => {
     const a = api(env);
     // A subscription whose secret was rotated (a previous secret in its grace period), an OAuth
     // redirect in flight (a PKCE verifier), an API-key account, auth configs with credentials,
-    // and outbox events carrying account snapshots.
+    // outbox events carrying account snapshots, and a binary response kept by the proxy.
     const created = await a.post('/webhook_subscriptions', { webhook_url: receiver.url, enabled_events: ['composio.connected_account.activated'] }).expect(201);
     const rotated = await a.post(`/webhook_subscriptions/${created.body.id}/rotate_secret`).expect(200);
     subscription = { id: created.body.id, secret: rotated.body.secret };
@@ -100,6 +103,8 @@ describe('sealed values', () => {
     const verifier = new URL((await visit(await consent(flow.redirectUrl))).location!);
     parked = { id: flow.id, sessionUri: verifier.searchParams.get('session_uri')! };
     await env.ctx.app.services.projects.setCallbackVerifier(env.ctx.projectId, '');
+    const bytes = randomBytes(300);
+    file = { path: (await proxiedFile(env.ctx, bytes)).path, bytes };
 
     const found = await columnsHoldingSealedValues();
     expect([...found].filter((c) => !registered.has(c)), 'columns holding sealed values that the registry does not list').toEqual([]);
@@ -119,7 +124,8 @@ describe('sealed values', () => {
             + (SELECT count(*) FROM auth_configs WHERE credentials LIKE 'lk1.t1.%')
             + (SELECT count(*) FROM oauth_attempts WHERE code_verifier LIKE 'lk1.t1.%')
             + (SELECT count(*) FROM webhook_subscriptions WHERE secret LIKE 'lk1.t1.%' OR previous_secret LIKE 'lk1.t1.%')
-            + (SELECT count(*) FROM webhook_events WHERE snapshot ->> 'state' LIKE 'lk1.t1.%') AS n`,
+            + (SELECT count(*) FROM webhook_events WHERE snapshot ->> 'state' LIKE 'lk1.t1.%')
+            + (SELECT count(*) FROM proxy_files WHERE sealed_bytes LIKE 'lk1.t1.%') AS n`,
     );
     expect(Number(rows[0]!.n)).toBe(0);
     expect((await rotateEncryptionKeys(env.ctx.pool, both, { batchSize: 2, writers: { connectedAccountState: accountStore({ db: env.ctx.db, pool: env.ctx.pool, crypto: both }).reseal } }))['connected_accounts.state']!.rotated).toBe(0);
@@ -147,6 +153,8 @@ describe('sealed values', () => {
       const dcrLanded = await visit(await consent(dcrPending.redirectUrl));
       expect(dcrLanded.status, dcrLanded.text).toBe(200);
       expect((await read(dcrPending.id)).body.status).toBe('ACTIVE');
+      // The proxy's file downloads, byte for byte.
+      expect(await download({ http, apiKey: env.ctx.apiKey }, file.path)).toMatchObject({ status: 200, bytes: file.bytes });
 
       // The activation is delivered, signed with the current secret (and the previous one, in its grace).
       await app.services.webhookDelivery.runOnce();

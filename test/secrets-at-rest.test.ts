@@ -6,11 +6,13 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestContext, createTestContext } from './support/context.js';
+import { download, proxiedFile } from './support/proxied-file.js';
 
 let ctx: TestContext;
 beforeAll(async () => {
   // The most verbose logs there are: nothing at any level may carry a secret.
-  ctx = await createTestContext({ config: { LOG_LEVEL: 'trace' } });
+  // Private addresses allowed: a provider on loopback answers the proxy a file.
+  ctx = await createTestContext({ config: { LOG_LEVEL: 'trace', EGRESS_ALLOW_PRIVATE_ADDRESSES: true } });
 });
 afterAll(() => ctx.close());
 
@@ -34,7 +36,10 @@ const S = {
   extraSecret: `whsec_EXTRASECRET${tag}Cc11`,
   errorKey: `lin_api_ERRORKEY${tag}Dd77`,
   errorSecret: `ghcs_ERRORSECRET${tag}Ee99`,
+  fileBody: `FILEBODY${tag}Gg45`,
 };
+/** A provider's binary answer kept by the proxy for download, carrying a distinctive value. */
+const FILE = Buffer.concat([Buffer.from([0x89, 0, 1, 2, 255]), Buffer.from(S.fileBody, 'utf8'), Buffer.from([0, 254])]);
 const TWILIO_USER = `AC${tag}twuser`;
 const ZENDESK_USER = `agent-${tag}@acme.com`;
 
@@ -117,12 +122,17 @@ beforeAll(async () => {
   ids.twilio = await account(ids.twilioCfg, 'BASIC', { username: TWILIO_USER, password: S.twilioPassword });
   ids.zendesk = await account(ids.zendeskCfg, 'BASIC', { subdomain: 'acme', username: ZENDESK_USER, password: S.zendeskPassword });
   await patch(`/auth_configs/${ids.githubCfg}`, { type: 'custom', credentials: { client_secret: S.clientSecret2 } }).expect(200);
+  const file = await proxiedFile(ctx, FILE);
+  ids.file = file.id;
 
   // The values really are stored and usable: the checks below are not vacuous.
   const got = await get(`/connected_accounts/${ids.linearRotated}`).expect(200);
   expect((got.body as { state: { val: { api_key: string } } }).state.val.api_key).toBe(S.linearKey2);
   const ap = await get(`/connected_accounts/${ids.twilio}/auth_params`).expect(200);
   expect(ap.text).toContain(Buffer.from(`${TWILIO_USER}:${S.twilioPassword}`).toString('base64'));
+  const got2 = await download(ctx, file.path);
+  expect(got2.status).toBe(200);
+  expect(got2.bytes).toEqual(FILE);
 });
 
 describe('the database', () => {
@@ -145,6 +155,11 @@ describe('the database', () => {
     const cfg = await ctx.db.authConfig.findUnique({ where: { id: ids.githubCfg } });
     expect(cfg!.credentials).toMatch(/^lk1\./);
     expect(cfg!.credentials).not.toContain('visible-client-id');
+    // The proxy's file: its body sealed, no plaintext column filled.
+    const file = await ctx.db.proxyFile.findUnique({ where: { id: ids.file } });
+    expect(file!.sealedBytes).toMatch(/^lk1\./);
+    expect(file!.legacyBytes).toBeNull();
+    expect(file!.size).toBe(FILE.length);
     // The API key of the project is not stored in clear either.
     expectNoSecret(ctx.apiKey, 'sanity');
     expect(all).not.toContain(ctx.apiKey);

@@ -109,8 +109,11 @@ export async function startJobs(o: {
   links?: { expireUnused: () => Promise<number> };
   /** The webhook outbox's dispatcher; a run fans out new events and delivers what is due. */
   webhooks?: { runOnce: () => Promise<{ fannedOut: number; delivered: number }>; prune: () => Promise<unknown> };
-  /** The provider proxy: drops expired binary responses and call records past their retention. */
-  proxy?: { prune: () => Promise<unknown> };
+  /**
+   * The provider proxy: drops expired binary responses and call records past their retention, and
+   * seals files an older replica stored in plaintext during a rolling upgrade.
+   */
+  proxy?: { prune: () => Promise<unknown>; sealPlaintextFiles: () => Promise<number> };
   /** How often this process asks for a dispatch run (runs are de-duplicated across replicas). */
   dispatchEveryMs?: number;
   /** How many dispatch runs this process may have going at once (default DISPATCH_WORKERS). */
@@ -143,6 +146,7 @@ export async function startJobs(o: {
         if (r.expired || r.refreshed || r.links_expired) o.log.info(r, 'oauth maintenance');
         await o.webhooks?.prune();
         await o.proxy?.prune();
+        await o.proxy?.sealPlaintextFiles();
       },
       o.log,
       stopping.signal,

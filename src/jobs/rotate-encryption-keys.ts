@@ -44,12 +44,13 @@ export async function rotateEncryptionKeys(
   const result: RotationResult = {};
   for (const [name, c] of Object.entries(SEALED_COLUMNS) as [SealedName, SealedColumn][]) {
     const write = opts.writers[name] ?? genericReseal(pool, c);
+    const batch = Math.min(take, c.batchSize ?? take);
     const read = `SELECT id, project_id, ${ident(c.ownerColumn)} AS owner, ${valueSql(c)} AS sealed FROM ${ident(c.table)}
                    WHERE id > $1 AND ${valueSql(c)} IS NOT NULL AND ${valueSql(c)} NOT LIKE $2 ORDER BY id LIMIT $3`;
     const n = { rotated: 0, raced: 0, unreadable: 0 };
     let after = '';
     for (;;) {
-      const { rows } = await pool.query<{ id: string; project_id: string; owner: string | null; sealed: string }>(read, [after, current, take]);
+      const { rows } = await pool.query<{ id: string; project_id: string; owner: string | null; sealed: string }>(read, [after, current, batch]);
       if (!rows.length) break;
       for (const r of rows) {
         const aad = associatedData(name, r.project_id, r.owner ?? '');

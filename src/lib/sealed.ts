@@ -19,6 +19,8 @@ export type SealedColumn = {
   kind: string;
   /** What the value is, for the rotation report and the docs. */
   what: string;
+  /** Rows per rotation read when values are large (megabytes), instead of the rotation's default. */
+  batchSize?: number;
 };
 
 export const SEALED_COLUMNS = {
@@ -78,6 +80,14 @@ export const SEALED_COLUMNS = {
     ownerColumn: 'id',
     kind: 'oauth_client',
     what: 'the secret of an OAuth client Latchkey registered at an MCP server\'s authorization server',
+  },
+  proxyFileBytes: {
+    table: 'proxy_files',
+    column: 'sealed_bytes',
+    ownerColumn: 'id',
+    kind: 'proxy_file',
+    what: "a provider's binary response kept for download (its base64, sealed)",
+    batchSize: 10,
   },
 } as const satisfies Record<string, SealedColumn>;
 

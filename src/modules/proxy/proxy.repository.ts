@@ -1,7 +1,7 @@
 /**
  * The proxy module's tables, and their only writer: `proxy_calls` (what each proxied call did,
  * never its bodies or credentials) and `proxy_files` (binary responses behind short-lived download
- * URLs). Every read is scoped by project.
+ * URLs, their bodies sealed). Every read by the API is scoped by project.
  */
 import type pg from 'pg';
 import type { Db } from '../../db/prisma.js';
@@ -47,12 +47,21 @@ export function proxyRepository(db: Db, pool: pg.Pool) {
         take: limit + 1,
       }),
 
-    saveFile: async (f: { id: string; projectId: string; contentType: string; bytes: Buffer; expiresAt: Date }) => {
-      await db.proxyFile.create({ data: { ...f, bytes: new Uint8Array(f.bytes), size: f.bytes.length } });
+    /** `sealedBytes` is the body sealed by the service; `size` the plaintext's length. */
+    saveFile: async (f: { id: string; projectId: string; contentType: string; size: number; sealedBytes: string; expiresAt: Date }) => {
+      await db.proxyFile.create({ data: f });
     },
 
     /** A live file of this project, or null (expired, unknown, or another project's). */
     findFile: (projectId: string, id: string) => db.proxyFile.findFirst({ where: { id, projectId, expiresAt: { gt: new Date() } } }),
+
+    /** Up to `limit` files still holding a plaintext body (stored by a release before sealing). */
+    plaintextFiles: (limit: number) =>
+      db.proxyFile.findMany({ where: { legacyBytes: { not: null } }, select: { id: true, projectId: true, legacyBytes: true }, orderBy: { id: 'asc' }, take: limit }),
+
+    /** Replaces a file's plaintext body with its sealed form, in one statement; false if already done. */
+    sealPlaintextFile: async (id: string, sealedBytes: string) =>
+      (await db.proxyFile.updateMany({ where: { id, legacyBytes: { not: null } }, data: { sealedBytes, legacyBytes: null } })).count === 1,
 
     /** Removes expired files and call records older than `callsBefore`. */
     prune: async (callsBefore: Date) => {

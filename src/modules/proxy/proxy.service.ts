@@ -9,14 +9,17 @@
  * - OAuth2 tokens near expiry are refreshed before use (single-flight); a 401 from the provider is
  *   refreshed and retried once when the request can be replayed.
  * - Every call is recorded without its bodies, query values or credentials.
+ * - A binary response kept for download is sealed at rest like every credential.
  */
 import type { IncomingMessage } from 'node:http';
 import { type Readable } from 'node:stream';
 import { z } from 'zod';
+import { type Crypto, DecryptError } from '../../lib/crypto.js';
 import { AppError } from '../../lib/errors.js';
 import { newFileId, newId } from '../../lib/ids.js';
 import { decodeCursor, encodeCursor } from '../../lib/pagination.js';
 import type { AuthConfigRow } from '../auth-configs/auth-configs.repository.js';
+import { sealedValues } from '../../lib/sealed.js';
 import type { AuthConfigsService } from '../auth-configs/auth-configs.service.js';
 import { type AuthParams, computeAuthParams } from '../connected-accounts/auth-params.js';
 import type { AccountRow } from '../connected-accounts/connected-accounts.repository.js';
@@ -68,11 +71,15 @@ export function proxyService(deps: {
   /** OAUTH1: the `Authorization: OAuth …` header for one request (method, final URL, form body). */
   signOAuth1?: (cfg: AuthConfigRow, val: Record<string, unknown>, req: { method: string; url: string; form?: URLSearchParams }) => Promise<string>;
   egress: Egress;
+  crypto: Pick<Crypto, 'seal' | 'open'>;
   settings: ProxySettings;
   log: (msg: string, extra?: object) => void;
 }) {
   const { repo, accounts, settings: s } = deps;
   const limiter = accountRateLimiter(s.accountRateLimit, 60_000);
+  const sealed = sealedValues(deps.crypto);
+  /** A file's body as stored: sealed values are text, so its base64 is sealed, bound to project and file. */
+  const sealBody = (projectId: string, id: string, bytes: Buffer) => sealed.seal('proxyFileBytes', projectId, id, bytes.toString('base64'));
   const isOAuth2 = (row: AccountRow) => row.authScheme === 'OAUTH2';
   /** Schemes read through the oauth service (abandoned redirects fail, tokens refresh). */
   const byRedirect = (row: AccountRow) => ['OAUTH2', 'OAUTH1', 'DCR_OAUTH', 'CIMD_OAUTH'].includes(row.authScheme);
@@ -264,7 +271,7 @@ export function proxyService(deps: {
         if (described.kind !== 'binary') return { ...out, data: described.data };
         const id = newFileId();
         const expiresAt = new Date(Date.now() + s.fileTtlMs);
-        await repo.saveFile({ id, projectId: caller.projectId, contentType: described.contentType, bytes: raw, expiresAt });
+        await repo.saveFile({ id, projectId: caller.projectId, contentType: described.contentType, size: raw.length, sealedBytes: sealBody(caller.projectId, id, raw), expiresAt });
         return {
           ...out,
           binary_data: { url: `${s.publicUrl}/api/v3.1/files/${id}`, content_type: described.contentType, size: raw.length, expires_at: expiresAt.toISOString() },
@@ -338,8 +345,32 @@ export function proxyService(deps: {
     /** A binary response's bytes, for its download URL: this project's, while it lives. */
     async file(caller: Caller, id: string) {
       const f = await repo.findFile(caller.projectId, id);
-      if (!f) throw new AppError('Proxy_FileNotFound', 'File not found or expired');
-      return { contentType: f.contentType, bytes: Buffer.from(f.bytes) };
+      const notFound = () => new AppError('Proxy_FileNotFound', 'File not found or expired');
+      if (!f) throw notFound();
+      // A file stored by a release before sealing and not sealed yet is served as it is.
+      if (f.sealedBytes === null) return { contentType: f.contentType, bytes: Buffer.from(f.legacyBytes!) };
+      try {
+        return { contentType: f.contentType, bytes: Buffer.from(sealed.open('proxyFileBytes', f.projectId, f.id, f.sealedBytes), 'base64') };
+      } catch (err) {
+        if (!(err instanceof DecryptError)) throw err;
+        // Sealed under a key no longer in the keyring: the file is gone for good, like an expired one.
+        deps.log('a proxy file could not be opened with the keyring', { file: f.id });
+        throw notFound();
+      }
+    },
+
+    /**
+     * Seals the bodies of files stored in plaintext by a release before sealing (the database never
+     * sees the key, so the migration cannot). Run at start-up and by the maintenance job; a few rows
+     * at a time, as bodies can be megabytes. Concurrent runs seal each file once. Returns how many.
+     */
+    async sealPlaintextFiles() {
+      let n = 0;
+      for (;;) {
+        const rows = await repo.plaintextFiles(10);
+        if (!rows.length) return n;
+        for (const r of rows) if (await repo.sealPlaintextFile(r.id, sealBody(r.projectId, r.id, Buffer.from(r.legacyBytes!)))) n++;
+      }
     },
 
     /** A connected account's recent proxied calls, newest first (keyset pages). */

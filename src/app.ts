@@ -54,6 +54,8 @@ import { legacyV1Service } from './modules/legacy-v1/legacy-v1.service.js';
 import { proxyRepository } from './modules/proxy/proxy.repository.js';
 import { proxyRoutes } from './modules/proxy/proxy.routes.js';
 import { proxyService } from './modules/proxy/proxy.service.js';
+import { consoleRoutes } from './modules/console/console.routes.js';
+import { consoleOptions } from './modules/console/console.wiring.js';
 
 export const API_PREFIXES = ['/api/v3.1', '/api/v3'] as const;
 export const VERSION = '0.1.0';
@@ -82,6 +84,11 @@ export type AppConfig = Pick<
       | 'PROXY_ACCOUNT_RATE_LIMIT'
       | 'PROXY_FILE_TTL_SECONDS'
       | 'PROXY_CALL_RETENTION_DAYS'
+      | 'CONSOLE_ENABLED'
+      | 'CONSOLE_SESSION_IDLE_MINUTES'
+      | 'CONSOLE_SESSION_MAX_HOURS'
+      | 'CONSOLE_SIGN_IN_ATTEMPTS'
+      | 'CONSOLE_SIGN_IN_LINK_MINUTES'
     >
   > & {
     /** How long an OAuth redirect may take (10 minutes; tests shorten it). */
@@ -336,6 +343,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     allowRemoteLogos: config.LINK_ALLOW_REMOTE_LOGOS === true,
     secureCookies: config.publicUrl.startsWith('https:'),
   });
+
+  // The operator console (browser pages, its own session auth), only when enabled.
+  if (config.CONSOLE_ENABLED) {
+    await app.register(consoleRoutes, { prefix: '/console', ...consoleOptions({ db: deps.db, pool: deps.pool, crypto: deps.crypto, config, services, limits }) });
+  }
 
   app.decorate('services', services);
   return app;

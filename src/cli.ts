@@ -12,6 +12,7 @@ import { openRuntime } from './runtime.js';
 import { createMigration } from './db/create-migration.js';
 import { rotateEncryptionKeys } from './jobs/rotate-encryption-keys.js';
 import { accountStore } from './modules/connected-accounts/account-store.js';
+import { consoleAuthFrom } from './modules/console/console.wiring.js';
 
 const HELP = `Usage: latchkey <command> [options]
 
@@ -32,6 +33,15 @@ Projects and API keys
                                           mask credential values in every API response of the project
   api-keys create --project <id|name> --masked [--name <label>]
                                           a key that always sees credential values masked
+
+Console operators (the browser console at /console, when CONSOLE_ENABLED=true)
+  console-users add <email> [--password]  make an operator and print a one-time sign-in link;
+                                          --password also sets a password read from standard input
+  console-users link <email>              print a new one-time sign-in link
+  console-users set-password <email> [--clear]
+                                          set the password (read from standard input), or remove it
+  console-users disable <email>           end the operator's sessions and refuse new ones
+  console-users list                      list operators
 
 Encryption
   keys rotate                             re-seal every stored credential under the active key
@@ -57,6 +67,8 @@ async function main(argv: string[]) {
       masked: { type: 'boolean' },
       logo: { type: 'string' },
       accent: { type: 'string' },
+      password: { type: 'boolean' },
+      clear: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -145,6 +157,14 @@ async function main(argv: string[]) {
         else out(`Every sealed value is now under key ${rt.crypto.activeKeyId()}. Older keys can leave the keyring.`);
         break;
       }
+      case 'console-users add':
+      case 'console-users link':
+      case 'console-users set-password':
+      case 'console-users disable':
+      case 'console-users list': {
+        await consoleUsers(action!, rest[0], consoleAuthFrom({ db: rt.db, crypto: rt.crypto, config: rt.config }), { password: values.password, clear: values.clear });
+        break;
+      }
       case 'api-keys list':
         for (const k of await projects.listKeys(await projectId())) {
           const state = k.revokedAt ? `revoked ${k.revokedAt.toISOString()}` : 'active';
@@ -163,6 +183,50 @@ async function main(argv: string[]) {
     }
   } finally {
     await rt.close();
+  }
+}
+
+/** A password from standard input (piped, or typed and ended with Enter); never from the command line. */
+async function readPassword(): Promise<string> {
+  if (process.stdin.isTTY) process.stderr.write('Password (at least 12 characters), then Enter: ');
+  let text = '';
+  for await (const chunk of process.stdin) {
+    text += String(chunk);
+    if (process.stdin.isTTY && text.includes('\n')) break;
+  }
+  return text.replace(/\r?\n[\s\S]*$/, '');
+}
+
+async function consoleUsers(action: string, email: string | undefined, auth: ReturnType<typeof consoleAuthFrom>, values: { password?: boolean; clear?: boolean }) {
+  if (action === 'list') {
+    for (const u of await auth.listUsers()) {
+      out(`${u.id}\t${u.email}\t${u.passwordHash ? 'password' : 'link only'}\t${u.disabledAt ? `disabled ${u.disabledAt.toISOString()}` : 'active'}`);
+    }
+    return;
+  }
+  if (!email) throw new Error(`usage: latchkey console-users ${action} <email>`);
+  const printLink = (link: { url: string; expiresAt: Date }) => {
+    out(`sign-in link: ${link.url}`);
+    out(`  single use; expires ${link.expiresAt.toISOString()}. Open it in the browser that should be signed in.`);
+  };
+  switch (action) {
+    case 'add': {
+      const { user, link } = await auth.addUser(email, values.password ? await readPassword() : undefined);
+      out(`console user: ${user.id} (${user.email})${user.passwordHash ? ', password set' : ''}`);
+      printLink(link);
+      break;
+    }
+    case 'link':
+      printLink(await auth.signInLink(email));
+      break;
+    case 'set-password':
+      await auth.setPassword(email, values.clear ? null : await readPassword());
+      out(values.clear ? 'password removed (sign-in links only)' : 'password set');
+      break;
+    case 'disable':
+      await auth.disableUser(email);
+      out(`${email} disabled; their sessions have ended`);
+      break;
   }
 }
 

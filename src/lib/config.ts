@@ -23,6 +23,14 @@ export const PROXY_DEFAULTS = {
   PROXY_CALL_RETENTION_DAYS: 30,
 } as const;
 
+/** The console's defaults, here once: the schema below and the console's wiring both read them. */
+export const CONSOLE_DEFAULTS = {
+  CONSOLE_SESSION_IDLE_MINUTES: 30,
+  CONSOLE_SESSION_MAX_HOURS: 12,
+  CONSOLE_SIGN_IN_ATTEMPTS: 10,
+  CONSOLE_SIGN_IN_LINK_MINUTES: 15,
+} as const;
+
 const EnvSchema = z
   .object({
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -92,6 +100,16 @@ const EnvSchema = z
     JOBS_ENABLED: bool.default(true),
     /** How long an API key lookup is cached in each process; a revocation reaches other replicas within it. */
     API_KEY_CACHE_MS: int(0, 300_000).default(5_000),
+    /** Serve the operator console at /console (operators are made with `latchkey console-users add`). */
+    CONSOLE_ENABLED: bool.default(false),
+    /** A console session ends after this many minutes without a request. */
+    CONSOLE_SESSION_IDLE_MINUTES: int(1, 24 * 60).default(CONSOLE_DEFAULTS.CONSOLE_SESSION_IDLE_MINUTES),
+    /** A console session ends this many hours after sign-in, however active. */
+    CONSOLE_SESSION_MAX_HOURS: int(1, 30 * 24).default(CONSOLE_DEFAULTS.CONSOLE_SESSION_MAX_HOURS),
+    /** Console sign-in attempts (password or link) per client address per 15 minutes. */
+    CONSOLE_SIGN_IN_ATTEMPTS: int(1, 10_000).default(CONSOLE_DEFAULTS.CONSOLE_SIGN_IN_ATTEMPTS),
+    /** How long a sign-in link printed by the CLI stays usable. */
+    CONSOLE_SIGN_IN_LINK_MINUTES: int(1, 7 * 24 * 60).default(CONSOLE_DEFAULTS.CONSOLE_SIGN_IN_LINK_MINUTES),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production') {

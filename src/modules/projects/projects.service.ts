@@ -79,6 +79,7 @@ export function projectsService(deps: {
 
     listKeys: (projectId: string) => repo.listKeys(projectId),
     listProjects: () => repo.listProjects(),
+    findProject: (id: string) => repo.findProject(id),
     findProjectByName: (name: string) => repo.findProjectByName(name),
     countProjects: () => repo.countProjects(),
 

@@ -148,7 +148,8 @@ export const consoleRoutes: FastifyPluginAsyncZod<ConsoleOptions> = async (app, 
         return reply.header('set-cookie', cookie(SESSION_COOKIE, '', 0)).redirect(`/console/sign-in${next}`, 303);
       }
     });
-    pages.addHook('preHandler', async (req, reply) => {
+    // Before validation, so a forged form learns nothing about which fields it got wrong.
+    pages.addHook('preValidation', async (req, reply) => {
       if (req.method !== 'POST') return;
       const sent = (req.body as { csrf?: unknown } | undefined)?.csrf;
       if (!o.auth.csrfMatches(req.consoleIdentity!, sent)) {

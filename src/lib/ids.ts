@@ -19,6 +19,7 @@ export const ID_PREFIXES = {
   webhookDelivery: 'wd',
   webhookAttempt: 'wa',
   proxyCall: 'pc',
+  auditLog: 'al',
 } as const;
 
 export function newId(kind: keyof typeof ID_PREFIXES): string {

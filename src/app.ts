@@ -11,7 +11,7 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import type { z } from 'zod';
 import type pg from 'pg';
 import type { Db } from './db/prisma.js';
-import { type Config, PROXY_DEFAULTS } from './lib/config.js';
+import { AUDIT_DEFAULTS, type Config, PROXY_DEFAULTS } from './lib/config.js';
 import type { Crypto } from './lib/crypto.js';
 import { loggerOptions } from './lib/logger.js';
 import { authDecoratorPlugin, registerApiKeyAuth } from './plugins/auth.js';
@@ -56,6 +56,11 @@ import { proxyRoutes } from './modules/proxy/proxy.routes.js';
 import { proxyService } from './modules/proxy/proxy.service.js';
 import { consoleRoutes } from './modules/console/console.routes.js';
 import { consoleOptions } from './modules/console/console.wiring.js';
+import { actingAs } from './modules/audit/audit-context.js';
+import { auditBuffer } from './modules/audit/audit-buffer.js';
+import { auditRepository } from './modules/audit/audit.repository.js';
+import { auditRoutes } from './modules/audit/audit.routes.js';
+import { auditService } from './modules/audit/audit.service.js';
 
 export const API_PREFIXES = ['/api/v3.1', '/api/v3'] as const;
 export const VERSION = '0.1.0';
@@ -89,6 +94,8 @@ export type AppConfig = Pick<
       | 'CONSOLE_SESSION_MAX_HOURS'
       | 'CONSOLE_SIGN_IN_ATTEMPTS'
       | 'CONSOLE_SIGN_IN_LINK_MINUTES'
+      | 'AUDIT_RETENTION_DAYS'
+      | 'AUDIT_FLUSH_MS'
     >
   > & {
     /** How long an OAuth redirect may take (10 minutes; tests shorten it). */
@@ -110,6 +117,17 @@ export type AppDeps = {
 };
 
 export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) => void) {
+  // The audit log first: every service that changes something or hands out a secret records through it.
+  const auditRepo = auditRepository(deps.db, deps.pool);
+  const audit = auditService({
+    repo: auditRepo,
+    buffer: auditBuffer({
+      write: auditRepo.recordMany,
+      flushEveryMs: deps.config.AUDIT_FLUSH_MS ?? AUDIT_DEFAULTS.AUDIT_FLUSH_MS,
+      onError: (err, dropped) => log('audit records could not be written yet', { err: (err as Error)?.message, dropped }),
+    }),
+    retentionDays: deps.config.AUDIT_RETENTION_DAYS ?? AUDIT_DEFAULTS.AUDIT_RETENTION_DAYS,
+  });
   const projects = projectsService({
     repo: projectsRepository(deps.db),
     crypto: deps.crypto,
@@ -237,7 +255,7 @@ export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) 
     },
     log,
   });
-  return { projects, toolkits, authConfigs, connectedAccounts, oauth, connectLinks, webhooks, webhookDelivery, legacyV1, proxy };
+  return { audit, projects, toolkits, authConfigs, connectedAccounts, oauth, connectLinks, webhooks, webhookDelivery, legacyV1, proxy };
 }
 export type Services = ReturnType<typeof buildServices>;
 
@@ -297,6 +315,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  // Audit records written while a request is handled name its API key (or the public pages' end
+  // user) and its request id. preHandler: after authentication and body parsing, around the handler.
+  app.addHook('preHandler', (request, _reply, done) => {
+    actingAs({ actor: request.caller?.keyId ?? 'end_user', requestId: request.id }, done);
+  });
 
   const services = buildServices(deps, (msg, extra) => app.log.warn(extra ?? {}, msg));
   const limits = rateLimitPresets({ max: config.RATE_LIMIT_MAX, windowMs: config.RATE_LIMIT_WINDOW_MS });
@@ -318,6 +341,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         await api.register(connectedAccountsRoutes, { services, limits });
         await api.register(connectLinksRoutes, { services, limits });
         await api.register(webhooksRoutes, { services, limits });
+        await api.register(auditRoutes, { audit: services.audit, limits });
         // Room for a base64 binary_body of PROXY_MAX_REQUEST_BYTES in the JSON.
         const maxRequest = config.PROXY_MAX_REQUEST_BYTES ?? PROXY_DEFAULTS.PROXY_MAX_REQUEST_BYTES;
         const executeBodyLimit = Math.max(config.BODY_LIMIT_BYTES, Math.ceil((maxRequest * 4) / 3) + 64 * 1024);
@@ -349,6 +373,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await app.register(consoleRoutes, { prefix: '/console', ...consoleOptions({ db: deps.db, pool: deps.pool, crypto: deps.crypto, config, services, limits }) });
   }
 
+  // Buffered audit records of reads are written before the process lets go of the database.
+  app.addHook('onClose', async () => services.audit.close());
   app.decorate('services', services);
   return app;
 }

@@ -282,6 +282,36 @@ describe('pages and actions', () => {
     expect(second.text.match(/<tr><td><a href="\/console\/projects/g)).toHaveLength(5);
   });
 
+  it('shows a project’s audit log with the API’s filters, and an account’s own records on its page', async () => {
+    const cfg = await linearConfig(ctx);
+    const id = await apiKeyAccount(ctx, cfg, { userId: 'user-audited' });
+    const { audit } = ctx.app.services;
+    await audit.record(ctx.pool, { projectId: ctx.projectId, action: 'connected_account.disable', objectId: id, actor: 'operator:ops@example.com', detail: { to: 'INACTIVE' } });
+    await audit.record(ctx.pool, { projectId: ctx.projectId, action: 'api_key.create', objectId: 'key_auditprobe1', actor: 'operator:ops@example.com' });
+    const other = await ctx.newProject();
+    await audit.record(ctx.pool, { projectId: other.projectId, action: 'api_key.create', objectId: 'key_otherproject', actor: 'operator:ops@example.com' });
+
+    const base = `/console/projects/${ctx.projectId}/audit`;
+    const all = await get(base).expect(200);
+    expect(all.text).toContain(id);
+    expect(all.text).toContain('key_auditprobe1');
+    expect(all.text).not.toContain('key_otherproject');
+    const byAction = await get(`${base}?action=connected_account.disable`).expect(200);
+    expect(byAction.text).toContain(id);
+    expect(byAction.text).not.toContain('key_auditprobe1');
+    const byObject = await get(`${base}?object=key_auditprobe1&from=2000-01-01T00:00`).expect(200);
+    expect(byObject.text).not.toContain(id);
+    expect(byObject.text).toContain('key_auditprobe1');
+    expect((await get(`${base}?to=2000-01-01T00:00`).expect(200)).text).toContain('No audit records.');
+    expect((await get(`${base}?from=yesterday`)).status).toBe(400);
+
+    const detail = await get(`/console/projects/${ctx.projectId}/accounts/${id}`).expect(200);
+    const section = detail.text.slice(detail.text.indexOf('id="audit"'));
+    expect(section).toContain('connected_account.disable');
+    expect(section).toContain('operator:ops@example.com');
+    expect(section).not.toContain('key_auditprobe1');
+  });
+
   it('shows system health: the database, the job queue and the outbox', async () => {
     const res = await get('/console/health').expect(200);
     expect(res.text).toContain('reachable');

@@ -31,6 +31,12 @@ export const CONSOLE_DEFAULTS = {
   CONSOLE_SIGN_IN_LINK_MINUTES: 15,
 } as const;
 
+/** The audit log's defaults (src/modules/audit), here once for the schema and buildServices. */
+export const AUDIT_DEFAULTS = {
+  AUDIT_RETENTION_DAYS: 365,
+  AUDIT_FLUSH_MS: 1000,
+} as const;
+
 const EnvSchema = z
   .object({
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -96,6 +102,16 @@ const EnvSchema = z
     PROXY_FILE_TTL_SECONDS: int(10, 86_400).default(PROXY_DEFAULTS.PROXY_FILE_TTL_SECONDS),
     /** Provider proxy: days the call records are kept. */
     PROXY_CALL_RETENTION_DAYS: int(1, 3650).default(PROXY_DEFAULTS.PROXY_CALL_RETENTION_DAYS),
+    /** Audit log: days records are kept; the maintenance job prunes older ones. */
+    AUDIT_RETENTION_DAYS: int(1, 36_500).default(AUDIT_DEFAULTS.AUDIT_RETENTION_DAYS),
+    /** Audit log: how often the records of secret reads are written (in batches; a crash loses at most this much). */
+    AUDIT_FLUSH_MS: int(50, 60_000).default(AUDIT_DEFAULTS.AUDIT_FLUSH_MS),
+    /** Serve Prometheus metrics at GET /metrics. */
+    METRICS_ENABLED: bool.default(false),
+    /** When set, GET /metrics needs `Authorization: Bearer <token>`. */
+    METRICS_TOKEN: z.string().min(16).max(200).optional(),
+    /** OpenTelemetry: an OTLP/HTTP traces endpoint (e.g. http://collector:4318/v1/traces); tracing is off when unset. */
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
     /** Run the background jobs (pg-boss) in this process. */
     JOBS_ENABLED: bool.default(true),
     /** How long an API key lookup is cached in each process; a revocation reaches other replicas within it. */

@@ -22,6 +22,7 @@ export const ID_PREFIXES = {
   consoleUser: 'cu',
   consoleSession: 'cs',
   consoleSignInLink: 'csl',
+  auditLog: 'al',
 } as const;
 
 export function newId(kind: keyof typeof ID_PREFIXES): string {

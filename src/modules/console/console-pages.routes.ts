@@ -7,10 +7,12 @@
  */
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { actingAs, operator } from '../audit/audit-context.js';
 import { sendPage } from './console-http.js';
-import { AccountQuery, AccountsQuery, CsrfForm, CursorQuery, WebhookQuery, DeliveryParams, ItemParams, NameForm, PageQuery, ProjectParams } from './console.schemas.js';
+import { AccountQuery, AccountsQuery, AuditQuery, CsrfForm, CursorQuery, WebhookQuery, DeliveryParams, ItemParams, NameForm, PageQuery, ProjectParams } from './console.schemas.js';
 import type { ConsoleService, Operator } from './console.service.js';
 import { accountPage, accountsPage } from './views/accounts.js';
+import { auditPage } from './views/audit.js';
 import { keysPage, projectsPage } from './views/projects.js';
 import { authConfigsPage, webhookPage, webhooksPage } from './views/settings.js';
 import { healthPage } from './views/system.js';
@@ -33,6 +35,11 @@ const DONE = {
 export const consolePagesRoutes: FastifyPluginAsyncZod<{ console: ConsoleService; limits: { read: Limit; write: Limit } }> = async (app, { console: c, limits }) => {
   const read = { rateLimit: limits.read };
   const write = { rateLimit: limits.write };
+
+  // Whatever the services record while a console page acts names the operator, not an API key.
+  app.addHook('preHandler', (req, _reply, done) => {
+    actingAs({ actor: operator(req.consoleIdentity!.email), requestId: req.id }, done);
+  });
 
   app.get('/', { config: read, schema: { hide: true } }, async (_req, reply) => reply.redirect('/console/projects', 303));
 
@@ -76,7 +83,7 @@ export const consolePagesRoutes: FastifyPluginAsyncZod<{ console: ConsoleService
     const project = await c.project(req.params.projectId);
     return sendPage(reply, 200, accountsPage(view, project, req.query, await c.accounts(project.id, operator, req.query)));
   });
-  const accountDetail = async (req: FastifyRequest, params: { projectId: string; id: string }, pages: { events?: string; deliveries?: string }) => {
+  const accountDetail = async (req: FastifyRequest, params: { projectId: string; id: string }, pages: { events?: string; deliveries?: string; audit?: string }) => {
     const project = await c.project(params.projectId);
     return { project, detail: await c.account(project.id, params.id, who(req).operator, pages) };
   };
@@ -124,6 +131,12 @@ export const consolePagesRoutes: FastifyPluginAsyncZod<{ console: ConsoleService
   app.post('/projects/:projectId/webhooks/:id/deliveries/:deliveryId/retry', { config: write, schema: { hide: true, params: DeliveryParams, body: CsrfForm } }, async (req, reply) => {
     await c.redeliver(req.params.projectId, req.params.id, req.params.deliveryId);
     return reply.redirect(`/console/projects/${req.params.projectId}/webhooks/${req.params.id}?done=retry`, 303);
+  });
+
+  // ---- the audit log ------------------------------------------------------------------------
+  app.get('/projects/:projectId/audit', { config: read, schema: { hide: true, params: ProjectParams, querystring: AuditQuery } }, async (req, reply) => {
+    const project = await c.project(req.params.projectId);
+    return sendPage(reply, 200, auditPage(who(req).view, project, req.query, await c.auditLog(project.id, req.query)));
   });
 
   // ---- the system --------------------------------------------------------------------------

@@ -27,7 +27,7 @@ export const AccountsQuery = z.object({
   /** The account just deleted (the list says so). */
   deleted: id.optional(),
 });
-export const AccountQuery = z.object({ events: cursor, deliveries: cursor, done: z.enum(['disable', 'enable', 'revoke']).optional() });
+export const AccountQuery = z.object({ events: cursor, deliveries: cursor, audit: cursor, done: z.enum(['disable', 'enable', 'revoke']).optional() });
 export const WebhookQuery = z.object({ cursor, done: z.enum(['retry']).optional() });
 
 /** Every form posts its CSRF value; the rest depends on the form. */
@@ -35,3 +35,12 @@ export const CsrfForm = z.object({ csrf: z.string().max(100) }).catchall(z.strin
 export const SignInForm = z.object({ email: text(254), password: z.string().max(200), csrf: z.string().max(100) });
 export const NameForm = z.object({ name: text(120).min(1, 'a name is required'), csrf: z.string().max(100) });
 export const SignInNext = z.object({ next: z.string().max(500).optional() });
+const localTime = z.string().regex(/^(\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d)?)?$/, 'a date and time').optional();
+export const AuditQuery = z.object({
+  object: text(120).optional(),
+  actor: text(120).optional(),
+  action: z.string().max(60).regex(/^[a-z_.]*$/).optional(),
+  from: localTime,
+  to: localTime,
+  cursor,
+});

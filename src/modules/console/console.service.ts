@@ -7,6 +7,8 @@
 import type { z } from 'zod';
 import { AppError } from '../../lib/errors.js';
 import { decodeCursor, encodeCursor } from '../../lib/pagination.js';
+import { AuditListQuery } from '../audit/audit.schemas.js';
+import type { AuditService } from '../audit/audit.service.js';
 import type { AuthConfigsService } from '../auth-configs/auth-configs.service.js';
 import { ListAuthConfigsQuery } from '../auth-configs/auth-configs.schemas.js';
 import type { ConnectLinksService } from '../connect-links/connect-links.service.js';
@@ -22,6 +24,10 @@ import { KeysetCursor, PAGE_SIZE, SeqCursor } from './console.schemas.js';
 export type Operator = { userId: string; email: string };
 
 export type AccountFilters = { user?: string; toolkit?: string; status?: string; label?: string; cursor?: string };
+/** The audit page's filters; times as a browser's datetime-local field sends them, read as UTC. */
+export type AuditFilters = { object?: string; actor?: string; action?: string; from?: string; to?: string; cursor?: string };
+
+const utc = (local: string | undefined) => (local ? (/(Z|[+-]\d\d:\d\d)$/.test(local) ? local : `${local.length === 16 ? `${local}:00` : local}Z`) : undefined);
 
 /** A small list paged in memory (projects, a project's keys: tens of rows, not millions). */
 function slicePage<T>(all: T[], page: number) {
@@ -46,6 +52,7 @@ export function consoleService(deps: {
   webhooks: Pick<WebhooksService, 'list' | 'get' | 'rotateSecret' | 'redeliver'>;
   history: Pick<WebhookHistoryRepository, 'accountEvents' | 'deliveries'>;
   health: () => Promise<SystemHealth>;
+  audit: Pick<AuditService, 'list'>;
 }) {
   const caller = (projectId: string, op: Operator): Caller => ({ projectId, keyId: `console:${op.userId}`, maskCredentials: true });
 
@@ -102,15 +109,17 @@ export function consoleService(deps: {
     },
 
     /** An account with what happened to it: its events (status history), webhook deliveries. */
-    async account(projectId: string, id: string, op: Operator, pages: { events?: string; deliveries?: string }) {
+    async account(projectId: string, id: string, op: Operator, pages: { events?: string; deliveries?: string; audit?: string }) {
       await project(projectId);
       const account = await deps.connectedAccounts.get(caller(projectId, op), id);
       const before = pages.events ? BigInt(decodeCursor(pages.events, SeqCursor).seq) : undefined;
       const rows = await deps.history.accountEvents(projectId, id, PAGE_SIZE + 1, before);
       const events = rows.slice(0, PAGE_SIZE);
       const lastEvent = events[events.length - 1];
+      const audit = await deps.audit.list(projectId, parsed(AuditListQuery, { object_id: id, limit: String(PAGE_SIZE), cursor: pages.audit || undefined }));
       return {
         account,
+        audit,
         events,
         nextEvents: rows.length > PAGE_SIZE && lastEvent ? encodeCursor({ seq: lastEvent.seq.toString() }) : null,
         deliveries: await deliveriesPage(projectId, { accountId: id }, pages.deliveries),
@@ -139,6 +148,21 @@ export function consoleService(deps: {
     },
     rotateWebhookSecret: (projectId: string, id: string) => deps.webhooks.rotateSecret(projectId, id),
     redeliver: (projectId: string, id: string, deliveryId: string) => deps.webhooks.redeliver(projectId, id, deliveryId),
+
+    /** A project's audit records, newest first, filtered as the API filters them. */
+    async auditLog(projectId: string, f: AuditFilters) {
+      await project(projectId);
+      const q = parsed(AuditListQuery, {
+        object_id: f.object || undefined,
+        actor: f.actor || undefined,
+        action: f.action || undefined,
+        from: utc(f.from),
+        to: utc(f.to),
+        limit: String(PAGE_SIZE),
+        cursor: f.cursor || undefined,
+      });
+      return deps.audit.list(projectId, q);
+    },
 
     health: () => deps.health(),
   };

@@ -7,6 +7,7 @@ import type pg from 'pg';
 import type { Db } from '../../db/prisma.js';
 import { CONSOLE_DEFAULTS, type Config } from '../../lib/config.js';
 import type { Crypto } from '../../lib/crypto.js';
+import type { AuditService } from '../audit/audit.service.js';
 import type { AuthConfigsService } from '../auth-configs/auth-configs.service.js';
 import type { ConnectLinksService } from '../connect-links/connect-links.service.js';
 import type { ConnectedAccountsService } from '../connected-accounts/connected-accounts.service.js';
@@ -50,6 +51,7 @@ export function consoleOptions(deps: {
     connectedAccounts: ConnectedAccountsService;
     connectLinks: ConnectLinksService;
     webhooks: WebhooksService;
+    audit: AuditService;
   };
   limits: { read: { max: number; timeWindow: number }; write: { max: number; timeWindow: number } };
 }): ConsoleOptions {

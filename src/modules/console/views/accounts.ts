@@ -2,6 +2,8 @@
 import { type HtmlValue, html } from '../../../lib/html.js';
 import type { AccountObject } from '../../connected-accounts/connected-accounts.schemas.js';
 import { STATUSES } from '../../connected-accounts/state-machine.js';
+import type { AuditRecordObject } from '../../audit/audit.schemas.js';
+import { auditTable } from './audit.js';
 import { actionButton, badge, notice, page, pager, projectHeader, shownOnce, table, when, withQuery } from './layout.js';
 
 type Op = { email: string; csrf: string };
@@ -81,7 +83,7 @@ export function deliveriesTable(rows: DeliveryRow[], o: { showSubscription: bool
 export function accountPage(
   op: Op,
   project: Project,
-  d: { account: AccountObject; events: EventRow[]; nextEvents: string | null; deliveries: { items: DeliveryRow[]; next: string | null } },
+  d: { account: AccountObject; audit: { items: AuditRecordObject[]; next_cursor: string | null }; events: EventRow[]; nextEvents: string | null; deliveries: { items: DeliveryRow[]; next: string | null } },
   extra: { done?: string; link?: { redirect_url: string; expires_at: string; connected_account_id: string } } = {},
 ) {
   const a = d.account;
@@ -128,6 +130,9 @@ ${table({
 ${d.nextEvents ? html`<p class="pager"><a href="${withQuery(base, { events: d.nextEvents })}#history" rel="next">Older events</a></p>` : ''}
 <h2 id="deliveries">Webhook deliveries</h2>
 ${deliveriesTable(d.deliveries.items, { showSubscription: true })}
-${d.deliveries.next ? html`<p class="pager"><a href="${withQuery(base, { deliveries: d.deliveries.next })}#deliveries" rel="next">Older deliveries</a></p>` : ''}`,
+${d.deliveries.next ? html`<p class="pager"><a href="${withQuery(base, { deliveries: d.deliveries.next })}#deliveries" rel="next">Older deliveries</a></p>` : ''}
+<h2 id="audit">Audit records</h2>
+${auditTable(d.audit.items, { showObject: false })}
+${d.audit.next_cursor ? html`<p class="pager"><a href="${withQuery(base, { audit: d.audit.next_cursor })}#audit" rel="next">Older records</a></p>` : ''}`,
   );
 }

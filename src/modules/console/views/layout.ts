@@ -1,8 +1,8 @@
 /** The console's page frame and the small pieces every page shares (tables, pagers, forms, badges). */
 import { type HtmlValue, type SafeHtml, html } from '../../../lib/html.js';
 
-export type Section = 'projects' | 'audit' | 'health';
-export type ProjectTab = 'keys' | 'auth-configs' | 'accounts' | 'webhooks';
+export type Section = 'projects' | 'health';
+export type ProjectTab = 'keys' | 'auth-configs' | 'accounts' | 'webhooks' | 'audit';
 
 export type Frame = {
   title: string;
@@ -13,7 +13,6 @@ export type Frame = {
 
 const NAV: [Section, string, string][] = [
   ['projects', 'Projects', '/console/projects'],
-  ['audit', 'Audit log', '/console/audit'],
   ['health', 'System health', '/console/health'],
 ];
 
@@ -87,6 +86,7 @@ const TABS: [ProjectTab, string][] = [
   ['auth-configs', 'Auth configs'],
   ['webhooks', 'Webhooks'],
   ['keys', 'API keys'],
+  ['audit', 'Audit log'],
 ];
 
 /** The header of every page inside a project: where we are, and the project's tabs. */

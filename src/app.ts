@@ -125,6 +125,7 @@ export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) 
     repo: projectsRepository(deps.db),
     crypto: deps.crypto,
     cacheMs: deps.config.API_KEY_CACHE_MS,
+    audit,
     onError: (err) => log('background write failed', { err: (err as Error)?.message }),
   });
   const c = deps.config;
@@ -153,15 +154,17 @@ export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) 
       return def ? managedSchemesOf(def, managedAuth) : [];
     },
     urlProblem: oauthEgress.check,
+    audit,
   });
   // The one writer of connected_accounts; every module below that changes an account uses it.
-  const store = accountStore({ db: deps.db, pool: deps.pool, crypto: deps.crypto });
+  const store = accountStore({ db: deps.db, pool: deps.pool, crypto: deps.crypto, audit });
   const authConfigs = authConfigsService({
     repo: authConfigsRepository(deps.db, deps.pool),
     toolkits,
     crypto: deps.crypto,
     managedAuth,
     deleteConnections: store.softDeleteForAuthConfig,
+    audit,
   });
   const accountsRepo = connectedAccountsRepository(deps.db, deps.pool);
   const authConfigsRepo = authConfigsRepository(deps.db, deps.pool);
@@ -190,6 +193,7 @@ export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) 
     toolkits,
     oauth,
     store,
+    audit,
     onUnreadable: (id) => log('stored credentials could not be decrypted', { account: id }),
   });
   const connectLinks = connectLinksService({
@@ -247,6 +251,7 @@ export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) 
       retentionDays: proxyConfig.PROXY_CALL_RETENTION_DAYS,
     },
     log,
+    audit,
   });
   return { audit, projects, toolkits, authConfigs, connectedAccounts, oauth, connectLinks, webhooks, webhookDelivery, legacyV1, proxy };
 }

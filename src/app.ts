@@ -61,6 +61,8 @@ import { auditBuffer } from './modules/audit/audit-buffer.js';
 import { auditRepository } from './modules/audit/audit.repository.js';
 import { auditRoutes } from './modules/audit/audit.routes.js';
 import { auditService } from './modules/audit/audit.service.js';
+import { createMetrics } from './modules/metrics/metrics.js';
+import { metricsRoutes } from './modules/metrics/metrics.routes.js';
 
 export const API_PREFIXES = ['/api/v3.1', '/api/v3'] as const;
 export const VERSION = '0.1.0';
@@ -96,6 +98,9 @@ export type AppConfig = Pick<
       | 'CONSOLE_SIGN_IN_LINK_MINUTES'
       | 'AUDIT_RETENTION_DAYS'
       | 'AUDIT_FLUSH_MS'
+      | 'METRICS_ENABLED'
+      | 'METRICS_TOKEN'
+      | 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'
     >
   > & {
     /** How long an OAuth redirect may take (10 minutes; tests shorten it). */
@@ -128,10 +133,13 @@ export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) 
     }),
     retentionDays: deps.config.AUDIT_RETENTION_DAYS ?? AUDIT_DEFAULTS.AUDIT_RETENTION_DAYS,
   });
+  // Metrics only when asked for: when off, nothing is counted and no hook runs per request.
+  const metrics = deps.config.METRICS_ENABLED ? createMetrics({ pool: deps.pool }) : undefined;
   const projects = projectsService({
     repo: projectsRepository(deps.db),
     crypto: deps.crypto,
     cacheMs: deps.config.API_KEY_CACHE_MS,
+    audit,
     onError: (err) => log('background write failed', { err: (err as Error)?.message }),
   });
   const c = deps.config;
@@ -160,15 +168,17 @@ export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) 
       return def ? managedSchemesOf(def, managedAuth) : [];
     },
     urlProblem: oauthEgress.check,
+    audit,
   });
   // The one writer of connected_accounts; every module below that changes an account uses it.
-  const store = accountStore({ db: deps.db, pool: deps.pool, crypto: deps.crypto });
+  const store = accountStore({ db: deps.db, pool: deps.pool, crypto: deps.crypto, audit });
   const authConfigs = authConfigsService({
     repo: authConfigsRepository(deps.db, deps.pool),
     toolkits,
     crypto: deps.crypto,
     managedAuth,
     deleteConnections: store.softDeleteForAuthConfig,
+    audit,
   });
   const accountsRepo = connectedAccountsRepository(deps.db, deps.pool);
   const authConfigsRepo = authConfigsRepository(deps.db, deps.pool);
@@ -190,6 +200,7 @@ export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) 
       attemptTtlMs: c.oauthAttemptTtlMs ?? 10 * 60_000,
     },
     log,
+    onRefresh: metrics?.refresh,
   });
   const connectedAccounts = connectedAccountsService({
     repo: accountsRepo,
@@ -197,6 +208,7 @@ export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) 
     toolkits,
     oauth,
     store,
+    audit,
     onUnreadable: (id) => log('stored credentials could not be decrypted', { account: id }),
   });
   const connectLinks = connectLinksService({
@@ -224,6 +236,7 @@ export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) 
     egress: webhookEgress,
     settings: { disableAfter: c.WEBHOOK_DISABLE_AFTER_FAILURES ?? 50 },
     log,
+    onAttempt: metrics?.deliveryAttempt,
   });
   // The older Composio API (/api/v1, /api/v2): an adapter over the same services.
   const legacyV1 = legacyV1Service({ toolkits, authConfigs, connectedAccounts });
@@ -254,8 +267,9 @@ export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) 
       retentionDays: proxyConfig.PROXY_CALL_RETENTION_DAYS,
     },
     log,
+    audit,
   });
-  return { audit, projects, toolkits, authConfigs, connectedAccounts, oauth, connectLinks, webhooks, webhookDelivery, legacyV1, proxy };
+  return { audit, metrics, projects, toolkits, authConfigs, connectedAccounts, oauth, connectLinks, webhooks, webhookDelivery, legacyV1, proxy };
 }
 export type Services = ReturnType<typeof buildServices>;
 
@@ -329,6 +343,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(rateLimit, { max: config.RATE_LIMIT_MAX, windowMs: config.RATE_LIMIT_WINDOW_MS });
   await app.register(openapi, { publicUrl: config.publicUrl, version: VERSION });
   await app.register(healthRoutes, { db: deps.db });
+  const { metrics } = services;
+  if (metrics) {
+    // Per route template (never the URL): a bounded label set. Unmatched requests share one label.
+    app.addHook('onResponse', async (request, reply) => {
+      metrics.observeRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+    });
+    await app.register(metricsRoutes, { metrics, token: config.METRICS_TOKEN, rateLimit: limits.read });
+  }
 
   for (const prefix of API_PREFIXES) {
     // Public routes under the API prefixes (the OAuth callback): outside the API-key scope.

@@ -23,6 +23,7 @@ async function main() {
         links: app.services.connectLinks,
         webhooks: app.services.webhookDelivery,
         proxy: app.services.proxy,
+        audit: app.services.audit,
         refreshAheadMs: config.OAUTH_REFRESH_AHEAD_MS,
         log,
       })

@@ -14,7 +14,7 @@ beforeAll(async () => {
 });
 afterAll(async () => ctx?.close());
 
-const list = (query: Record<string, string | number>, key = ctx.apiKey) => ctx.http.get(`${V}/audit_logs`).set('x-api-key', key).query(query);
+const list = (query: Record<string, string | number | undefined>, key = ctx.apiKey) => ctx.http.get(`${V}/audit_logs`).set('x-api-key', key).query(query);
 
 describe('GET /audit_logs', () => {
   let other: { projectId: string; apiKey: string };
@@ -33,7 +33,7 @@ describe('GET /audit_logs', () => {
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const res = await list({ limit: 3, ...(cursor ? { cursor } : {}) }).expect(200);
+      const res: { body: { items: { id: string }[]; next_cursor: string | null } } = await list({ limit: 3, ...(cursor ? { cursor } : {}) }).expect(200);
       seen.push(...res.body.items.map((r: { id: string }) => r.id));
       cursor = res.body.next_cursor;
       pages++;

@@ -205,6 +205,16 @@ describe('pages and actions', () => {
     const revoked = await post(`/console/projects/${projectId}/keys/${keyId}/revoke`);
     expect(revoked.status).toBe(303);
     await ctx.http.get('/api/v3.1/auth_configs').set('x-api-key', second).expect(401);
+    // Audited as the operator, with the console request's id.
+    const records = await ctx.pool.query<{ actor: string; action: string; request_id: string | null }>(
+      'SELECT actor, action, request_id FROM audit_logs WHERE object_id = $1 ORDER BY created_at',
+      [keyId],
+    );
+    expect(records.rows.map((r) => [r.actor, r.action])).toEqual([
+      [`operator:${EMAIL}`, 'api_key.create'],
+      [`operator:${EMAIL}`, 'api_key.revoke'],
+    ]);
+    expect(records.rows[1]!.request_id).toBe(revoked.headers['x-request-id']);
   });
 
   it('filters accounts, shows an account without its secret, disables and enables it through the state machine', async () => {

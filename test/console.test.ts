@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestContext, createTestContext } from './support/context.js';
 import { type ConsoleSession, consoleAuthOf, cookieOf, csrfOf, pair, signIn } from './support/console.js';
 import { apiKeyAccount, linearConfig } from './support/factories.js';
+import { startReceiver } from './support/webhook-receiver.js';
 
 const EMAIL = 'ops@example.com';
 const PASSWORD = 'a long operator password';
@@ -16,7 +17,7 @@ let ctx: TestContext;
 let session: ConsoleSession;
 beforeAll(async () => {
   // Many sign-ins in one file: the limit itself is tested on its own server below.
-  ctx = await createTestContext({ config: { CONSOLE_ENABLED: true, CONSOLE_SIGN_IN_ATTEMPTS: 1000 } });
+  ctx = await createTestContext({ config: { CONSOLE_ENABLED: true, CONSOLE_SIGN_IN_ATTEMPTS: 1000, WEBHOOKS_ALLOW_PRIVATE_URLS: true, WEBHOOK_TIMEOUT_MS: 1000 } });
   await consoleAuthOf(ctx).addUser(EMAIL, PASSWORD);
   session = await signIn(ctx.http, EMAIL, PASSWORD);
 });
@@ -320,6 +321,63 @@ describe('pages and actions', () => {
     expect(section).toContain('connected_account.disable');
     expect(section).toContain('operator:ops@example.com');
     expect(section).not.toContain('key_auditprobe1');
+  });
+
+  it('shows a subscription’s delivery log (also on the account), retries a delivery and rotates the secret, shown once', async () => {
+    const receiver = await startReceiver();
+    try {
+      const p = await ctx.newProject('webhooks');
+      const sub = await ctx.http
+        .post('/api/v3.1/webhook_subscriptions')
+        .set('x-api-key', p.apiKey)
+        .send({ webhook_url: receiver.url, enabled_events: ['composio.connected_account.created'] })
+        .expect(201);
+      const cfg = await linearConfig(ctx, p.apiKey);
+      const account = await apiKeyAccount(ctx, cfg, { apiKey: p.apiKey, userId: 'user-hooked' });
+      for (let i = 0; i < 20 && receiver.received.length === 0; i++) await ctx.app.services.webhookDelivery.runOnce();
+      expect(receiver.received).toHaveLength(1);
+
+      const base = `/console/projects/${p.projectId}/webhooks`;
+      expect((await get(base).expect(200)).text).toContain(receiver.url);
+      const detail = await get(`${base}/${sub.body.id}`).expect(200);
+      expect(detail.text).toContain('composio.connected_account.created');
+      expect(detail.text).toContain('SUCCEEDED');
+      const accountPage = await get(`/console/projects/${p.projectId}/accounts/${account}`).expect(200);
+      expect(accountPage.text.slice(accountPage.text.indexOf('id="deliveries"'))).toContain(receiver.url);
+
+      const deliveryId = /\/deliveries\/(wd_[0-9A-Za-z]+)\/retry/.exec(detail.text)![1]!;
+      const retry = await post(`${base}/${sub.body.id}/deliveries/${deliveryId}/retry`);
+      expect(retry.headers.location).toBe(`${base}/${sub.body.id}?done=retry`);
+      for (let i = 0; i < 20 && receiver.received.length < 2; i++) await ctx.app.services.webhookDelivery.runOnce();
+      expect(receiver.received).toHaveLength(2);
+      expect(receiver.received[1]!.headers['webhook-id']).toBe(receiver.received[0]!.headers['webhook-id']);
+
+      const rotated = await post(`${base}/${sub.body.id}/rotate-secret`);
+      expect(rotated.status).toBe(200);
+      const secret = /id="new-secret" readonly value="([^"]+)"/.exec(rotated.text)![1]!;
+      expect(secret).not.toBe(sub.body.secret);
+      expect((await get(`${base}/${sub.body.id}`).expect(200)).text).not.toContain(secret);
+      // Another project's subscription is not found under this one.
+      expect((await get(`/console/projects/${ctx.projectId}/webhooks/${sub.body.id}`)).status).toBe(404);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('lists auth configs (disabled ones too) and disables and enables one', async () => {
+    const p = await ctx.newProject('auth-configs');
+    const cfg = await linearConfig(ctx, p.apiKey);
+    const base = `/console/projects/${p.projectId}/auth-configs`;
+    expect((await get(base).expect(200)).text).toContain(cfg);
+    await post(`${base}/${cfg}/disable`).expect(303);
+    const viaApi = await ctx.http.get(`/api/v3.1/auth_configs/${cfg}`).set('x-api-key', p.apiKey).expect(200);
+    expect(viaApi.body.status).toBe('DISABLED');
+    const listed = await get(base).expect(200);
+    expect(listed.text).toContain(cfg);
+    expect(listed.text).toContain('>DISABLED<');
+    await post(`${base}/${cfg}/enable`).expect(303);
+    expect((await ctx.http.get(`/api/v3.1/auth_configs/${cfg}`).set('x-api-key', p.apiKey)).body.status).toBe('ENABLED');
+    expect((await post(`/console/projects/${ctx.projectId}/auth-configs/${cfg}/disable`)).status).toBe(404);
   });
 
   it('shows system health: the database, the job queue and the outbox', async () => {

@@ -150,7 +150,11 @@ describe('sessions', () => {
     expect(cookieOf(out, 'lk_console')).toMatch(/Max-Age=0/);
     await expectSignedOut(leaving);
 
+    // Signing in again removes the session that ended two days ago, and adds the new one.
+    await ctx.pool.query(`UPDATE console_sessions SET expires_at = now() - interval '2 days' WHERE id = ${latest}`);
+    const kept = await count("SELECT count(*)::text AS n FROM console_sessions WHERE user_id = (SELECT id FROM console_users WHERE email = 'sessions@example.com')");
     const disabled = await signIn(ctx.http, 'sessions@example.com', PASSWORD);
+    expect(await count("SELECT count(*)::text AS n FROM console_sessions WHERE user_id = (SELECT id FROM console_users WHERE email = 'sessions@example.com')")).toBe(kept);
     await auth.disableUser('sessions@example.com');
     await expectSignedOut(disabled);
   });
@@ -224,6 +228,10 @@ describe('pages and actions', () => {
     await apiKeyAccount(ctx, cfg, { userId: 'user-melissa' });
     const base = `/console/projects/${ctx.projectId}/accounts`;
 
+    await ctx.http.patch(`/api/v3.1/connected_accounts/${jessica}`).set('x-api-key', ctx.apiKey).send({ labels: ['vip'] }).expect(200);
+    const byLabel = await get(`${base}?label=vip`).expect(200);
+    expect(byLabel.text).toContain(jessica);
+    expect(byLabel.text).not.toContain('user-melissa');
     const filtered = await get(`${base}?user=user-jessica&status=ACTIVE&toolkit=linear`).expect(200);
     expect(filtered.text).toContain(jessica);
     expect(filtered.text).not.toContain('user-melissa');

@@ -53,6 +53,8 @@ export function consoleAuthService(deps: { repo: ConsoleUsersRepository; crypto:
   async function newSession(userId: string) {
     const token = newConsoleToken('cst');
     const now = new Date();
+    // Each sign-in clears the operator's dead sessions and links, so neither table grows without end.
+    await repo.pruneFor(userId, new Date(now.getTime() - Math.max(settings.idleMs, 86_400_000)));
     await repo.createSession({ id: newId('consoleSession'), userId, tokenHash: hash('session', token), lastSeenAt: now, expiresAt: new Date(now.getTime() + settings.maxMs) });
     return token;
   }
@@ -141,8 +143,6 @@ export function consoleAuthService(deps: { repo: ConsoleUsersRepository; crypto:
     },
 
     signOut: (sessionId: string) => repo.endSession(sessionId, new Date()),
-
-    prune: () => repo.prune(new Date(Date.now() - 86_400_000)),
   };
 }
 export type ConsoleAuthService = ReturnType<typeof consoleAuthService>;

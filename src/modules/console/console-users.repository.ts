@@ -41,10 +41,10 @@ export function consoleUsersRepository(db: Db) {
     async endSession(id: string, at: Date) {
       await db.consoleSession.updateMany({ where: { id, endedAt: null }, data: { endedAt: at } });
     },
-    /** Sessions and links that can no longer be used, removed in the background. */
-    async prune(endedBefore: Date) {
-      await db.consoleSession.deleteMany({ where: { OR: [{ expiresAt: { lt: endedBefore } }, { endedAt: { lt: endedBefore } }] } });
-      await db.consoleSignInLink.deleteMany({ where: { expiresAt: { lt: endedBefore } } });
+    /** An operator's sessions and links that can no longer be used (kept a day for inspection). */
+    async pruneFor(userId: string, before: Date) {
+      await db.consoleSession.deleteMany({ where: { userId, OR: [{ expiresAt: { lt: before } }, { endedAt: { lt: before } }, { lastSeenAt: { lt: before } }] } });
+      await db.consoleSignInLink.deleteMany({ where: { userId, OR: [{ expiresAt: { lt: before } }, { usedAt: { lt: before } }] } });
     },
   };
 }

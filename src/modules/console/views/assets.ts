@@ -17,7 +17,7 @@ header.top nav a[aria-current=page]{color:#fff;border-bottom-color:#8ea2f0}
 header.top .who{margin-left:auto;display:flex;gap:.75rem;align-items:center;font-size:.9rem;color:#d7ddf5}
 header.top .who button{background:none;border:1px solid #56608a;color:#fff;border-radius:6px;padding:.2rem .6rem;cursor:pointer;font:inherit}
 main{max-width:1200px;margin:0 auto;padding:1.25rem 1rem 3rem}
-h1{font-size:1.45rem;margin:.2rem 0 1rem}h2{font-size:1.1rem;margin:1.75rem 0 .6rem}
+h1{font-size:1.45rem;margin:.2rem 0 1rem}h2{font-size:1.1rem;margin:1.75rem 0 .6rem}.card h2{margin-top:0}
 nav.tabs ul{display:flex;flex-wrap:wrap;gap:.25rem;list-style:none;margin:0 0 1rem;padding:0;border-bottom:1px solid var(--line)}
 nav.tabs a{display:block;padding:.45rem .8rem;text-decoration:none;color:var(--muted);border-bottom:2px solid transparent}
 nav.tabs a[aria-current=page]{color:var(--ink);border-bottom-color:var(--accent);font-weight:600}

@@ -78,14 +78,16 @@ describe('signing in', () => {
   });
 
   it('never redirects outside the console after sign-in', async () => {
-    const form = await ctx.http.get('/console/sign-in').expect(200);
-    const res = await ctx.http
-      .post(`/console/sign-in?next=${encodeURIComponent('//evil.example/console')}`)
-      .set('cookie', pair(cookieOf(form, 'lk_console_signin')))
-      .type('form')
-      .send({ email: EMAIL, password: PASSWORD, csrf: csrfOf(form.text) });
-    expect(res.status).toBe(303);
-    expect(res.headers.location).toBe('/console');
+    for (const next of ['//evil.example/console', 'https://evil.example/console', '/console/../api/v3.1/toolkits', '/consolex']) {
+      const form = await ctx.http.get('/console/sign-in').expect(200);
+      const res = await ctx.http
+        .post(`/console/sign-in?next=${encodeURIComponent(next)}`)
+        .set('cookie', pair(cookieOf(form, 'lk_console_signin')))
+        .type('form')
+        .send({ email: EMAIL, password: PASSWORD, csrf: csrfOf(form.text) });
+      expect(res.status).toBe(303);
+      expect(res.headers.location, next).toBe('/console');
+    }
   });
 
   it('a one-time link signs in once: opening it uses nothing up, the POST does, a second POST is refused', async () => {
@@ -199,6 +201,10 @@ describe('pages and actions', () => {
     const apiKey = /value="(ak_[0-9A-Za-z]{40})"/.exec(made.text)![1]!;
     await ctx.http.get('/api/v3.1/auth_configs').set('x-api-key', apiKey).expect(200);
     const projectId = /href="\/console\/projects\/(proj_[0-9A-Za-z]+)\/accounts">made in the console</.exec(made.text)![1]!;
+    // The same name again is the database's unique rule: a 409 page, nothing half-made.
+    const again = await post('/console/projects', { name: 'made in the console' });
+    expect(again.status).toBe(409);
+    expect(again.headers['content-type']).toMatch(/^text\/html/);
 
     const keyPage = await post(`/console/projects/${projectId}/keys`, { name: 'second' });
     expect(keyPage.status).toBe(201);

@@ -12,7 +12,7 @@ import formbody from '@fastify/formbody';
 import helmet from '@fastify/helmet';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { isAppError } from '../../lib/errors.js';
+import { toAppError } from '../../plugins/error-handler.js';
 import type { ConsoleAuthService, ConsoleIdentity } from './console-auth.service.js';
 import { cookieValue, sendPage } from './console-http.js';
 import { consolePagesRoutes } from './console-pages.routes.js';
@@ -51,7 +51,8 @@ declare module 'fastify' {
 }
 
 /** Only a path inside the console may be a destination after sign-in (no open redirect). */
-const safeNext = (next: string | undefined) => (next && /^\/console(\/[A-Za-z0-9_\-./?=&%]*)?$/.test(next) && !next.includes('//') ? next : '/console');
+const safeNext = (next: string | undefined) =>
+  next && /^\/console(\/[A-Za-z0-9_\-./?=&%]*)?$/.test(next) && !next.includes('//') && !next.includes('..') ? next : '/console';
 
 export const consoleRoutes: FastifyPluginAsyncZod<ConsoleOptions> = async (app, o) => {
   const secure = o.secureCookies ? '; Secure' : '';
@@ -69,16 +70,15 @@ export const consoleRoutes: FastifyPluginAsyncZod<ConsoleOptions> = async (app, 
   app.setErrorHandler((err, req, reply) => {
     const operator = req.consoleIdentity ?? undefined;
     const frame = { title: 'Error', operator };
-    const validation = (err as { validation?: unknown }).validation !== undefined;
-    if (validation) return sendPage(reply, 400, messagePage(frame, { title: 'That request was not valid', message: (err as Error).message, back: '/console' }));
-    if (isAppError(err) && err.status < 500) {
-      if (err.headers) void reply.headers(err.headers);
-      const title = err.status === 404 ? 'Not found' : err.status === 429 ? 'Too many attempts' : 'That did not work';
-      return sendPage(reply, err.status, messagePage(frame, { title, message: err.message, back: '/console' }));
+    const known = toAppError(err);
+    if (known?.headers) void reply.headers(known.headers);
+    if (known && known.status < 500) {
+      const title = known.status === 404 ? 'Not found' : known.status === 429 ? 'Too many attempts' : known.status === 409 ? 'That conflicts with the current state' : 'That did not work';
+      return sendPage(reply, known.status, messagePage(frame, { title, message: known.message, back: '/console' }));
     }
-    const status = isAppError(err) ? err.status : 500;
-    if (status === 500) req.log.error({ err }, 'console request failed');
-    return sendPage(reply, status, messagePage(frame, { title: 'Something went wrong', message: 'Latchkey could not finish this request. Try again in a moment.' }));
+    if (known?.slug === 'Database_Unavailable') req.log.warn({ slug: known.slug }, known.message);
+    else req.log.error({ err: { type: (err as Error)?.name, message: (err as Error)?.message, stack: (err as Error)?.stack } }, 'console request failed');
+    return sendPage(reply, known?.status ?? 500, messagePage(frame, { title: 'Something went wrong', message: 'Latchkey could not finish this request. Try again in a moment.' }));
   });
   app.setNotFoundHandler((req, reply) => sendPage(reply, 404, messagePage({ title: 'Not found', operator: req.consoleIdentity ?? undefined }, { title: 'Not found', message: 'There is no such page.', back: '/console' })));
 

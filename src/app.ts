@@ -227,6 +227,7 @@ export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) 
     crypto: deps.crypto,
     urlProblem: webhookEgress.check,
     settings: { rotationGraceMs: c.WEBHOOK_SECRET_GRACE_MS ?? 86_400_000 },
+    audit,
   });
   const webhookDelivery = webhookDispatcher({
     repo: webhooksRepo,

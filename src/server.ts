@@ -2,6 +2,7 @@
 import { buildApp } from './app.js';
 import { startJobs } from './jobs/queue.js';
 import { ConfigError } from './lib/config.js';
+import { stopTracing } from './lib/tracing.js';
 import { bootstrapDefaultProject, openRuntime } from './runtime.js';
 
 async function main() {
@@ -45,6 +46,7 @@ async function main() {
       await app.close(); // stops accepting, waits for in-flight requests
       await jobs?.stop(); // lets a running job finish
       await rt.close(); // database pool, then the embedded server if this process started it
+      await stopTracing(); // the spans still buffered, when tracing is on
       log.info('stopped');
       process.exit(0);
     } catch (err) {

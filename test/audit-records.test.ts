@@ -15,6 +15,7 @@ const SECRET = 'lin_api_6f1e9c2b7d4a8e3f0c5b';
 const SECRET_2 = 'lin_api_patched_a93be17c44d2';
 let ctx: TestContext;
 let keyId: string;
+const signingSecrets: string[] = [];
 
 type Rec = { id: string; actor: string; action: string; object_id: string; outcome: string; request_id: string | null; detail: Record<string, unknown> | null };
 
@@ -89,6 +90,27 @@ describe('administrative changes', () => {
     await ctx.http.delete(`${V}/auth_configs/${cfg2}`).set('x-api-key', ctx.apiKey).expect(200);
     expect((await records({ object_id: other }))[0]!.action).toBe('connected_account.delete');
     expect((await records({ object_id: cfg2 }))[0]!.action).toBe('auth_config.delete');
+  });
+});
+
+describe('webhook subscriptions', () => {
+  it('creation, changes, secret rotation, redelivery and deletion are recorded; the signing secret is not', async () => {
+    const made = await ctx.http.post(`${V}/webhook_subscriptions`).set('x-api-key', ctx.apiKey)
+      .send({ webhook_url: 'https://hooks.example.com/latchkey', enabled_events: ['composio.connected_account.created'] }).expect(201);
+    const id = made.body.id as string;
+    signingSecrets.push(made.body.secret as string);
+    await ctx.http.patch(`${V}/webhook_subscriptions/${id}`).set('x-api-key', ctx.apiKey).send({ enabled: false }).expect(200);
+    const rotated = await ctx.http.post(`${V}/webhook_subscriptions/${id}/rotate_secret`).set('x-api-key', ctx.apiKey).expect(200);
+    signingSecrets.push(rotated.body.secret as string);
+    await ctx.http.delete(`${V}/webhook_subscriptions/${id}`).set('x-api-key', ctx.apiKey).expect(200);
+    const recs = (await records({ object_id: id })).reverse();
+    expect(recs.map((r) => r.action)).toEqual([
+      'webhook_subscription.create',
+      'webhook_subscription.update',
+      'webhook_subscription.rotate_secret',
+      'webhook_subscription.delete',
+    ]);
+    expect(recs[1]!.detail).toEqual({ fields: ['enabled'] });
   });
 });
 
@@ -185,7 +207,8 @@ describe('no secret in any record', () => {
     const { rows } = await ctx.pool.query('SELECT * FROM audit_logs');
     expect(rows.length).toBeGreaterThan(10);
     const text = JSON.stringify(rows);
-    for (const secret of [SECRET, SECRET_2, ctx.apiKey, ctx.apiKey.slice(3)]) expect(text).not.toContain(secret);
+    expect(signingSecrets).toHaveLength(2);
+    for (const secret of [SECRET, SECRET_2, ctx.apiKey, ctx.apiKey.slice(3), ...signingSecrets]) expect(text).not.toContain(secret);
   });
 });
 

@@ -48,10 +48,11 @@ export type ServerProcess = {
   kill: (signal?: NodeJS.Signals) => Promise<void>;
 };
 
-export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
+/** `nodeArgs` go before the entry point (e.g. a preload with `--import`). */
+export async function startServerProcess(env: Record<string, string>, nodeArgs: string[] = []): Promise<ServerProcess> {
   const port = await freePort();
   let out = '';
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...nodeArgs, 'src/server.ts'], {
     cwd: root,
     env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'info', MIGRATE_ON_START: 'false', PORT: String(port), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -26,6 +26,11 @@ export const AUDIT_ACTIONS = [
   'connected_account.status_change',
   'connected_account.read_secret',
   'connected_account.read_auth_params',
+  'webhook_subscription.create',
+  'webhook_subscription.update',
+  'webhook_subscription.delete',
+  'webhook_subscription.rotate_secret',
+  'webhook_subscription.redeliver',
   'encryption_key.rotate',
   'proxy.call',
 ] as const;

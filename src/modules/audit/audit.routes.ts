@@ -5,7 +5,7 @@ import { callerOf } from '../../plugins/auth.js';
 import type { AuditService } from './audit.service.js';
 import { AuditList, AuditListQuery } from './audit.schemas.js';
 
-export const auditRoutes: FastifyPluginAsyncZod<{ audit: Pick<AuditService, 'list'>; limits: ReturnType<typeof rateLimitPresets> }> = async (app, { audit, limits }) => {
+export const auditRoutes: FastifyPluginAsyncZod<{ audit: Pick<AuditService, 'listAuditLogs'>; limits: ReturnType<typeof rateLimitPresets> }> = async (app, { audit, limits }) => {
   app.get('/audit_logs', {
     schema: {
       operationId: 'listAuditLogs',
@@ -18,6 +18,6 @@ export const auditRoutes: FastifyPluginAsyncZod<{ audit: Pick<AuditService, 'lis
       response: { 200: AuditList },
     },
     config: { rateLimit: limits.read },
-    handler: async (req) => audit.list(callerOf(req).projectId, req.query),
+    handler: async (req) => audit.listAuditLogs(callerOf(req).projectId, req.query, req.query.cursor, req.query.limit),
   });
 };

@@ -24,7 +24,8 @@ export const toAuditObject = (r: Row): AuditRecordObject => ({
   created_at: r.createdAt.toISOString(),
 });
 
-export type AuditListQuery = { object_id?: string; actor?: string; action?: string[]; from?: string; to?: string; limit: number; cursor?: string };
+/** The filters of GET /audit_logs (and of the console's audit page): all optional, combined with AND. */
+export type AuditListFilters = { object_id?: string; actor?: string; action?: string[]; from?: string; to?: string };
 
 export function auditService(deps: { repo: AuditRepository; buffer: AuditBuffer; retentionDays: number }) {
   const { repo, buffer } = deps;
@@ -35,21 +36,25 @@ export function auditService(deps: { repo: AuditRepository; buffer: AuditBuffer;
     /** Queues the record of a read that returned a secret (written within a second, in a batch). */
     recordRead: (entry: AuditEntry) => buffer.push(entry),
 
-    async list(projectId: string, q: AuditListQuery) {
-      const cursor = q.cursor ? decodeCursor(q.cursor, CursorShape) : undefined;
+    /**
+     * A project's records, newest first, `limit` at a time; `cursor` is the previous page's
+     * `next_cursor` (a 400 when it does not decode). Times are ISO 8601; `from` inclusive, `to` exclusive.
+     */
+    async listAuditLogs(projectId: string, f: AuditListFilters, cursor: string | undefined, limit: number) {
+      const after = cursor ? decodeCursor(cursor, CursorShape) : undefined;
       const filters: AuditFilters = {
-        objectId: q.object_id,
-        actor: q.actor,
-        actions: q.action,
-        from: q.from ? new Date(q.from) : undefined,
-        to: q.to ? new Date(q.to) : undefined,
+        objectId: f.object_id,
+        actor: f.actor,
+        actions: f.action,
+        from: f.from ? new Date(f.from) : undefined,
+        to: f.to ? new Date(f.to) : undefined,
       };
-      const rows = await repo.list(projectId, filters, q.limit, cursor && { at: new Date(cursor.v), id: cursor.i });
-      const page = rows.slice(0, q.limit);
+      const rows = await repo.list(projectId, filters, limit, after && { at: new Date(after.v), id: after.i });
+      const page = rows.slice(0, limit);
       const last = page.at(-1);
       return {
         items: page.map(toAuditObject),
-        next_cursor: rows.length > q.limit && last ? encodeCursor({ v: last.createdAt.toISOString(), i: last.id }) : null,
+        next_cursor: rows.length > limit && last ? encodeCursor({ v: last.createdAt.toISOString(), i: last.id }) : null,
       };
     },
 

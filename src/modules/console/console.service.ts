@@ -52,7 +52,7 @@ export function consoleService(deps: {
   webhooks: Pick<WebhooksService, 'list' | 'get' | 'rotateSecret' | 'redeliver'>;
   history: Pick<WebhookHistoryRepository, 'accountEvents' | 'deliveries'>;
   health: () => Promise<SystemHealth>;
-  audit: Pick<AuditService, 'list'>;
+  audit: Pick<AuditService, 'listAuditLogs'>;
 }) {
   const caller = (projectId: string, op: Operator): Caller => ({ projectId, keyId: `console:${op.userId}`, maskCredentials: true });
 
@@ -116,7 +116,7 @@ export function consoleService(deps: {
       const rows = await deps.history.accountEvents(projectId, id, PAGE_SIZE + 1, before);
       const events = rows.slice(0, PAGE_SIZE);
       const lastEvent = events[events.length - 1];
-      const audit = await deps.audit.list(projectId, parsed(AuditListQuery, { object_id: id, limit: String(PAGE_SIZE), cursor: pages.audit || undefined }));
+      const audit = await deps.audit.listAuditLogs(projectId, { object_id: id }, pages.audit || undefined, PAGE_SIZE);
       return {
         account,
         audit,
@@ -161,7 +161,7 @@ export function consoleService(deps: {
         limit: String(PAGE_SIZE),
         cursor: f.cursor || undefined,
       });
-      return deps.audit.list(projectId, q);
+      return deps.audit.listAuditLogs(projectId, q, q.cursor, q.limit);
     },
 
     health: () => deps.health(),

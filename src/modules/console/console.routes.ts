@@ -26,7 +26,7 @@ export const CONSOLE_CSP = [
   "script-src 'self'",
   "style-src 'self'",
   "img-src 'self'",
-  "connect-src 'self'",
+  "connect-src 'none'",
   "form-action 'self'",
   "frame-ancestors 'none'",
   "base-uri 'none'",
@@ -52,7 +52,7 @@ declare module 'fastify' {
 
 /** Only a path inside the console may be a destination after sign-in (no open redirect). */
 const safeNext = (next: string | undefined) =>
-  next && /^\/console(\/[A-Za-z0-9_\-./?=&%]*)?$/.test(next) && !next.includes('//') && !next.includes('..') ? next : '/console';
+  next && /^\/console(\/[A-Za-z0-9_\-./?=&%]*)?$/.test(next) && !next.includes('//') && !/\.\.|%2e/i.test(next) ? next : '/console';
 
 export const consoleRoutes: FastifyPluginAsyncZod<ConsoleOptions> = async (app, o) => {
   const secure = o.secureCookies ? '; Secure' : '';

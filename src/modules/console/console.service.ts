@@ -108,7 +108,7 @@ export function consoleService(deps: {
       return deps.connectedAccounts.list(caller(projectId, op), q);
     },
 
-    /** An account with what happened to it: its events (status history), webhook deliveries. */
+    /** An account with what happened to it: its events (status history), webhook deliveries, audit records. */
     async account(projectId: string, id: string, op: Operator, pages: { events?: string; deliveries?: string; audit?: string }) {
       await project(projectId);
       const account = await deps.connectedAccounts.get(caller(projectId, op), id);

@@ -100,7 +100,6 @@ export type AppConfig = Pick<
       | 'AUDIT_FLUSH_MS'
       | 'METRICS_ENABLED'
       | 'METRICS_TOKEN'
-      | 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'
     >
   > & {
     /** How long an OAuth redirect may take (10 minutes; tests shorten it). */

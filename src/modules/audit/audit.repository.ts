@@ -55,6 +55,23 @@ const INSERT_MANY = `INSERT INTO audit_logs ${COLUMNS}
 
 const valuesOf = (r: AuditRecord) => [r.id, r.projectId, r.actor, r.action, r.objectId, r.outcome, r.requestId, r.detail === null ? null : JSON.stringify(r.detail), r.at];
 
+/**
+ * One statement that makes a change and appends its record: `changeSql` (an INSERT, UPDATE or
+ * DELETE without RETURNING, with parameters $1…$n) becomes a data-modifying CTE, and the record is
+ * inserted once per row it changed — none when it changed nothing. A single statement is atomic, so
+ * the change and its record commit together in one round trip (a hot path's alternative to a
+ * transaction). The result's rowCount is the number of rows the change made.
+ */
+export function auditedStatement(changeSql: string, changeValues: unknown[], entry: AuditEntry): { text: string; values: unknown[] } {
+  const n = changeValues.length;
+  const p = (i: number, type: string) => `$${n + i}::${type}`;
+  const select = [p(1, 'varchar'), p(2, 'varchar'), p(3, 'varchar'), p(4, 'varchar'), p(5, 'varchar'), p(6, 'varchar'), p(7, 'varchar'), p(8, 'jsonb'), p(9, 'timestamptz')].join(', ');
+  return {
+    text: `WITH change AS (${changeSql} RETURNING 1) INSERT INTO audit_logs ${COLUMNS} SELECT ${select} FROM change`,
+    values: [...changeValues, ...valuesOf(resolveEntry(entry))],
+  };
+}
+
 export type AuditFilters = { objectId?: string; actor?: string; actions?: string[]; from?: Date; to?: Date };
 export type AuditPosition = { at: Date; id: string };
 

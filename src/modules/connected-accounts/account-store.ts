@@ -16,6 +16,7 @@ import type { Crypto } from '../../lib/crypto.js';
 import { sealedValues } from '../../lib/sealed.js';
 import type { AuditAction } from '../audit/audit.actions.js';
 import type { AuditService } from '../audit/audit.service.js';
+import { auditedStatement } from '../audit/audit.repository.js';
 import { type Acl, NO_ACL } from './shared-access.js';
 import { type Status, transition } from './state-machine.js';
 
@@ -129,7 +130,7 @@ export function accountStore(deps: { db: Db; pool: pg.Pool; crypto: Pick<Crypto,
     });
   }
 
-  const record = (tx: Tx | pg.PoolClient, ref: { projectId: string; id: string }, action: AuditAction, detail?: Record<string, unknown>) =>
+  const record = (tx: Tx, ref: { projectId: string; id: string }, action: AuditAction, detail?: Record<string, unknown>) =>
     audit.record(tx, { projectId: ref.projectId, action, objectId: ref.id, detail });
 
   return {
@@ -155,25 +156,19 @@ export function accountStore(deps: { db: Db; pool: pg.Pool; crypto: Pick<Crypto,
         });
         return true;
       }
-      // The prepared INSERT and the audit record in one transaction on one pooled client.
-      const client = await pool.connect();
+      // The prepared INSERT and its audit record as one statement: atomic, one round trip.
+      const { text, values } = auditedStatement(
+        INSERT_SQL,
+        [a.id, a.projectId, a.authConfigId, a.toolkitSlug, a.userId, a.authScheme, a.status, state, a.secretKeys, a.alias, a.wordId, a.callbackUrl, a.accountType, labels,
+         acl.allowAllUsers, acl.allowedUserIds, acl.notAllowedUserIds],
+        { projectId: a.projectId, action: 'connected_account.create', objectId: a.id, detail },
+      );
       try {
-        await client.query('BEGIN');
-        const r = await client.query({
-          name: 'connected_account_insert',
-          text: INSERT_SQL,
-          values: [a.id, a.projectId, a.authConfigId, a.toolkitSlug, a.userId, a.authScheme, a.status, state, a.secretKeys, a.alias, a.wordId, a.callbackUrl, a.accountType, labels,
-                   acl.allowAllUsers, acl.allowedUserIds, acl.notAllowedUserIds],
-        });
-        if (r.rowCount === 1) await record(client, a, 'connected_account.create', detail);
-        await client.query('COMMIT');
+        const r = await pool.query({ name: 'connected_account_insert_audited', text, values });
         return r.rowCount === 1;
       } catch (err) {
-        await client.query('ROLLBACK').catch(() => {});
         if ((err as { code?: string }).code === '23505') throw Object.assign(new Error('unique violation'), { code: 'P2002' });
         throw err;
-      } finally {
-        client.release();
       }
     },
 

@@ -23,4 +23,4 @@ COPY package.json ./
 USER 1000:1000
 EXPOSE 9900
 HEALTHCHECK CMD node -e "fetch('http://127.0.0.1:9900/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-CMD ["node", "dist/server.js"]
+CMD ["node", "--import", "./dist/tracing-preload.js", "dist/server.js"]

@@ -11,7 +11,7 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import type { z } from 'zod';
 import type pg from 'pg';
 import type { Db } from './db/prisma.js';
-import { type Config, PROXY_DEFAULTS } from './lib/config.js';
+import { AUDIT_DEFAULTS, type Config, PROXY_DEFAULTS } from './lib/config.js';
 import type { Crypto } from './lib/crypto.js';
 import { loggerOptions } from './lib/logger.js';
 import { authDecoratorPlugin, registerApiKeyAuth } from './plugins/auth.js';
@@ -64,6 +64,15 @@ import { legacyV1Service } from './modules/legacy-v1/legacy-v1.service.js';
 import { proxyRepository } from './modules/proxy/proxy.repository.js';
 import { proxyRoutes } from './modules/proxy/proxy.routes.js';
 import { proxyService } from './modules/proxy/proxy.service.js';
+import { consoleRoutes } from './modules/console/console.routes.js';
+import { consoleOptions } from './modules/console/console.wiring.js';
+import { actingAs } from './modules/audit/audit-context.js';
+import { auditBuffer } from './modules/audit/audit-buffer.js';
+import { auditRepository } from './modules/audit/audit.repository.js';
+import { auditRoutes } from './modules/audit/audit.routes.js';
+import { auditService } from './modules/audit/audit.service.js';
+import { createMetrics } from './modules/metrics/metrics.js';
+import { metricsRoutes } from './modules/metrics/metrics.routes.js';
 
 export const API_PREFIXES = ['/api/v3.1', '/api/v3'] as const;
 export const VERSION = '0.1.0';
@@ -92,6 +101,15 @@ export type AppConfig = Pick<
       | 'PROXY_ACCOUNT_RATE_LIMIT'
       | 'PROXY_FILE_TTL_SECONDS'
       | 'PROXY_CALL_RETENTION_DAYS'
+      | 'CONSOLE_ENABLED'
+      | 'CONSOLE_SESSION_IDLE_MINUTES'
+      | 'CONSOLE_SESSION_MAX_HOURS'
+      | 'CONSOLE_SIGN_IN_ATTEMPTS'
+      | 'CONSOLE_SIGN_IN_LINK_MINUTES'
+      | 'AUDIT_RETENTION_DAYS'
+      | 'AUDIT_FLUSH_MS'
+      | 'METRICS_ENABLED'
+      | 'METRICS_TOKEN'
     >
   > & {
     /** How long an OAuth redirect may take (10 minutes; tests shorten it). */
@@ -113,10 +131,24 @@ export type AppDeps = {
 };
 
 export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) => void) {
+  // The audit log first: every service that changes something or hands out a secret records through it.
+  const auditRepo = auditRepository(deps.db, deps.pool);
+  const audit = auditService({
+    repo: auditRepo,
+    buffer: auditBuffer({
+      write: auditRepo.recordMany,
+      flushEveryMs: deps.config.AUDIT_FLUSH_MS ?? AUDIT_DEFAULTS.AUDIT_FLUSH_MS,
+      onError: (err, dropped) => log('audit records could not be written yet', { err: (err as Error)?.message, dropped }),
+    }),
+    retentionDays: deps.config.AUDIT_RETENTION_DAYS ?? AUDIT_DEFAULTS.AUDIT_RETENTION_DAYS,
+  });
+  // Metrics only when asked for: when off, nothing is counted and no hook runs per request.
+  const metrics = deps.config.METRICS_ENABLED ? createMetrics({ pool: deps.pool }) : undefined;
   const projects = projectsService({
     repo: projectsRepository(deps.db),
     crypto: deps.crypto,
     cacheMs: deps.config.API_KEY_CACHE_MS,
+    audit,
     onError: (err) => log('background write failed', { err: (err as Error)?.message }),
   });
   const c = deps.config;
@@ -145,15 +177,17 @@ export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) 
       return def ? managedSchemesOf(def, managedAuth) : [];
     },
     urlProblem: oauthEgress.check,
+    audit,
   });
   // The one writer of connected_accounts; every module below that changes an account uses it.
-  const store = accountStore({ db: deps.db, pool: deps.pool, crypto: deps.crypto });
+  const store = accountStore({ db: deps.db, pool: deps.pool, crypto: deps.crypto, audit });
   const authConfigs = authConfigsService({
     repo: authConfigsRepository(deps.db, deps.pool),
     toolkits,
     crypto: deps.crypto,
     managedAuth,
     deleteConnections: store.softDeleteForAuthConfig,
+    audit,
   });
   const accountsRepo = connectedAccountsRepository(deps.db, deps.pool);
   const authConfigsRepo = authConfigsRepository(deps.db, deps.pool);
@@ -221,6 +255,7 @@ export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) 
     },
     renewer: minted,
     log,
+    onRefresh: metrics?.refresh,
   });
   const connectedAccounts = connectedAccountsService({
     repo: accountsRepo,
@@ -230,6 +265,7 @@ export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) 
     store,
     minted,
     signOAuth1: oauth1.sign,
+    audit,
     onUnreadable: (id) => log('stored credentials could not be decrypted', { account: id }),
   });
   const connectLinks = connectLinksService({
@@ -249,6 +285,7 @@ export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) 
     crypto: deps.crypto,
     urlProblem: webhookEgress.check,
     settings: { rotationGraceMs: c.WEBHOOK_SECRET_GRACE_MS ?? 86_400_000 },
+    audit,
   });
   const webhookDelivery = webhookDispatcher({
     repo: webhooksRepo,
@@ -258,6 +295,7 @@ export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) 
     egress: webhookEgress,
     settings: { disableAfter: c.WEBHOOK_DISABLE_AFTER_FAILURES ?? 50 },
     log,
+    onAttempt: metrics?.deliveryAttempt,
   });
   // The older Composio API (/api/v1, /api/v2): an adapter over the same services.
   const legacyV1 = legacyV1Service({ toolkits, authConfigs, connectedAccounts });
@@ -290,8 +328,9 @@ export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) 
       retentionDays: proxyConfig.PROXY_CALL_RETENTION_DAYS,
     },
     log,
+    audit,
   });
-  return { projects, toolkits, authConfigs, connectedAccounts, oauth, connectLinks, webhooks, webhookDelivery, legacyV1, proxy, callbackSessions, clientMetadata };
+  return { audit, metrics, projects, toolkits, authConfigs, connectedAccounts, oauth, connectLinks, webhooks, webhookDelivery, legacyV1, proxy, callbackSessions, clientMetadata };
 }
 export type Services = ReturnType<typeof buildServices>;
 
@@ -351,6 +390,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  // Audit records written while a request is handled name its API key (or the public pages' end
+  // user) and its request id. preHandler: after authentication and body parsing, around the handler.
+  app.addHook('preHandler', (request, _reply, done) => {
+    actingAs({ actor: request.caller?.keyId ?? 'end_user', requestId: request.id }, done);
+  });
 
   const services = buildServices(deps, (msg, extra) => app.log.warn(extra ?? {}, msg));
   const limits = rateLimitPresets({ max: config.RATE_LIMIT_MAX, windowMs: config.RATE_LIMIT_WINDOW_MS });
@@ -360,6 +404,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(rateLimit, { max: config.RATE_LIMIT_MAX, windowMs: config.RATE_LIMIT_WINDOW_MS });
   await app.register(openapi, { publicUrl: config.publicUrl, version: VERSION });
   await app.register(healthRoutes, { db: deps.db });
+  const { metrics } = services;
+  if (metrics) {
+    // Per route template (never the URL): a bounded label set. Unmatched requests share one label.
+    app.addHook('onResponse', async (request, reply) => {
+      metrics.observeRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+    });
+    await app.register(metricsRoutes, { metrics, token: config.METRICS_TOKEN, rateLimit: limits.read });
+  }
 
   for (const prefix of API_PREFIXES) {
     // Public routes under the API prefixes (the OAuth callback): outside the API-key scope.
@@ -373,6 +425,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         await api.register(connectLinksRoutes, { services, limits });
         await api.register(callbackSessionsRoutes, { services, limits });
         await api.register(webhooksRoutes, { services, limits });
+        await api.register(auditRoutes, { audit: services.audit, limits });
         // Room for a base64 binary_body of PROXY_MAX_REQUEST_BYTES in the JSON.
         const maxRequest = config.PROXY_MAX_REQUEST_BYTES ?? PROXY_DEFAULTS.PROXY_MAX_REQUEST_BYTES;
         const executeBodyLimit = Math.max(config.BODY_LIMIT_BYTES, Math.ceil((maxRequest * 4) / 3) + 64 * 1024);
@@ -402,6 +455,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     secureCookies: config.publicUrl.startsWith('https:'),
   });
 
+  // The operator console (browser pages, its own session auth), only when enabled.
+  if (config.CONSOLE_ENABLED) {
+    await app.register(consoleRoutes, { prefix: '/console', ...consoleOptions({ db: deps.db, pool: deps.pool, crypto: deps.crypto, config, services, limits }) });
+  }
+
+  // Buffered audit records of reads are written before the process lets go of the database.
+  app.addHook('onClose', async () => services.audit.close());
   app.decorate('services', services);
   return app;
 }

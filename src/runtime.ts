@@ -23,9 +23,10 @@ export type Runtime = {
   close: () => Promise<void>;
 };
 
-export async function openRuntime(opts: { migrate: boolean; env?: NodeJS.ProcessEnv }): Promise<Runtime> {
+export async function openRuntime(opts: { migrate: boolean; env?: NodeJS.ProcessEnv; logToStderr?: boolean }): Promise<Runtime> {
   const config = loadConfig(opts.env);
-  const log = pino(loggerOptions(config.LOG_LEVEL));
+  // The CLI logs to stderr, so that what a command prints (an export) is its stdout alone.
+  const log = pino(loggerOptions(config.LOG_LEVEL), opts.logToStderr ? pino.destination(2) : undefined);
   const secrets = resolveSecrets(config, (m) => log.warn(m));
   const database = await openDatabase(config, (m) => log.info(m));
   try {

@@ -2,6 +2,7 @@
 import { buildApp } from './app.js';
 import { startJobs } from './jobs/queue.js';
 import { ConfigError } from './lib/config.js';
+import { stopTracing } from './lib/tracing.js';
 import { bootstrapDefaultProject, openRuntime } from './runtime.js';
 
 async function main() {
@@ -26,6 +27,7 @@ async function main() {
         links: app.services.connectLinks,
         webhooks: app.services.webhookDelivery,
         proxy: app.services.proxy,
+        audit: app.services.audit,
         refreshAheadMs: config.OAUTH_REFRESH_AHEAD_MS,
         log,
       })
@@ -47,6 +49,7 @@ async function main() {
       await app.close(); // stops accepting, waits for in-flight requests
       await jobs?.stop(); // lets a running job finish
       await rt.close(); // database pool, then the embedded server if this process started it
+      await stopTracing(); // the spans still buffered, when tracing is on
       log.info('stopped');
       process.exit(0);
     } catch (err) {

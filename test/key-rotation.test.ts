@@ -29,7 +29,7 @@ describe('latchkey keys rotate', () => {
     const k2 = randomBytes(32);
     const rotating = createCrypto({ ...TEST_SECRETS, encryptionKeys: new Map([['k2', k2], ...TEST_SECRETS.encryptionKeys]), activeKeyId: 'k2' });
     // As the CLI runs it: connected accounts are re-sealed by their own store.
-    const writers = { connectedAccountState: accountStore({ db: ctx.db, pool: ctx.pool, crypto: rotating }).reseal };
+    const writers = { connectedAccountState: accountStore({ db: ctx.db, pool: ctx.pool, crypto: rotating, audit: ctx.app.services.audit }).reseal };
     const before = await ctx.db.connectedAccount.findMany({ select: { id: true, updatedAt: true }, orderBy: { id: 'asc' } });
     const result = await rotateEncryptionKeys(ctx.pool, rotating, { batchSize: 7, writers });
     expect(result['connected_accounts.state']!.rotated).toBe(25);

@@ -395,6 +395,20 @@ describe('call records', () => {
     expect((await get(`/connected_accounts/${id}/proxy_calls`, other.apiKey)).status).toBe(404);
   });
 
+  it('every call that used a credential is in the audit log, with its outcome, and no secret', async () => {
+    const id = await account('keyed', 'API_KEY', { api_key: KEY });
+    await proxy({ connected_account_id: id, endpoint: '/a?secret_q=hush', method: 'GET' });
+    await proxy({ connected_account_id: id, endpoint: '/slow', method: 'GET' }).catch(() => undefined);
+    await ctx.app.services.audit.flush();
+    const res = await get(`/audit_logs?object_id=${id}&action=proxy.call`);
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    const [latest, first] = res.body.items as { outcome: string; detail: Record<string, unknown> }[];
+    expect(first).toMatchObject({ outcome: 'success', detail: { method: 'GET', host: `127.0.0.1:${api.port}`, upstream_status: 200 } });
+    expect(latest).toMatchObject({ outcome: 'failure', detail: { upstream_status: null, error: 'Proxy_UpstreamTimeout' } });
+    const dump = JSON.stringify((await ctx.pool.query('SELECT * FROM audit_logs')).rows);
+    for (const secret of [KEY, 'hush', PASSWORD, ctx.apiKey]) expect(dump).not.toContain(secret);
+  });
+
   it('no credential reaches the logs', () => {
     const logs = ctx.logs();
     for (const secret of [KEY, PASSWORD, ...[...provider.secrets].filter((s) => s.length > 20)]) expect(logs).not.toContain(secret);

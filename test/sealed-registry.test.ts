@@ -114,7 +114,7 @@ describe('sealed values', () => {
   it('keys rotate re-seals every registered value; with only the new key, webhooks are signed and a pending OAuth flow completes', async () => {
     const k2 = randomBytes(32);
     const both = createCrypto({ ...TEST_SECRETS, encryptionKeys: new Map([['k2', k2], ...TEST_SECRETS.encryptionKeys]), activeKeyId: 'k2' });
-    const result = await rotateEncryptionKeys(env.ctx.pool, both, { batchSize: 2, writers: { connectedAccountState: accountStore({ db: env.ctx.db, pool: env.ctx.pool, crypto: both }).reseal } });
+    const result = await rotateEncryptionKeys(env.ctx.pool, both, { batchSize: 2, writers: { connectedAccountState: accountStore({ db: env.ctx.db, pool: env.ctx.pool, crypto: both, audit: env.ctx.app.services.audit }).reseal } });
     for (const name of registered) expect(result[name]?.rotated, name).toBeGreaterThan(0);
     expect(Object.values(result).every((n) => n.unreadable === 0)).toBe(true);
 
@@ -128,7 +128,7 @@ describe('sealed values', () => {
             + (SELECT count(*) FROM proxy_files WHERE sealed_bytes LIKE 'lk1.t1.%') AS n`,
     );
     expect(Number(rows[0]!.n)).toBe(0);
-    expect((await rotateEncryptionKeys(env.ctx.pool, both, { batchSize: 2, writers: { connectedAccountState: accountStore({ db: env.ctx.db, pool: env.ctx.pool, crypto: both }).reseal } }))['connected_accounts.state']!.rotated).toBe(0);
+    expect((await rotateEncryptionKeys(env.ctx.pool, both, { batchSize: 2, writers: { connectedAccountState: accountStore({ db: env.ctx.db, pool: env.ctx.pool, crypto: both, audit: env.ctx.app.services.audit }).reseal } }))['connected_accounts.state']!.rotated).toBe(0);
 
     // The old key leaves: a server with only k2 takes over the same address (the OAuth callback's).
     const port = (env.ctx.app.server.address() as AddressInfo).port;

@@ -62,3 +62,22 @@ describe('connected_accounts has one writer', () => {
     expect(owner.every((l) => l.includes('account-store.ts')), owner.join('\n')).toBe(true);
   });
 });
+
+describe('audit_logs has one writer, and only appends', () => {
+  const AUDIT_OWNER = join(SRC, 'modules', 'audit') + sep;
+  const AUDIT_WRITE = /auditLog\s*\.\s*(create|createMany|update|updateMany|upsert|delete|deleteMany)\s*\(|\b(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?audit_logs"?\b/i;
+  const writes = (file: string, text: string) => text.split('\n').flatMap((line, i) => (AUDIT_WRITE.test(line) ? [`${file}:${i + 1}: ${line.trim()}`] : []));
+
+  it('no file outside src/modules/audit/ writes the table', () => {
+    const files = sourceFiles(SRC).filter((f) => !f.startsWith(AUDIT_OWNER) && !f.startsWith(GENERATED));
+    const offenders = files.flatMap((f) => writes(relative(ROOT, f), readFileSync(f, 'utf8')));
+    expect(offenders, 'record through the audit service (audit.record / audit.recordRead) instead').toEqual([]);
+  });
+
+  it('the owner inserts, and deletes only to prune; it never updates', () => {
+    const lines = sourceFiles(AUDIT_OWNER).flatMap((f) => writes(relative(ROOT, f), readFileSync(f, 'utf8')));
+    expect(lines.some((l) => /INSERT INTO audit_logs/.test(l))).toBe(true);
+    expect(lines.filter((l) => /UPDATE|update/.test(l))).toEqual([]);
+    expect(lines.filter((l) => /DELETE/i.test(l)).every((l) => l.includes('audit.repository.ts') && l.includes('created_at <'))).toBe(true);
+  });
+});

@@ -64,13 +64,13 @@ describe('upgrading to sealed proxy files', () => {
     const clients = createDatabase(db.url, 1);
     const previousSchema = {
       ...projectsRepository(clients.db),
-      async createProjectWithKey(p: { id: string; name: string }, key: { id: string; name: string; prefix: string; hash: Buffer }) {
+      async createProjectWithKey(p: { id: string; name: string }, key: { id: string; name: string; prefix: string; hash: Buffer }, _alongside: unknown) {
         await query(db.url, `INSERT INTO projects (id, name, updated_at) VALUES ($1, $2, now())`, [p.id, p.name]);
         await query(db.url, `INSERT INTO api_keys (id, project_id, name, prefix, hash) VALUES ($1, $2, $3, $4, $5)`, [key.id, p.id, key.name, key.prefix, key.hash]);
         return p;
       },
     } as unknown as ReturnType<typeof projectsRepository>;
-    const { project, apiKey } = await projectsService({ repo: previousSchema, crypto: secrets.crypto, cacheMs: 0 })
+    const { project, apiKey } = await projectsService({ repo: previousSchema, crypto: secrets.crypto, cacheMs: 0, audit: { record: async () => undefined } /* that release kept no audit log */ })
       .createProject('upgraded')
       .finally(() => clients.close());
     const body = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 255]), Buffer.from('PLAINTEXT-BODY-7f3a', 'utf8')]);

@@ -2,7 +2,7 @@
  * Background jobs on pg-boss (a Postgres-backed job engine): every replica runs workers, and each
  * job is asked for by every replica on a timer but run once (pg-boss singletons). Two jobs:
  * `oauth-maintenance` (once a minute: refresh OAuth tokens ahead of expiry, fail abandoned redirects
- * and links, prune old webhook events, expired proxy files and old proxy call records) and `webhook-dispatch` (every second: deliver the outbox).
+ * and links, prune old webhook events, expired proxy files, old proxy call records and audit records past retention) and `webhook-dispatch` (every second: deliver the outbox).
  * Refreshes are single-flight through the account's lease, so overlapping runs are safe.
  *
  * Surviving the database: pg-boss 10's own workers complete and fail jobs without awaiting the
@@ -114,6 +114,8 @@ export async function startJobs(o: {
    * seals files an older replica stored in plaintext during a rolling upgrade.
    */
   proxy?: { prune: () => Promise<unknown>; sealPlaintextFiles: () => Promise<number> };
+  /** The audit log: drops records past AUDIT_RETENTION_DAYS. */
+  audit?: { prune: () => Promise<unknown> };
   /** How often this process asks for a dispatch run (runs are de-duplicated across replicas). */
   dispatchEveryMs?: number;
   /** How many dispatch runs this process may have going at once (default DISPATCH_WORKERS). */
@@ -147,6 +149,7 @@ export async function startJobs(o: {
         await o.webhooks?.prune();
         await o.proxy?.prune();
         await o.proxy?.sealPlaintextFiles();
+        await o.audit?.prune();
       },
       o.log,
       stopping.signal,

@@ -25,6 +25,14 @@ describe('config', () => {
     expect(() => loadConfig({ LINK_FRAME_ANCESTORS: 'https://a.example/path' })).toThrow(/LINK_FRAME_ANCESTORS/);
   });
 
+  it('keeps audit records a year, and metrics and tracing off, unless told; refuses bad values', () => {
+    expect(loadConfig({})).toMatchObject({ AUDIT_RETENTION_DAYS: 365, AUDIT_FLUSH_MS: 1000, METRICS_ENABLED: false });
+    expect(loadConfig({}).OTEL_EXPORTER_OTLP_TRACES_ENDPOINT).toBeUndefined();
+    expect(() => loadConfig({ AUDIT_RETENTION_DAYS: '0' })).toThrow(/AUDIT_RETENTION_DAYS/);
+    expect(() => loadConfig({ METRICS_TOKEN: 'short' })).toThrow(/METRICS_TOKEN/);
+    expect(() => loadConfig({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'grpc://collector:4317' })).toThrow(/OTEL_EXPORTER_OTLP_TRACES_ENDPOINT/);
+  });
+
   it('requires secrets and a database in production', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/LATCHKEY_HMAC_SECRET.*\n.*LATCHKEY_ENCRYPTION_KEYS.*\n.*DATABASE_URL/s);
   });

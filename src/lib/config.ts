@@ -23,6 +23,20 @@ export const PROXY_DEFAULTS = {
   PROXY_CALL_RETENTION_DAYS: 30,
 } as const;
 
+/** The console's defaults, here once: the schema below and the console's wiring both read them. */
+export const CONSOLE_DEFAULTS = {
+  CONSOLE_SESSION_IDLE_MINUTES: 30,
+  CONSOLE_SESSION_MAX_HOURS: 12,
+  CONSOLE_SIGN_IN_ATTEMPTS: 10,
+  CONSOLE_SIGN_IN_LINK_MINUTES: 15,
+} as const;
+
+/** The audit log's defaults (src/modules/audit), here once for the schema and buildServices. */
+export const AUDIT_DEFAULTS = {
+  AUDIT_RETENTION_DAYS: 365,
+  AUDIT_FLUSH_MS: 1000,
+} as const;
+
 const EnvSchema = z
   .object({
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -88,10 +102,30 @@ const EnvSchema = z
     PROXY_FILE_TTL_SECONDS: int(10, 86_400).default(PROXY_DEFAULTS.PROXY_FILE_TTL_SECONDS),
     /** Provider proxy: days the call records are kept. */
     PROXY_CALL_RETENTION_DAYS: int(1, 3650).default(PROXY_DEFAULTS.PROXY_CALL_RETENTION_DAYS),
+    /** Audit log: days records are kept; the maintenance job prunes older ones. */
+    AUDIT_RETENTION_DAYS: int(1, 36_500).default(AUDIT_DEFAULTS.AUDIT_RETENTION_DAYS),
+    /** Audit log: how often the records of secret reads are written (in batches; a crash loses at most this much). */
+    AUDIT_FLUSH_MS: int(50, 60_000).default(AUDIT_DEFAULTS.AUDIT_FLUSH_MS),
+    /** Serve Prometheus metrics at GET /metrics. */
+    METRICS_ENABLED: bool.default(false),
+    /** When set, GET /metrics needs `Authorization: Bearer <token>`. */
+    METRICS_TOKEN: z.string().min(16).max(200).optional(),
+    /** OpenTelemetry: an OTLP/HTTP traces endpoint (e.g. http://collector:4318/v1/traces); tracing is off when unset. */
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
     /** Run the background jobs (pg-boss) in this process. */
     JOBS_ENABLED: bool.default(true),
     /** How long an API key lookup is cached in each process; a revocation reaches other replicas within it. */
     API_KEY_CACHE_MS: int(0, 300_000).default(5_000),
+    /** Serve the operator console at /console (operators are made with `latchkey console-users add`). */
+    CONSOLE_ENABLED: bool.default(false),
+    /** A console session ends after this many minutes without a request. */
+    CONSOLE_SESSION_IDLE_MINUTES: int(1, 24 * 60).default(CONSOLE_DEFAULTS.CONSOLE_SESSION_IDLE_MINUTES),
+    /** A console session ends this many hours after sign-in, however active. */
+    CONSOLE_SESSION_MAX_HOURS: int(1, 30 * 24).default(CONSOLE_DEFAULTS.CONSOLE_SESSION_MAX_HOURS),
+    /** Console sign-in attempts (password or link) per client address per 15 minutes. */
+    CONSOLE_SIGN_IN_ATTEMPTS: int(1, 10_000).default(CONSOLE_DEFAULTS.CONSOLE_SIGN_IN_ATTEMPTS),
+    /** How long a sign-in link printed by the CLI stays usable. */
+    CONSOLE_SIGN_IN_LINK_MINUTES: int(1, 7 * 24 * 60).default(CONSOLE_DEFAULTS.CONSOLE_SIGN_IN_LINK_MINUTES),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production') {

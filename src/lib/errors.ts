@@ -45,6 +45,8 @@ export const ERROR_CODES = {
   Proxy_UpstreamUnreachable: { status: 502, code: 1607 },
   Proxy_UpstreamTimeout: { status: 504, code: 1608 },
   Proxy_FileNotFound: { status: 404, code: 1609 },
+  /** GET /metrics without the METRICS_TOKEN bearer token. */
+  Metrics_Unauthorized: { status: 401, code: 1701 },
   Conflict: { status: 409, code: 1301 },
   Database_Unavailable: { status: 503, code: 1501 },
   Storage_Unreadable: { status: 500, code: 1502 },

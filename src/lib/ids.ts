@@ -21,6 +21,10 @@ export const ID_PREFIXES = {
   proxyCall: 'pc',
   callbackSession: 'cs',
   registeredClient: 'rc',
+  consoleUser: 'cu',
+  consoleSession: 'csn',
+  consoleSignInLink: 'csl',
+  auditLog: 'al',
 } as const;
 
 export function newId(kind: keyof typeof ID_PREFIXES): string {
@@ -30,6 +34,11 @@ export function newId(kind: keyof typeof ID_PREFIXES): string {
 /** A Connect Link token: `lt_` + 40 base62 characters; single-use, short-lived. */
 export function newLinkToken(): string {
   return `${ID_PREFIXES.linkToken}_${secretBody()}`;
+}
+
+/** A console session cookie or sign-in link token: a prefix + 40 base62 characters. */
+export function newConsoleToken(prefix: 'cst' | 'csi'): string {
+  return `${prefix}_${secretBody()}`;
 }
 
 /** A proxied binary response's download id: `file_` + 40 base62 characters (unguessable). */

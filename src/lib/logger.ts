@@ -29,7 +29,8 @@ const LOGGABLE_QUERY = new Set([
 
 export function safeUrl(raw: string): string {
   // A Connect Link token in the path is a capability: never logged.
-  const url = raw.replace(/\/link\/[^/?#]+/, '/link/[redacted]');
+  // So is a console sign-in link's token.
+  const url = raw.replace(/\/link\/[^/?#]+/, '/link/[redacted]').replace(/\/console\/sign-in\/[^/?#]+/, '/console/sign-in/[redacted]');
   const q = url.indexOf('?');
   if (q < 0) return url;
   const params = new URLSearchParams(url.slice(q + 1));

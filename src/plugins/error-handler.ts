@@ -23,7 +23,8 @@ export type ErrorEnvelope = {
   };
 };
 
-function toAppError(err: unknown): AppError | undefined {
+/** What an error means to a client, if it is one Latchkey knows (the console's pages use it too). */
+export function toAppError(err: unknown): AppError | undefined {
   if (isAppError(err)) return err;
   const e = err as FastifyError & { issues?: unknown };
   if (hasZodFastifySchemaValidationErrors(e)) {

@@ -19,6 +19,7 @@ const TAGS = [
   { name: 'Tools', description: 'The provider proxy: calling the provider as a connected account, without holding its credential.' },
   { name: 'Webhooks', description: 'Subscriptions to connected-account events, signed deliveries, the delivery log.' },
   { name: 'Legacy API (v1/v2)', description: "The older clients' routes (composio-core 0.4/0.5, the older Python toolset): the same data in the older shapes. Deprecated." },
+  { name: 'Audit', description: 'The audit log: every administrative change and every read of a secret, with its actor (Latchkey extension).' },
   { name: 'Operations', description: 'Liveness and readiness probes (no API key).' },
 ];
 

@@ -10,6 +10,7 @@ import { freePort } from '../../src/db/embedded.js';
 import { applyMigrations } from '../../src/db/migrate.js';
 import { createDatabase } from '../../src/db/prisma.js';
 import { createCrypto } from '../../src/lib/crypto.js';
+import { auditRepository } from '../../src/modules/audit/audit.repository.js';
 import { projectsRepository } from '../../src/modules/projects/projects.repository.js';
 import { projectsService } from '../../src/modules/projects/projects.service.js';
 
@@ -30,7 +31,7 @@ export async function seedProject(databaseUrl: string, secrets: ReturnType<typeo
   await applyMigrations(databaseUrl);
   const clients = createDatabase(databaseUrl, 1);
   try {
-    const projects = projectsService({ repo: projectsRepository(clients.db), crypto: secrets.crypto, cacheMs: 0 });
+    const projects = projectsService({ repo: projectsRepository(clients.db), crypto: secrets.crypto, cacheMs: 0, audit: { record: auditRepository(clients.db, clients.pool).recordIn } });
     return (await projects.createProject(`p-${randomBytes(3).toString('hex')}`)).apiKey;
   } finally {
     await clients.close();
@@ -47,10 +48,11 @@ export type ServerProcess = {
   kill: (signal?: NodeJS.Signals) => Promise<void>;
 };
 
-export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
+/** `nodeArgs` go before the entry point (e.g. a preload with `--import`). */
+export async function startServerProcess(env: Record<string, string>, nodeArgs: string[] = []): Promise<ServerProcess> {
   const port = await freePort();
   let out = '';
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...nodeArgs, 'src/server.ts'], {
     cwd: root,
     env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'info', MIGRATE_ON_START: 'false', PORT: String(port), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,6 +1,7 @@
 /** Prisma access for auth configs. Every query is scoped to the project, and deleted rows are invisible. */
 import type pg from 'pg';
 import type { Db, Prisma } from '../../db/prisma.js';
+import { type Alongside, writeWith } from '../../db/transaction.js';
 
 export type AuthConfigRow = Awaited<ReturnType<Db['authConfig']['findFirstOrThrow']>>;
 
@@ -29,8 +30,9 @@ type DbRow = {
 
 export function authConfigsRepository(db: Db, pool: pg.Pool) {
   return {
-    create(data: Prisma.AuthConfigUncheckedCreateInput) {
-      return db.authConfig.create({ data });
+    /** Every change below carries its audit record (`alongside`), written in its transaction. */
+    create(data: Prisma.AuthConfigUncheckedCreateInput, alongside: Alongside) {
+      return writeWith(db, (tx) => tx.authConfig.create({ data }), () => true, alongside);
     },
     /**
      * The one read not scoped to a project: the public client ID metadata document route
@@ -106,17 +108,18 @@ export function authConfigsRepository(db: Db, pool: pg.Pool) {
      * Soft-deletes the config and, in the same transaction, what goes with it (`cascade`: its
      * connections, written by their own store).
      */
-    async softDelete(projectId: string, id: string, cascade: (tx: Prisma.TransactionClient, at: Date) => Promise<unknown>) {
+    async softDelete(projectId: string, id: string, cascade: (tx: Prisma.TransactionClient, at: Date) => Promise<unknown>, alongside: Alongside) {
       const at = new Date();
       return db.$transaction(async (tx) => {
         const cfg = await tx.authConfig.updateMany({ where: { id, projectId, deletedAt: null }, data: { deletedAt: at } });
         if (cfg.count !== 1) return false;
         await cascade(tx, at);
+        await alongside(tx);
         return true;
       });
     },
-    async update(projectId: string, id: string, data: Prisma.AuthConfigUpdateManyMutationInput) {
-      const r = await db.authConfig.updateMany({ where: { id, projectId, deletedAt: null }, data });
+    async update(projectId: string, id: string, data: Prisma.AuthConfigUpdateManyMutationInput, alongside: Alongside) {
+      const r = await writeWith(db, (tx) => tx.authConfig.updateMany({ where: { id, projectId, deletedAt: null }, data }), (r) => r.count === 1, alongside);
       return r.count === 1;
     },
   };

@@ -16,6 +16,8 @@ import type { ResolvedToolkit, ToolkitsService } from '../toolkits/toolkits.serv
 import type { AuthConfigRow, AuthConfigsRepository } from './auth-configs.repository.js';
 import type { AuthConfigObject, CreateAuthConfigBody, ListAuthConfigsQuery, UpdateAuthConfigBody } from './auth-configs.schemas.js';
 import { associatedData } from '../../lib/sealed.js';
+import type { AuditEntry } from '../audit/audit.repository.js';
+import type { AuditService } from '../audit/audit.service.js';
 
 
 type CredentialMap = Record<string, unknown>;
@@ -62,8 +64,11 @@ export function authConfigsService(deps: {
   managedAuth: Map<string, ManagedCredentials>;
   /** Soft-deletes a config's connections inside the config's delete transaction (their store's write). */
   deleteConnections: (tx: Prisma.TransactionClient, projectId: string, authConfigId: string, at: Date) => Promise<unknown>;
+  audit: Pick<AuditService, 'record'>;
 }) {
   const { repo, toolkits, crypto, managedAuth } = deps;
+  /** The change's audit record, written in the change's own transaction (names of fields, never values). */
+  const recording = (entry: AuditEntry) => (tx: Prisma.TransactionClient) => deps.audit.record(tx, entry);
   const aad = (projectId: string, id: string) => associatedData('authConfigCredentials', projectId, id);
 
   const secretKeysFor = (scheme: AuthSchemeDefinition | undefined, creds: CredentialMap) => secretKeys(scheme?.fields.auth_config_creation ?? [], creds);
@@ -195,7 +200,7 @@ export function authConfigsService(deps: {
         proxyConfig: ac.type === 'use_custom_auth' && ac.proxy_config ? ac.proxy_config : undefined,
         toolAccessConfig: ac.tool_access_config ?? {},
         isEnabledForToolRouter: ac.is_enabled_for_tool_router ?? false,
-      });
+      }, recording({ projectId, action: 'auth_config.create', objectId: id, detail: { toolkit: def.slug, auth_scheme: mode, managed: ac.type === 'use_composio_managed_auth' } }));
       return {
         toolkit: { slug: def.slug },
         auth_config: {
@@ -261,17 +266,19 @@ export function authConfigsService(deps: {
         toolAccessConfig: tac,
         ...(body.is_enabled_for_tool_router !== undefined ? { isEnabledForToolRouter: body.is_enabled_for_tool_router } : {}),
         ...(body.type === 'custom' && body.proxy_config !== undefined ? { proxyConfig: body.proxy_config ?? DbNull } : {}),
-      });
+      }, recording({ projectId, action: 'auth_config.update', objectId: id, detail: { fields: Object.keys(body).filter((k) => k !== 'type') } }));
       return {};
     },
 
     async setStatus(projectId: string, id: string, status: 'ENABLED' | 'DISABLED') {
-      if (!(await repo.update(projectId, id, { status }))) throw new AppError('AuthConfig_ResourceNotFound', `Auth config ${id} not found`);
+      const action = status === 'ENABLED' ? 'auth_config.enable' : 'auth_config.disable';
+      if (!(await repo.update(projectId, id, { status }, recording({ projectId, action, objectId: id })))) throw new AppError('AuthConfig_ResourceNotFound', `Auth config ${id} not found`);
       return {};
     },
 
     async remove(projectId: string, id: string) {
-      if (!(await repo.softDelete(projectId, id, (tx, at) => deps.deleteConnections(tx, projectId, id, at)))) throw new AppError('AuthConfig_ResourceNotFound', `Auth config ${id} not found`);
+      const record = recording({ projectId, action: 'auth_config.delete', objectId: id });
+      if (!(await repo.softDelete(projectId, id, (tx, at) => deps.deleteConnections(tx, projectId, id, at), record))) throw new AppError('AuthConfig_ResourceNotFound', `Auth config ${id} not found`);
       return { success: true };
     },
   };

@@ -6,12 +6,17 @@
  *   the status the caller read, so two racing writers cannot both move an account;
  * - another module's row that belongs with a write (an OAuth attempt, a link session) is written by
  *   that module's repository inside the store's transaction, through an `alongside(tx)` callback.
+ * - every create, patch, status move and delete writes its audit record in the same transaction
+ *   (the record names the acting API key, operator or `system`; audit-context.ts).
  * test/table-owner.test.ts fails if any file outside this folder writes the table.
  */
 import type pg from 'pg';
 import type { Db, Prisma } from '../../db/prisma.js';
 import type { Crypto } from '../../lib/crypto.js';
 import { sealedValues } from '../../lib/sealed.js';
+import type { AuditAction } from '../audit/audit.actions.js';
+import type { AuditService } from '../audit/audit.service.js';
+import { auditedStatement } from '../audit/audit.repository.js';
 import { type Acl, NO_ACL } from './shared-access.js';
 import { type Status, transition } from './state-machine.js';
 
@@ -85,8 +90,19 @@ const INSERT_SQL = `
 /** Re-sealing keeps `updated_at`: a key rotation is not a change of the account. */
 const RESEAL_SQL = 'UPDATE connected_accounts SET state = $4 WHERE id = $1 AND project_id = $2 AND state = $3';
 
-export function accountStore(deps: { db: Db; pool: pg.Pool; crypto: Pick<Crypto, 'seal' | 'open'> }) {
-  const { db, pool } = deps;
+/** The audit action of a status move: the administrative ones by name, the rest as a status change. */
+function moveAction(from: string, to: Status): AuditAction {
+  if (to === 'INACTIVE') return 'connected_account.disable';
+  if (to === 'ACTIVE' && from === 'INACTIVE') return 'connected_account.enable';
+  if (to === 'REVOKED') return 'connected_account.revoke';
+  return 'connected_account.status_change';
+}
+
+/** What a patch changed, by name (`val` is the credentials): never a value. */
+const changedFields = (c: Omit<Change, 'reason'>) => Object.keys(c).filter((k) => k !== 'secretKeys').map((k) => (k === 'val' ? 'credentials' : k)).sort();
+
+export function accountStore(deps: { db: Db; pool: pg.Pool; crypto: Pick<Crypto, 'seal' | 'open'>; audit: Pick<AuditService, 'record'> }) {
+  const { db, pool, audit } = deps;
   const sealed = sealedValues(deps.crypto);
   const seal = (projectId: string, id: string, val: Val) => sealed.sealJson('connectedAccountState', projectId, id, val);
 
@@ -119,6 +135,9 @@ export function accountStore(deps: { db: Db; pool: pg.Pool; crypto: Pick<Crypto,
     });
   }
 
+  const record = (tx: Tx, ref: { projectId: string; id: string }, action: AuditAction, detail?: Record<string, unknown>) =>
+    audit.record(tx, { projectId: ref.projectId, action, objectId: ref.id, detail });
+
   return {
     /** The account's fields (`state.val` without `status`). Throws DecryptError when they do not open. */
     open: (row: { projectId: string; id: string; state: string }): Val => sealed.openJson<Val>('connectedAccountState', row.projectId, row.id, row.state),
@@ -132,21 +151,25 @@ export function accountStore(deps: { db: Db; pool: pg.Pool; crypto: Pick<Crypto,
       const state = seal(a.projectId, a.id, a.val);
       const labels = a.labels ?? [];
       const acl = a.acl ?? NO_ACL;
+      const detail = { toolkit: a.toolkitSlug, auth_scheme: a.authScheme, status: a.status };
       if (alongside) {
         const { val: _val, acl: _acl, ...row } = a;
         await db.$transaction(async (tx) => {
           await tx.connectedAccount.create({ data: { ...row, labels, ...aclColumns(acl), state }, select: { id: true } });
           await alongside(tx);
+          await record(tx, a, 'connected_account.create', detail);
         });
         return true;
       }
+      // The prepared INSERT and its audit record as one statement: atomic, one round trip.
+      const { text, values } = auditedStatement(
+        INSERT_SQL,
+        [a.id, a.projectId, a.authConfigId, a.toolkitSlug, a.userId, a.authScheme, a.status, state, a.secretKeys, a.alias, a.wordId, a.callbackUrl, a.accountType, labels,
+         acl.allowAllUsers, acl.allowedUserIds, acl.notAllowedUserIds, a.tokenExpiresAt ?? null, a.statusReason ?? null],
+        { projectId: a.projectId, action: 'connected_account.create', objectId: a.id, detail },
+      );
       try {
-        const r = await pool.query({
-          name: 'connected_account_insert',
-          text: INSERT_SQL,
-          values: [a.id, a.projectId, a.authConfigId, a.toolkitSlug, a.userId, a.authScheme, a.status, state, a.secretKeys, a.alias, a.wordId, a.callbackUrl, a.accountType, labels,
-                   acl.allowAllUsers, acl.allowedUserIds, acl.notAllowedUserIds, a.tokenExpiresAt ?? null, a.statusReason ?? null],
-        });
+        const r = await pool.query({ name: 'connected_account_insert_audited', text, values });
         return r.rowCount === 1;
       } catch (err) {
         if ((err as { code?: string }).code === '23505') throw Object.assign(new Error('unique violation'), { code: 'P2002' });
@@ -162,17 +185,17 @@ export function accountStore(deps: { db: Db; pool: pg.Pool; crypto: Pick<Crypto,
     async move(ref: AccountRef, to: Status, change: Change = {}, alongside?: Alongside): Promise<boolean> {
       transition(ref.status as Status, to);
       const data = { ...toData(ref, { reason: null, ...change }), status: to };
-      if (alongside) return casWith(ref, data, alongside);
-      const r = await db.connectedAccount.updateMany({ where: live(ref), data });
-      return r.count === 1;
+      return casWith(ref, data, async (tx) => {
+        await alongside?.(tx);
+        await record(tx, ref, moveAction(ref.status, to), { from: ref.status, to });
+      });
     },
 
     /** Changes fields other than the status (credentials, alias, labels, ACL), while the status is still the one read. */
     async patch(ref: AccountRef, change: Omit<Change, 'reason'>): Promise<boolean> {
       const data = toData(ref, change);
       if (!Object.keys(data).length) return true;
-      const r = await db.connectedAccount.updateMany({ where: live(ref), data });
-      return r.count === 1;
+      return casWith(ref, data, (tx) => record(tx, ref, 'connected_account.update', { fields: changedFields(change) }));
     },
 
     /** Takes the refresh lease of an ACTIVE account; false while another process holds it. */
@@ -216,8 +239,12 @@ export function accountStore(deps: { db: Db; pool: pg.Pool; crypto: Pick<Crypto,
 
     /** Soft delete: gone from every read; the alias is given up. */
     async softDelete(projectId: string, id: string): Promise<boolean> {
-      const r = await db.connectedAccount.updateMany({ where: { id, projectId, deletedAt: null }, data: { deletedAt: new Date(), alias: null } });
-      return r.count === 1;
+      return db.$transaction(async (tx) => {
+        const r = await tx.connectedAccount.updateMany({ where: { id, projectId, deletedAt: null }, data: { deletedAt: new Date(), alias: null } });
+        if (r.count !== 1) return false;
+        await record(tx, { projectId, id }, 'connected_account.delete');
+        return true;
+      });
     },
 
     /** The accounts of a deleted auth config go with it, in the config's own transaction. */

@@ -26,6 +26,8 @@ import type { AccountRow, ConnectedAccountsRepository } from './connected-accoun
 import type { AccountObject, CreateAccountBody, ListAccountsQuery, UpdateAccountBody } from './connected-accounts.schemas.js';
 import { ACL_ONLY_FOR_SHARED, aclOf, aclWire, applyAcl, mayUse, newAccountAcl } from './shared-access.js';
 import { type Status, STATUS_REASONS, transition } from './state-machine.js';
+import type { AuditAction } from '../audit/audit.actions.js';
+import type { AuditService } from '../audit/audit.service.js';
 
 type Val = Record<string, unknown>;
 
@@ -64,6 +66,8 @@ export function connectedAccountsService(deps: {
   minted: Pick<MintedTokens, 'check' | 'first'>;
   /** OAUTH1: the `Authorization: OAuth …` header for one request as an account. */
   signOAuth1?: (cfg: AuthConfigRow, val: Val, req: { method: string; url: string }) => Promise<string>;
+  /** Reads that hand out a credential are recorded (buffered, off the request path). */
+  audit: Pick<AuditService, 'recordRead'>;
   /** Told about rows whose sealed state does not open (wrong keyring or altered data). */
   onUnreadable?: (accountId: string) => void;
 }) {
@@ -101,6 +105,10 @@ export function connectedAccountsService(deps: {
   const changed = (projectId: string) => counts.delete(projectId);
 
   const openVal = store.open;
+  /** A response carrying this account's secrets unmasked is a read of a secret: it is recorded. */
+  const noteSecretRead = (caller: Caller, row: AccountRow, action: AuditAction = 'connected_account.read_secret') => {
+    if (!caller.maskCredentials && row.secretKeys.length) deps.audit.recordRead({ projectId: caller.projectId, action, objectId: row.id });
+  };
   const masked = (val: Val, secretKeys: string[], mask: boolean): Val =>
     mask ? Object.fromEntries(Object.entries(val).map(([k, v]) => [k, secretKeys.includes(k) && v !== null && v !== undefined ? MASK : v])) : val;
 
@@ -309,7 +317,10 @@ export function connectedAccountsService(deps: {
     },
 
     async get(caller: Caller, id: string) {
-      return toObject(await current(await findOrThrow(caller.projectId, id)), caller.maskCredentials, true);
+      const row = await current(await findOrThrow(caller.projectId, id));
+      const out = toObject(row, caller.maskCredentials, true);
+      noteSecretRead(caller, row);
+      return out;
     },
 
     /** Latchkey extension: refresh an OAuth token now, whatever its expiry. */
@@ -318,7 +329,10 @@ export function connectedAccountsService(deps: {
       if (!REFRESHABLE.includes(row.authScheme as AuthScheme) && !isMintedScheme(row.authScheme)) {
         throw new AppError('ConnectedAccount_NotSupported', `${row.authScheme} accounts have no token to refresh`);
       }
-      return toObject(await oauth.refreshNow(row), caller.maskCredentials, true);
+      const fresh = await oauth.refreshNow(row);
+      const out = toObject(fresh, caller.maskCredentials, true);
+      noteSecretRead(caller, fresh);
+      return out;
     },
 
     async list(caller: Caller, q: ListAccountsQuery) {
@@ -342,7 +356,9 @@ export function connectedAccountsService(deps: {
         items: page.map((r) => {
           // One row that cannot be opened must not take the whole page down: list it without credentials.
           try {
-            return toObject(r, caller.maskCredentials, false);
+            const out = toObject(r, caller.maskCredentials, false);
+            noteSecretRead(caller, r);
+            return out;
           } catch (err) {
             if (!(err instanceof DecryptError)) throw err;
             deps.onUnreadable?.(r.id);
@@ -504,6 +520,7 @@ export function connectedAccountsService(deps: {
           params.parameters.push({ name: 'Authorization', in: 'header', value: await deps.signOAuth1(cfg, openVal(row), { method: request?.method ?? 'GET', url }) });
         }
       }
+      noteSecretRead(caller, row, 'connected_account.read_auth_params');
       return params;
     },
   };

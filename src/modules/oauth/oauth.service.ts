@@ -104,6 +104,8 @@ export function oauthService(deps: {
   /** Removes parked callbacks long expired (the background sweep). */
   pruneParked?: () => Promise<void>;
   log?: (msg: string, extra?: object) => void;
+  /** Told each refresh's outcome and, when it failed, the provider's error code (metrics). */
+  onRefresh?: (outcome: 'refreshed' | 'expired' | 'retrying' | 'skipped', error?: string) => void;
 }) {
   const { repo, accounts, crypto, settings } = deps;
   const verifierAad = (projectId: string, attemptId: string) => associatedData('oauthCodeVerifier', projectId, attemptId);
@@ -252,7 +254,9 @@ export function oauthService(deps: {
     const cfg = await deps.findConfig(row.projectId, row.authConfigId);
     if (!(refreshToken || mints) || !cfg) {
       await accounts.releaseLease(row);
-      return refreshToken || mints ? 'auth_config_deleted' : 'no_refresh_token';
+      const reason = refreshToken || mints ? 'auth_config_deleted' : 'no_refresh_token';
+      deps.onRefresh?.('skipped', reason);
+      return reason;
     }
     try {
       if (deps.renewer && mints) {
@@ -271,12 +275,14 @@ export function oauthService(deps: {
       const ctx = await context(row.projectId, cfg);
       const tokens = await refreshTokens(oauthConfiguration(ctx.details, ctx.creds, val, settings, ctx.source), refreshToken, ctx.details);
       await accounts.releaseLease(row, { tokens: tokenWrite(val, tokens, refreshToken) });
+      deps.onRefresh?.('refreshed');
       return undefined;
     } catch (err) {
       const p = err instanceof ProviderError ? err : undefined;
       if (p?.kind === 'permanent') {
         deps.log?.('token refresh failed permanently', { account: row.id, error: p.error });
         await accounts.releaseLease(row, { expire: { reason: STATUS_REASONS.permanentRefreshError, val: { ...val, expired_at: new Date().toISOString() } } });
+        deps.onRefresh?.('expired', p.error);
         return p.error;
       }
       const failures = row.refreshFailures + 1;
@@ -284,6 +290,7 @@ export function oauthService(deps: {
       const delay = Math.min(30 * 60_000, 15_000 * 2 ** Math.min(failures - 1, 10)) * (0.5 + Math.random() / 2);
       deps.log?.('token refresh failed, will retry', { account: row.id, error: p?.error ?? 'unexpected', failures });
       await accounts.releaseLease(row, { backoff: { refreshFailures: failures, nextRefreshAt: new Date(Date.now() + delay) } });
+      deps.onRefresh?.('retrying', p?.error ?? 'unexpected');
       return p?.error ?? 'unexpected';
     }
   }

@@ -7,6 +7,8 @@
 import type { Crypto } from '../../lib/crypto.js';
 import { AppError } from '../../lib/errors.js';
 import { newApiKeySecret, newId } from '../../lib/ids.js';
+import type { AuditService } from '../audit/audit.service.js';
+import type { AuditEntry } from '../audit/audit.repository.js';
 import type { ProjectsRepository } from './projects.repository.js';
 
 /** Who is calling: the project, the key, and whether credential values must be masked for it. */
@@ -20,9 +22,12 @@ export function projectsService(deps: {
   repo: ProjectsRepository;
   crypto: Pick<Crypto, 'hmac' | 'equal'>;
   cacheMs: number;
+  audit: Pick<AuditService, 'record'>;
   onError?: (err: unknown) => void;
 }) {
   const { repo, crypto, cacheMs } = deps;
+  /** The change's audit record, written in the change's own transaction. */
+  const recording = (entry: AuditEntry) => (tx: Parameters<AuditService['record']>[0]) => deps.audit.record(tx, entry);
   const cache = new Map<string, { caller: Caller; until: number }>();
   const lastTouched = new Map<string, number>();
 
@@ -41,7 +46,8 @@ export function projectsService(deps: {
   return {
     async createProject(name: string) {
       const { secret, key } = material('default');
-      const project = await repo.createProjectWithKey({ id: newId('project'), name }, key);
+      const id = newId('project');
+      const project = await repo.createProjectWithKey({ id, name }, key, recording({ projectId: id, action: 'project.create', objectId: id, detail: { api_key_id: key.id } }));
       return { project, apiKey: secret, keyId: key.id };
     },
 
@@ -49,14 +55,15 @@ export function projectsService(deps: {
     async createKey(projectId: string, name: string, opts: { masked?: boolean } = {}) {
       if (!(await repo.findProject(projectId))) throw new AppError('Route_NotFound', `Project ${projectId} not found`);
       const { secret, key } = material(name);
-      await repo.createKey(projectId, { ...key, maskCredentials: opts.masked ?? false });
+      const masked = opts.masked ?? false;
+      await repo.createKey(projectId, { ...key, maskCredentials: masked }, recording({ projectId, action: 'api_key.create', objectId: key.id, detail: { masked } }));
       return { id: key.id, name, prefix: key.prefix, apiKey: secret };
     },
 
     /** How long this project's Connect Links stay usable (60 s to 7 days). */
     async setLinkTtl(projectId: string, seconds: number) {
       if (!Number.isInteger(seconds) || seconds < 60 || seconds > 7 * 86_400) throw new AppError('Request_ValidationError', 'The link lifetime is 60 to 604800 seconds');
-      await repo.updateProject(projectId, { linkTtlSeconds: seconds });
+      await repo.updateProject(projectId, { linkTtlSeconds: seconds }, recording({ projectId, action: 'project.update_settings', objectId: projectId, detail: { link_ttl_seconds: seconds } }));
     },
 
     /** Branding of the hosted Connect Link page; an empty value clears it. */
@@ -64,11 +71,12 @@ export function projectsService(deps: {
       if (b.name !== undefined && b.name.length > 120) throw new AppError('Request_ValidationError', 'The display name is at most 120 characters');
       if (b.logoUrl && !/^https:\/\/[^\s"'<>]{1,1990}$/.test(b.logoUrl)) throw new AppError('Request_ValidationError', 'The logo must be an https URL');
       if (b.accent && !/^#[0-9a-fA-F]{6}$/.test(b.accent)) throw new AppError('Request_ValidationError', 'The accent colour looks like #3558e6');
-      await repo.updateProject(projectId, {
+      const data = {
         ...(b.name !== undefined ? { brandName: b.name || null } : {}),
         ...(b.logoUrl !== undefined ? { brandLogoUrl: b.logoUrl || null } : {}),
         ...(b.accent !== undefined ? { brandAccent: b.accent || null } : {}),
-      });
+      };
+      await repo.updateProject(projectId, data, recording({ projectId, action: 'project.update_settings', objectId: projectId, detail: { branding: data } }));
     },
 
     /**
@@ -81,24 +89,25 @@ export function projectsService(deps: {
         throw new AppError('Request_ValidationError', 'The verifier must be https (plain http only on localhost)');
       }
       if (!(await repo.findProject(projectId))) throw new AppError('Route_NotFound', `Project ${projectId} not found`);
-      await repo.updateProject(projectId, { callbackVerifierUrl: url || null });
+      await repo.updateProject(projectId, { callbackVerifierUrl: url || null }, recording({ projectId, action: 'project.update_settings', objectId: projectId, detail: { callback_verifier: url ? 'set' : 'cleared' } }));
     },
 
     callbackVerifierUrl: (projectId: string) => repo.callbackVerifierUrl(projectId),
 
     /** Project setting: mask credential values in every response (takes effect within API_KEY_CACHE_MS). */
     async setMasking(projectId: string, masked: boolean) {
-      await repo.setProjectMasking(projectId, masked);
+      await repo.setProjectMasking(projectId, masked, recording({ projectId, action: 'project.set_masking', objectId: projectId, detail: { mask_credentials: masked } }));
       for (const [h, v] of cache) if (v.caller.projectId === projectId) cache.delete(h);
     },
 
     listKeys: (projectId: string) => repo.listKeys(projectId),
     listProjects: () => repo.listProjects(),
+    findProject: (id: string) => repo.findProject(id),
     findProjectByName: (name: string) => repo.findProjectByName(name),
     countProjects: () => repo.countProjects(),
 
     async revokeKey(projectId: string, keyId: string) {
-      const ok = await repo.revokeKey(projectId, keyId);
+      const ok = await repo.revokeKey(projectId, keyId, recording({ projectId, action: 'api_key.revoke', objectId: keyId }));
       if (!ok) throw new AppError('Route_NotFound', `API key ${keyId} not found or already revoked`);
       for (const [h, v] of cache) if (v.caller.keyId === keyId) cache.delete(h);
     },

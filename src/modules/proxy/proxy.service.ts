@@ -34,6 +34,7 @@ import type { ProxyBody } from './proxy.schemas.js';
 import { accountRateLimiter } from './rate-limiter.js';
 import { describeBody } from './response-body.js';
 import { byteLimit, hopByHop, readBounded, responseHeaders, send, upstreamError } from './upstream.js';
+import type { AuditService } from '../audit/audit.service.js';
 
 export type ProxySettings = {
   publicUrl: string;
@@ -74,6 +75,8 @@ export function proxyService(deps: {
   crypto: Pick<Crypto, 'seal' | 'open'>;
   settings: ProxySettings;
   log: (msg: string, extra?: object) => void;
+  /** Every proxied call used a credential: each is in the audit log (buffered, off the request path). */
+  audit: Pick<AuditService, 'recordRead'>;
 }) {
   const { repo, accounts, settings: s } = deps;
   const limiter = accountRateLimiter(s.accountRateLimit, 60_000);
@@ -160,6 +163,13 @@ export function proxyService(deps: {
   };
 
   async function record(caller: Caller, row: AccountRow, method: string, url: URL, started: number, o: Outcome) {
+    deps.audit.recordRead({
+      projectId: caller.projectId,
+      action: 'proxy.call',
+      objectId: row.id,
+      outcome: o.error ? 'failure' : 'success',
+      detail: { method, host: url.host, upstream_status: o.status, ...(o.error ? { error: o.error } : {}) },
+    });
     await repo
       .recordCall({
         id: newId('proxyCall'),

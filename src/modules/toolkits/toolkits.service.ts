@@ -6,6 +6,9 @@ import { z } from 'zod';
 import { AppError } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
 import { decodeCursor, encodeCursor, pageInfo } from '../../lib/pagination.js';
+import type { Tx } from '../../db/transaction.js';
+import type { AuditEntry } from '../audit/audit.repository.js';
+import type { AuditService } from '../audit/audit.service.js';
 import type { ToolkitsRepository } from './toolkits.repository.js';
 import type { ListToolkitsQuery, MultiToolkitsBody, ToolkitDetail } from './toolkits.schemas.js';
 import type { AuthScheme, ToolkitDefinition, ToolkitField } from './toolkit-definition.js';
@@ -54,8 +57,11 @@ export function toolkitsService(deps: {
   managedSchemes: ManagedSchemes;
   /** The egress guard's save-time check for the URLs Latchkey will call on a project's behalf. */
   urlProblem: (url: string) => string | undefined;
+  audit: Pick<AuditService, 'record'>;
 }) {
   const { catalogue, repo, managedSchemes } = deps;
+  /** The change's audit record, written in the change's own transaction. */
+  const recording = (entry: AuditEntry) => (tx: Tx) => deps.audit.record(tx, entry);
 
   const index = catalogueIndex(
     [...catalogue.values()].map((definition) => ({ definition, type: 'native' as const, createdAt: CATALOGUE_DATE, updatedAt: CATALOGUE_DATE })),
@@ -260,19 +266,19 @@ export function toolkitsService(deps: {
       if (await repo.findCustom(projectId, def.slug)) {
         throw AppError.final('Toolkit_AlreadyExists', `Toolkit ${def.slug} already exists in this project`);
       }
-      await repo.createCustom(projectId, newId('customToolkit'), def);
+      await repo.createCustom(projectId, newId('customToolkit'), def, recording({ projectId, action: 'toolkit.create', objectId: def.slug }));
       return { slug: def.slug, type: 'custom' as const };
     },
 
     async replaceCustom(projectId: string, slug: string, body: unknown) {
       const def = checkDefinition(body);
       if (def.slug !== slug) throw new AppError('Toolkit_InvalidDefinition', 'The slug in the body must match the path');
-      if (!(await repo.replaceCustom(projectId, slug, def))) throw new AppError('Toolkit_ResourceNotFound', `Custom toolkit ${slug} not found`);
+      if (!(await repo.replaceCustom(projectId, slug, def, recording({ projectId, action: 'toolkit.update', objectId: slug })))) throw new AppError('Toolkit_ResourceNotFound', `Custom toolkit ${slug} not found`);
       return { slug, type: 'custom' as const };
     },
 
     async deleteCustom(projectId: string, slug: string) {
-      if (!(await repo.deleteCustom(projectId, slug))) throw new AppError('Toolkit_ResourceNotFound', `Custom toolkit ${slug} not found`);
+      if (!(await repo.deleteCustom(projectId, slug, recording({ projectId, action: 'toolkit.delete', objectId: slug })))) throw new AppError('Toolkit_ResourceNotFound', `Custom toolkit ${slug} not found`);
       return { success: true };
     },
   };

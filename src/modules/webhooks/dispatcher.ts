@@ -84,6 +84,8 @@ export function webhookDispatcher(deps: {
   egress: Pick<Egress, 'fetch'>;
   settings: DispatcherSettings;
   log?: (msg: string, extra?: object) => void;
+  /** Told each attempt's outcome once it is recorded (metrics). */
+  onAttempt?: (outcome: 'SUCCEEDED' | 'PENDING' | 'FAILED') => void;
 }) {
   const { repo, crypto, settings } = deps;
   const secretAad = (projectId: string, id: string) => associatedData('webhookSecret', projectId, id);
@@ -202,6 +204,7 @@ export function webhookDispatcher(deps: {
       attempt: { id: newId('webhookAttempt'), startedAt: started, durationMs: Date.now() - started.getTime() },
       next,
     });
+    deps.onAttempt?.(next.status);
     if (!ok) deps.log?.('webhook delivery failed', { delivery: d.id, error, will_retry: next.status === 'PENDING' });
   }
 

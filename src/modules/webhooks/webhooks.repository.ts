@@ -5,6 +5,7 @@
  */
 import type pg from 'pg';
 import type { Db, Prisma } from '../../db/prisma.js';
+import { type Alongside, writeWith } from '../../db/transaction.js';
 
 /**
  * How long a worker owns a claimed delivery before another may take it (covers a crash). It must
@@ -75,7 +76,9 @@ type Queryable = Pick<pg.PoolClient, 'query'>;
 
 export function webhooksRepository(db: Db, pool: pg.Pool) {
   return {
-    createSubscription: (data: Prisma.WebhookSubscriptionUncheckedCreateInput) => db.webhookSubscription.create({ data }),
+    /** Changes made for a project carry their audit record (`alongside`), written in their transaction. */
+    createSubscription: (data: Prisma.WebhookSubscriptionUncheckedCreateInput, alongside: Alongside) =>
+      writeWith(db, (tx) => tx.webhookSubscription.create({ data }), () => true, alongside),
     findSubscription: (projectId: string, id: string) => db.webhookSubscription.findFirst({ where: { id, projectId, deletedAt: null } }),
     listSubscriptions: (projectId: string, after: { createdAt: Date; id: string } | undefined, take: number) =>
       db.webhookSubscription.findMany({
@@ -88,8 +91,9 @@ export function webhooksRepository(db: Db, pool: pg.Pool) {
         take,
       }),
     countSubscriptions: (projectId: string) => db.webhookSubscription.count({ where: { projectId, deletedAt: null } }),
-    async updateSubscription(projectId: string, id: string, data: Prisma.WebhookSubscriptionUpdateManyMutationInput) {
-      return (await db.webhookSubscription.updateMany({ where: { id, projectId, deletedAt: null }, data })).count === 1;
+    async updateSubscription(projectId: string, id: string, data: Prisma.WebhookSubscriptionUpdateManyMutationInput, alongside: Alongside) {
+      const r = await writeWith(db, (tx) => tx.webhookSubscription.updateMany({ where: { id, projectId, deletedAt: null }, data }), (r) => r.count === 1, alongside);
+      return r.count === 1;
     },
 
     /**
@@ -242,7 +246,8 @@ export function webhooksRepository(db: Db, pool: pg.Pool) {
       }),
     findDelivery: (projectId: string, subscriptionId: string, id: string) =>
       db.webhookDelivery.findFirst({ where: { id, projectId, subscriptionId } }),
-    createDelivery: (data: Prisma.WebhookDeliveryUncheckedCreateInput) => db.webhookDelivery.create({ data }),
+    createDelivery: (data: Prisma.WebhookDeliveryUncheckedCreateInput, alongside: Alongside) =>
+      writeWith(db, (tx) => tx.webhookDelivery.create({ data }), () => true, alongside),
     /** Old, fanned-out events and finished deliveries are kept for a while, then dropped. */
     async prune(olderThan: Date) {
       await db.webhookEvent.deleteMany({ where: { createdAt: { lt: olderThan }, dispatchedAt: { not: null }, deliveries: { none: { status: 'PENDING' } } } });

@@ -12,6 +12,9 @@ import { newWebhookSecret } from './signing.js';
 import type { WebhooksRepository } from './webhooks.repository.js';
 import { EVENT_TYPES } from './webhooks.schemas.js';
 import { associatedData } from '../../lib/sealed.js';
+import type { Tx } from '../../db/transaction.js';
+import type { AuditEntry } from '../audit/audit.repository.js';
+import type { AuditService } from '../audit/audit.service.js';
 
 type SubscriptionRow = NonNullable<Awaited<ReturnType<WebhooksRepository['findSubscription']>>>;
 const CursorShape = z.object({ c: z.iso.datetime(), i: z.string().max(64), p: z.number().int().min(1), t: z.number().int().min(0) });
@@ -22,8 +25,11 @@ export function webhooksService(deps: {
   /** The egress guard's save-time check (webhook deliveries go through the same guard). */
   urlProblem: (url: string) => string | undefined;
   settings: { rotationGraceMs: number };
+  audit: Pick<AuditService, 'record'>;
 }) {
   const { repo, crypto, settings } = deps;
+  /** The change's audit record, written in the change's own transaction (never the URL or the signing secret). */
+  const recording = (entry: AuditEntry) => (tx: Tx) => deps.audit.record(tx, entry);
   const aad = (projectId: string, id: string) => associatedData('webhookSecret', projectId, id);
 
   const view = (s: SubscriptionRow) => ({
@@ -63,7 +69,7 @@ export function webhooksService(deps: {
         enabledEvents: [...new Set(body.enabled_events)],
         version: body.version,
         secret: crypto.seal(secret, aad(projectId, id)),
-      });
+      }, recording({ projectId, action: 'webhook_subscription.create', objectId: id, detail: { events: body.enabled_events.length } }));
       return { ...view(row), secret };
     },
 
@@ -94,12 +100,12 @@ export function webhooksService(deps: {
         ...(body.version ? { version: body.version } : {}),
         ...(body.enabled === true ? { status: 'ENABLED', disabledReason: null, consecutiveFailures: 0 } : {}),
         ...(body.enabled === false ? { status: 'DISABLED', disabledReason: 'Disabled by the project' } : {}),
-      });
+      }, recording({ projectId, action: 'webhook_subscription.update', objectId: id, detail: { fields: Object.keys(body).sort() } }));
       return view(await findOrThrow(projectId, id));
     },
 
     async remove(projectId: string, id: string) {
-      if (!(await repo.updateSubscription(projectId, id, { deletedAt: new Date(), status: 'DISABLED' }))) {
+      if (!(await repo.updateSubscription(projectId, id, { deletedAt: new Date(), status: 'DISABLED' }, recording({ projectId, action: 'webhook_subscription.delete', objectId: id })))) {
         throw new AppError('Route_NotFound', `Webhook subscription ${id} not found`);
       }
       return { success: true };
@@ -110,7 +116,12 @@ export function webhooksService(deps: {
       const s = await findOrThrow(projectId, id);
       const secret = newWebhookSecret();
       const until = new Date(Date.now() + settings.rotationGraceMs);
-      await repo.updateSubscription(projectId, id, { secret: crypto.seal(secret, aad(projectId, id)), previousSecret: s.secret, previousSecretUntil: until });
+      await repo.updateSubscription(
+        projectId,
+        id,
+        { secret: crypto.seal(secret, aad(projectId, id)), previousSecret: s.secret, previousSecretUntil: until },
+        recording({ projectId, action: 'webhook_subscription.rotate_secret', objectId: id }),
+      );
       return { id, secret, previous_secret_expires_at: until.toISOString() };
     },
 
@@ -142,7 +153,7 @@ export function webhooksService(deps: {
         eventId: d.eventId,
         eventSeq: d.eventSeq,
         accountId: d.accountId,
-      });
+      }, recording({ projectId, action: 'webhook_subscription.redeliver', objectId: id, detail: { delivery_id: deliveryId } }));
       return { id: copy.id, event_id: copy.eventId, status: 'PENDING' as const };
     },
   };

@@ -1,0 +1,91 @@
+/**
+ * The audit log's cost on the read path: `GET /api/v3.1/connected_accounts/{id}` with a key that
+ * sees credentials (each read queues an audit record, written in batches) against the same read
+ * with a masked key (no record). Also how long the buffer takes to write what the run queued.
+ * Loopback only; BENCH_DURATION_S per target (default 5). `npm run bench:audit`.
+ * Uses BENCH_DATABASE_URL's server when set, otherwise an embedded PostgreSQL (bench/database.ts).
+ */
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import autocannon from 'autocannon';
+import { type AppConfig, buildApp } from '../src/app.js';
+import { createDatabase } from '../src/db/prisma.js';
+import { createCrypto } from '../src/lib/crypto.js';
+import { openBenchDatabase } from './database.js';
+
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20);
+const log = (m: string) => process.stderr.write(`${m}\n`);
+
+async function main() {
+  const db = await openBenchDatabase(log);
+  const clients = createDatabase(db.url, 10);
+  const config: AppConfig = {
+    LOG_LEVEL: 'silent',
+    BODY_LIMIT_BYTES: 1024 * 1024,
+    TRUST_PROXY: false,
+    RATE_LIMIT_MAX: 1_000_000_000,
+    RATE_LIMIT_WINDOW_MS: 60_000,
+    API_KEY_CACHE_MS: 5_000,
+    publicUrl: 'http://127.0.0.1',
+  };
+  const crypto = createCrypto({ hmacSecret: randomBytes(32), encryptionKeys: new Map([['b1', randomBytes(32)]]), activeKeyId: 'b1' });
+  const app = await buildApp({ config, db: clients.db, pool: clients.pool, crypto });
+  try {
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const appUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    const { project, apiKey } = await app.services.projects.createProject('bench-audit');
+    const masked = await app.services.projects.createKey(project.id, 'masked', { masked: true });
+    const call = async (path: string, body: object) => {
+      const res = await fetch(`${appUrl}/api/v3.1${path}`, { method: 'POST', headers: { 'x-api-key': apiKey, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+      return (await res.json()) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    };
+    const cfg = await call('/auth_configs', { toolkit: { slug: 'linear' }, auth_config: { type: 'use_custom_auth', authScheme: 'API_KEY', credentials: {} } });
+    const acc = await call('/connected_accounts', { auth_config: { id: cfg.auth_config.id }, connection: { state: { authScheme: 'API_KEY', val: { api_key: 'lin_api_bench' } } } });
+    const url = `${appUrl}/api/v3.1/connected_accounts/${acc.id}`;
+    const count = async () => Number((await clients.pool.query('SELECT count(*) FROM audit_logs')).rows[0].count);
+
+    const run = (name: string, key: string, connections = CONNECTIONS) =>
+      new Promise<{ name: string; connections: number; p50: number; p99: number; rps: number; errors: number; requests: number }>((resolve, reject) => {
+        autocannon({ url, headers: { 'x-api-key': key }, connections, duration: DURATION_S }, (err, r) => {
+          if (err) return reject(err);
+          resolve({ name, connections, p50: r.latency.p50, p99: r.latency.p99, rps: r.requests.average, errors: r.errors + r.non2xx, requests: r.requests.total });
+        });
+      });
+    const before = await count();
+    // Alternating, twice over, so that a busy machine's drift shows instead of favouring one side.
+    const results = [];
+    for (const connections of [CONNECTIONS, CONNECTIONS, 1]) {
+      results.push(await run('masked key (no audit record)', masked.apiKey, connections));
+      results.push(await run('plain key (one audit record per read)', apiKey, connections));
+    }
+    const started = Date.now();
+    await app.services.audit.flush();
+    const flushMs = Date.now() - started;
+    const recorded = (await count()) - before;
+    log(`${DURATION_S} s per row`);
+    log('| connections | read | p50 ms | p99 ms | req/s | errors |');
+    log('| --- | --- | --- | --- | --- | --- |');
+    for (const r of results) log(`| ${r.connections} | ${r.name} | ${r.p50} | ${r.p99} | ${Math.round(r.rps)} | ${r.errors} |`);
+    const audited = results.filter((r) => r.name.startsWith('plain')).reduce((n, r) => n + r.requests, 0);
+    log(`audit records written: ${recorded} for ${audited} plain-key reads; the last flush took ${flushMs} ms`);
+  } finally {
+    await app.close();
+    await clients.close();
+    await db.stop();
+  }
+}
+
+const watchdog = setTimeout(() => {
+  log('bench:audit took too long; aborting');
+  process.exit(1);
+}, 180_000);
+watchdog.unref();
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    log(String((err as Error)?.stack ?? err));
+    process.exit(1);
+  },
+);

@@ -1,0 +1,227 @@
+/**
+ * What the audit log records, through the real API on a real PostgreSQL: every administrative
+ * change with its actor and request id, in the change's own transaction (a change whose record
+ * cannot be written rolls back), the reads that handed out a secret, and never a secret itself.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { actingAs, operator } from '../src/modules/audit/audit-context.js';
+import { auditBuffer } from '../src/modules/audit/audit-buffer.js';
+import { auditRepository } from '../src/modules/audit/audit.repository.js';
+import { type TestContext, createTestContext } from './support/context.js';
+import { apiKeyAccount, linearConfig } from './support/factories.js';
+
+const V = '/api/v3.1';
+const SECRET = 'lin_api_6f1e9c2b7d4a8e3f0c5b';
+const SECRET_2 = 'lin_api_patched_a93be17c44d2';
+let ctx: TestContext;
+let keyId: string;
+const signingSecrets: string[] = [];
+
+type Rec = { id: string; actor: string; action: string; object_id: string; outcome: string; request_id: string | null; detail: Record<string, unknown> | null };
+
+async function records(q: Record<string, string> = {}): Promise<Rec[]> {
+  await ctx.app.services.audit.flush();
+  return (await ctx.http.get(`${V}/audit_logs`).set('x-api-key', ctx.apiKey).query({ limit: 200, ...q }).expect(200)).body.items;
+}
+
+/** A trigger that makes every audit insert fail, for the duration of `fn`. */
+async function withAuditInsertFailing(fn: () => Promise<void>) {
+  await ctx.pool.query(`CREATE OR REPLACE FUNCTION test_refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit store refused'; END; $$`);
+  await ctx.pool.query('CREATE TRIGGER test_refuse_audit BEFORE INSERT ON audit_logs FOR EACH ROW EXECUTE FUNCTION test_refuse_audit()');
+  try {
+    await fn();
+  } finally {
+    await ctx.pool.query('DROP TRIGGER test_refuse_audit ON audit_logs');
+  }
+}
+
+beforeAll(async () => {
+  ctx = await createTestContext();
+  keyId = (await ctx.app.services.projects.listKeys(ctx.projectId))[0]!.id;
+});
+afterAll(async () => ctx?.close());
+
+describe('administrative changes', () => {
+  let configId: string;
+  let accountId: string;
+  const requestIds: Record<string, string> = {};
+
+  beforeAll(async () => {
+    configId = await linearConfig(ctx);
+    accountId = await apiKeyAccount(ctx, configId, { key: SECRET });
+    const patch = await ctx.http.patch(`${V}/connected_accounts/${accountId}`).set('x-api-key', ctx.apiKey).set('x-request-id', 'req_patch_1')
+      .send({ connection: { state: { authScheme: 'API_KEY', val: { api_key: SECRET_2 } } } }).expect(200);
+    requestIds.patch = patch.headers['x-request-id'] as string;
+    await ctx.http.patch(`${V}/connected_accounts/${accountId}/status`).set('x-api-key', ctx.apiKey).send({ enabled: false }).expect(200);
+    await ctx.http.patch(`${V}/connected_accounts/${accountId}/status`).set('x-api-key', ctx.apiKey).send({ enabled: true }).expect(200);
+    await ctx.http.patch(`${V}/auth_configs/${configId}/DISABLED`).set('x-api-key', ctx.apiKey).expect(200);
+    await ctx.http.patch(`${V}/auth_configs/${configId}/ENABLED`).set('x-api-key', ctx.apiKey).expect(200);
+  });
+
+  it('are each recorded with the API key as actor and the request id', async () => {
+    const mine = (await records({ object_id: accountId })).reverse();
+    expect(mine.map((r) => r.action)).toEqual(['connected_account.create', 'connected_account.update', 'connected_account.disable', 'connected_account.enable']);
+    expect(mine.every((r) => r.actor === keyId && r.outcome === 'success' && r.request_id)).toBe(true);
+    expect(mine[1]).toMatchObject({ request_id: 'req_patch_1', detail: { fields: ['credentials'] } });
+    expect(requestIds.patch).toBe('req_patch_1');
+    const cfg = (await records({ object_id: configId })).reverse();
+    expect(cfg.map((r) => r.action)).toEqual(['auth_config.create', 'auth_config.disable', 'auth_config.enable']);
+  });
+
+  it('made by an operator name the operator; key creation, revocation and masking are recorded', async () => {
+    const { projects } = ctx.app.services;
+    const who = operator('cli:alice');
+    const made = await actingAs({ actor: who }, () => projects.createKey(ctx.projectId, 'temp'));
+    await actingAs({ actor: who }, () => projects.revokeKey(ctx.projectId, made.id));
+    await actingAs({ actor: who }, () => projects.setMasking(ctx.projectId, false));
+    const byOperator = (await records({ actor: who })).reverse();
+    expect(byOperator.map((r) => [r.action, r.object_id])).toEqual([
+      ['api_key.create', made.id],
+      ['api_key.revoke', made.id],
+      ['project.set_masking', ctx.projectId],
+    ]);
+    expect(byOperator[2]!.detail).toEqual({ mask_credentials: false });
+  });
+
+  it('deleting an account and an auth config is recorded', async () => {
+    const other = await apiKeyAccount(ctx, configId, { key: SECRET });
+    await ctx.http.delete(`${V}/connected_accounts/${other}`).set('x-api-key', ctx.apiKey).expect(200);
+    const cfg2 = await linearConfig(ctx);
+    await ctx.http.delete(`${V}/auth_configs/${cfg2}`).set('x-api-key', ctx.apiKey).expect(200);
+    expect((await records({ object_id: other }))[0]!.action).toBe('connected_account.delete');
+    expect((await records({ object_id: cfg2 }))[0]!.action).toBe('auth_config.delete');
+  });
+});
+
+describe('webhook subscriptions', () => {
+  it('creation, changes, secret rotation, redelivery and deletion are recorded; the signing secret is not', async () => {
+    const made = await ctx.http.post(`${V}/webhook_subscriptions`).set('x-api-key', ctx.apiKey)
+      .send({ webhook_url: 'https://hooks.example.com/latchkey', enabled_events: ['composio.connected_account.created'] }).expect(201);
+    const id = made.body.id as string;
+    signingSecrets.push(made.body.secret as string);
+    await ctx.http.patch(`${V}/webhook_subscriptions/${id}`).set('x-api-key', ctx.apiKey).send({ enabled: false }).expect(200);
+    const rotated = await ctx.http.post(`${V}/webhook_subscriptions/${id}/rotate_secret`).set('x-api-key', ctx.apiKey).expect(200);
+    signingSecrets.push(rotated.body.secret as string);
+    await ctx.http.delete(`${V}/webhook_subscriptions/${id}`).set('x-api-key', ctx.apiKey).expect(200);
+    const recs = (await records({ object_id: id })).reverse();
+    expect(recs.map((r) => r.action)).toEqual([
+      'webhook_subscription.create',
+      'webhook_subscription.update',
+      'webhook_subscription.rotate_secret',
+      'webhook_subscription.delete',
+    ]);
+    expect(recs[1]!.detail).toEqual({ fields: ['enabled'] });
+  });
+});
+
+describe('a change without its record is impossible', () => {
+  it('when the record cannot be written, the change rolls back', async () => {
+    const configId = await linearConfig(ctx);
+    const accountId = await apiKeyAccount(ctx, configId, { key: SECRET });
+    const { projects } = ctx.app.services;
+    const spare = await projects.createKey(ctx.projectId, 'spare');
+    const countAccounts = async () => Number((await ctx.pool.query('SELECT count(*) FROM connected_accounts WHERE deleted_at IS NULL')).rows[0].count);
+    const before = await countAccounts();
+
+    await withAuditInsertFailing(async () => {
+      await expect(projects.revokeKey(ctx.projectId, spare.id)).rejects.toThrow();
+      await expect(projects.createKey(ctx.projectId, 'never')).rejects.toThrow();
+      const patch = await ctx.http.patch(`${V}/connected_accounts/${accountId}`).set('x-api-key', ctx.apiKey).send({ alias: 'never-written' });
+      expect(patch.status).toBeGreaterThanOrEqual(500);
+      const disable = await ctx.http.patch(`${V}/connected_accounts/${accountId}/status`).set('x-api-key', ctx.apiKey).send({ enabled: false });
+      expect(disable.status).toBeGreaterThanOrEqual(500);
+      const del = await ctx.http.delete(`${V}/connected_accounts/${accountId}`).set('x-api-key', ctx.apiKey);
+      expect(del.status).toBeGreaterThanOrEqual(500);
+      const create = await ctx.http.post(`${V}/connected_accounts`).set('x-api-key', ctx.apiKey)
+        .send({ auth_config: { id: configId }, connection: { state: { authScheme: 'API_KEY', val: { api_key: SECRET } } } });
+      expect(create.status).toBeGreaterThanOrEqual(500);
+      const cfg = await ctx.http.patch(`${V}/auth_configs/${configId}/DISABLED`).set('x-api-key', ctx.apiKey);
+      expect(cfg.status).toBeGreaterThanOrEqual(500);
+    });
+
+    const keys = await projects.listKeys(ctx.projectId);
+    expect(keys.find((k) => k.id === spare.id)?.revokedAt).toBeNull();
+    expect(keys.some((k) => k.name === 'never')).toBe(false);
+    const account = await ctx.http.get(`${V}/connected_accounts/${accountId}`).set('x-api-key', ctx.apiKey).expect(200);
+    expect(account.body).toMatchObject({ status: 'ACTIVE', alias: null });
+    expect(await countAccounts()).toBe(before);
+    const cfg = await ctx.http.get(`${V}/auth_configs/${configId}`).set('x-api-key', ctx.apiKey).expect(200);
+    expect(cfg.body.status).toBe('ENABLED');
+  });
+});
+
+describe('reads of secrets', () => {
+  let accountId: string;
+  beforeAll(async () => {
+    accountId = await apiKeyAccount(ctx, await linearConfig(ctx), { key: SECRET });
+  });
+
+  it('GET, list, auth_params and the v1 info route are recorded; masked reads are not', async () => {
+    const get = await ctx.http.get(`${V}/connected_accounts/${accountId}`).set('x-api-key', ctx.apiKey).expect(200);
+    expect(get.body.state.val.api_key).toBe(SECRET);
+    await ctx.http.get(`${V}/connected_accounts`).set('x-api-key', ctx.apiKey).query({ connected_account_ids: accountId }).expect(200);
+    await ctx.http.get(`${V}/connected_accounts/${accountId}/auth_params`).set('x-api-key', ctx.apiKey).expect(200);
+    await ctx.http.get(`/api/v1/connectedAccounts/${accountId}/info`).set('x-api-key', ctx.apiKey).expect(200);
+    const masked = await ctx.app.services.projects.createKey(ctx.projectId, 'masked', { masked: true });
+    await ctx.http.get(`${V}/connected_accounts/${accountId}`).set('x-api-key', masked.apiKey).expect(200);
+
+    const reads = (await records({ object_id: accountId, action: 'connected_account.read_secret,connected_account.read_auth_params' })).reverse();
+    expect(reads.map((r) => r.action)).toEqual([
+      'connected_account.read_secret',
+      'connected_account.read_secret',
+      'connected_account.read_auth_params',
+      'connected_account.read_auth_params',
+    ]);
+    expect(reads.every((r) => r.actor === keyId)).toBe(true);
+    expect(reads[0]!.request_id).toBe(get.headers['x-request-id']);
+  });
+
+  it('buffered records are written on close, one statement for many', async () => {
+    const repo = auditRepository(ctx.db, ctx.pool);
+    const buffer = auditBuffer({ write: repo.recordMany, flushEveryMs: 60_000 });
+    for (let i = 0; i < 3; i++) buffer.push({ projectId: ctx.projectId, action: 'connected_account.read_secret', objectId: 'ca_buffered', actor: 'key_buffer' });
+    expect(buffer.pendingCount()).toBe(3);
+    expect(await records({ object_id: 'ca_buffered' })).toEqual([]);
+    await buffer.close();
+    expect(await records({ object_id: 'ca_buffered' })).toHaveLength(3);
+  });
+
+  it('a failed flush keeps the records and writes them on the next', async () => {
+    let fail = true;
+    const repo = auditRepository(ctx.db, ctx.pool);
+    const errors: unknown[] = [];
+    const buffer = auditBuffer({ write: (r) => (fail ? Promise.reject(new Error('database away')) : repo.recordMany(r)), flushEveryMs: 60_000, onError: (e) => errors.push(e) });
+    buffer.push({ projectId: ctx.projectId, action: 'proxy.call', objectId: 'ca_retried', actor: 'key_buffer' });
+    await buffer.flush();
+    expect(errors).toHaveLength(1);
+    expect(buffer.pendingCount()).toBe(1);
+    fail = false;
+    await buffer.close();
+    expect(await records({ object_id: 'ca_retried' })).toHaveLength(1);
+  });
+});
+
+describe('no secret in any record', () => {
+  it('the whole table, every column, holds none of the credentials or API keys used', async () => {
+    await ctx.app.services.audit.flush();
+    const { rows } = await ctx.pool.query('SELECT * FROM audit_logs');
+    expect(rows.length).toBeGreaterThan(10);
+    const text = JSON.stringify(rows);
+    expect(signingSecrets).toHaveLength(2);
+    for (const secret of [SECRET, SECRET_2, ctx.apiKey, ctx.apiKey.slice(3), ...signingSecrets]) expect(text).not.toContain(secret);
+  });
+});
+
+describe('export', () => {
+  it("yields every record of a project oldest first, and no other project's", async () => {
+    const other = await ctx.newProject();
+    await ctx.app.services.audit.flush();
+    const all: { project_id: string; created_at: string; id: string }[] = [];
+    for await (const r of ctx.app.services.audit.export({ projectId: ctx.projectId }, 7)) all.push(r);
+    expect(all.length).toBe(Number((await ctx.pool.query('SELECT count(*) FROM audit_logs WHERE project_id = $1', [ctx.projectId])).rows[0].count));
+    expect(all.every((r) => r.project_id === ctx.projectId)).toBe(true);
+    expect(all.some((r) => r.project_id === other.projectId)).toBe(false);
+    const keys = all.map((r) => `${r.created_at}|${r.id}`);
+    expect([...keys].sort()).toEqual(keys);
+  });
+});

@@ -124,6 +124,7 @@ export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) 
     allowLoopback: false,
     timeoutMs: c.WEBHOOK_TIMEOUT_MS ?? 10_000,
     resolve: deps.resolveHost,
+    keepAlive: true,
   });
   const managedAuth = c.managedAuth ?? new Map();
   const catalogue = deps.catalogue ?? loadCatalogue();

@@ -32,8 +32,14 @@ export const EVENT_RETENTION_MS = 7 * 86_400_000;
 export const FAN_OUT_BATCH = 1000;
 /** Full fan-out batches without deliveries that one run goes through before it delivers. */
 const IDLE_BATCHES_PER_RUN = 10;
-/** Deliveries claimed (and sent concurrently) per run. */
+/** Deliveries claimed (and sent concurrently) at a time. */
 export const DELIVERY_BATCH = 100;
+/**
+ * Full delivery batches one run may send before it fans out again. A fan-out batch can create up to
+ * FAN_OUT_BATCH deliveries; a run that then sent only one DELIVERY_BATCH fell behind under a steady
+ * stream of creates (deliveries piled up: p99 9 s from state change to receiver).
+ */
+const DELIVERY_BATCHES_PER_RUN = 10;
 
 export type DispatcherSettings = { disableAfter: number };
 
@@ -267,7 +273,12 @@ export function webhookDispatcher(deps: {
         fannedOut += r.deliveries;
         if (r.deliveries || r.events < FAN_OUT_BATCH) break;
       }
-      const delivered = await deliverDue();
+      let delivered = 0;
+      for (let i = 0; i < DELIVERY_BATCHES_PER_RUN; i++) {
+        const n = await deliverDue();
+        delivered += n;
+        if (n < DELIVERY_BATCH) break;
+      }
       return { fannedOut, delivered };
     },
   };

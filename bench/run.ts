@@ -224,7 +224,12 @@ async function main() {
   // --- list: first page and a real cursor ~DEEP_ROWS deep -------------------------------------
   const first = await api('GET', '/api/v3.1/connected_accounts?limit=20');
   check(first.status === 200 && (first.body.items as unknown[]).length === 20 && first.body.next_cursor, 'first list page has 20 items and a cursor');
-  check(first.body.total_items === rowsBeforeMeasuring, `total_items ${String(first.body.total_items)} = ${rowsBeforeMeasuring}`);
+  // Exact up to 10,000 accounts, PostgreSQL's estimate above (after the ANALYZE above: close).
+  const total = first.body.total_items as number;
+  check(
+    rowsBeforeMeasuring <= 10_000 ? total === rowsBeforeMeasuring : total > 10_000 && Math.abs(total - rowsBeforeMeasuring) <= rowsBeforeMeasuring * 0.01,
+    `total_items ${total} for ${rowsBeforeMeasuring} accounts (exact up to 10,000, else within 1%)`,
+  );
   const pagingStarted = performance.now();
   let cursor: string | undefined;
   let lastOfPaging: { id: string; created_at: string } | undefined;

@@ -40,6 +40,7 @@ export const connectedAccountsRoutes: FastifyPluginAsyncZod<RouteDeps> = async (
       body: CreateAccountBody,
       response: { 201: CreateAccountResponse },
     },
+    serializerCompiler: compiledSerializer,
     config: { rateLimit: limits.write },
     handler: async (req, reply) => reply.code(201).send(await accounts.create(callerOf(req), req.body)),
   });

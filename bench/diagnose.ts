@@ -26,7 +26,7 @@ function rowsRead(node: PlanNode): number {
 /** "SELECT connected_accounts", "COUNT connected_accounts", "INSERT connected_accounts", "COMMIT". */
 function labelOf(sql: string): string {
   const s = sql.trim();
-  const table = /(?:FROM|INTO|UPDATE)\s+(?:"public"\.)?"(\w+)"/i.exec(s)?.[1] ?? '';
+  const table = /(?:FROM|INTO|UPDATE)\s+(?:"?public"?\.)?"?(\w+)"?/i.exec(s)?.[1] ?? '';
   if (/^SELECT\s+COUNT\(/i.test(s)) return `COUNT ${table}`;
   const verb = /^\w+/.exec(s)?.[0]?.toUpperCase() ?? '?';
   return table ? `${verb} ${table}` : verb;

@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: Latchkey's connected-account hot paths against a bare Fastify + pg ceiling.
- * See bench/README.md for what is measured and how. Bounded: a watchdog aborts after 7.5 minutes.
+ * See bench/README.md for what is measured and how. Bounded: a watchdog aborts after 19 minutes.
  */
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import type { AddressInfo } from 'node:net';
@@ -18,10 +19,11 @@ import { drain, makeBacklog, pendingEvents, startReceiver } from './outbox.js';
 import { previousOutboxTrigger, currentOutboxTrigger } from './triggers.js';
 import { startJobs } from '../src/jobs/queue.js';
 import { diagnose } from './diagnose.js';
-import { type Goals, type OutboxResults, type Probe, type Row, consoleTable, outboxStanding, standing, writeReadme } from './report.js';
+import { type Goals, type OutboxResults, type Probe, type Row, type StartupFigures, consoleTable, goalRows, goalsTable, outboxStanding, standing, writeReadme } from './report.js';
+import { measureStartup } from './startup.js';
 import { newLinearApiKey, seedConnectedAccounts } from './seed.js';
 
-const WATCHDOG_MS = 900_000;
+const WATCHDOG_MS = 19 * 60_000;
 const intEnv = (name: string, def: number, min: number, max: number) => {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return def;
@@ -222,7 +224,12 @@ async function main() {
   // --- list: first page and a real cursor ~DEEP_ROWS deep -------------------------------------
   const first = await api('GET', '/api/v3.1/connected_accounts?limit=20');
   check(first.status === 200 && (first.body.items as unknown[]).length === 20 && first.body.next_cursor, 'first list page has 20 items and a cursor');
-  check(first.body.total_items === rowsBeforeMeasuring, `total_items ${String(first.body.total_items)} = ${rowsBeforeMeasuring}`);
+  // Exact up to 10,000 accounts, PostgreSQL's estimate above (after the ANALYZE above: close).
+  const total = first.body.total_items as number;
+  check(
+    rowsBeforeMeasuring <= 10_000 ? total === rowsBeforeMeasuring : total > 10_000 && Math.abs(total - rowsBeforeMeasuring) <= rowsBeforeMeasuring * 0.01,
+    `total_items ${total} for ${rowsBeforeMeasuring} accounts (exact up to 10,000, else within 1%)`,
+  );
   const pagingStarted = performance.now();
   let cursor: string | undefined;
   let lastOfPaging: { id: string; created_at: string } | undefined;
@@ -285,10 +292,10 @@ async function main() {
   results.push({ endpoint: 'ceiling: bare Fastify + pg, GET one row by id (1st run)', result: await run('ceiling (1st run)', ceiling.url, ceilingTarget, {}), isCeiling: true });
   const getById = await run('GET /connected_accounts/{id}', appUrl, { kind: 'get', paths: rotation.map((id) => `/api/v3.1/connected_accounts/${id}`) });
   results.push({ endpoint: 'GET /api/v3.1/connected_accounts/{id}', result: getById });
-  const firstPage = await run('list, first page', appUrl, { kind: 'get', paths: ['/api/v3.1/connected_accounts?limit=20'] });
-  results.push({ endpoint: 'GET /api/v3.1/connected_accounts?limit=20 (first page)', result: firstPage });
-  const deepPage = await run('list, deep page', appUrl, { kind: 'get', paths: [`/api/v3.1/connected_accounts?limit=20&cursor=${deepCursor}`] });
-  results.push({ endpoint: `GET /api/v3.1/connected_accounts?limit=20&cursor=… (${DEEP_ROWS.toLocaleString('en-US')} rows deep)`, result: deepPage });
+  const firstPage = await run('list, first page', appUrl, { kind: 'get', paths: ['/api/v3.1/connected_accounts?limit=50'] });
+  results.push({ endpoint: 'GET /api/v3.1/connected_accounts?limit=50 (first page)', result: firstPage });
+  const deepPage = await run('list, deep page', appUrl, { kind: 'get', paths: [`/api/v3.1/connected_accounts?limit=50&cursor=${deepCursor}`] });
+  results.push({ endpoint: `GET /api/v3.1/connected_accounts?limit=50&cursor=… (${DEEP_ROWS.toLocaleString('en-US')} rows deep)`, result: deepPage });
   const rowsBeforeCreate = Number((await pool.query<{ n: string }>('SELECT count(*) AS n FROM connected_accounts')).rows[0]!.n);
   const create = await run('POST /connected_accounts', appUrl, {
     kind: 'create',
@@ -356,7 +363,21 @@ async function main() {
     refreshAheadMs: 600_000,
     log: { info: () => {}, warn: (o, m) => log(`jobs: ${m} ${JSON.stringify(o)}`) },
   });
-  cleanups.push({ name: 'jobs', fn: () => jobs.stop() });
+  let jobsStopped: Promise<void> | undefined;
+  const stopJobs = () => (jobsStopped ??= jobs.stop());
+  cleanups.push({ name: 'jobs', fn: stopJobs });
+  // Steady state: the load starts once the dispatch loop has delivered one event (the job engine's
+  // start-up is not what this measures).
+  const probeCreate = await api('POST', '/api/v3.1/connected_accounts', {
+    auth_config: { id: authConfigId },
+    connection: { user_id: 'dispatch_probe', state: { authScheme: 'API_KEY', val: { api_key: newLinearApiKey() } } },
+  });
+  check(probeCreate.status === 201, `POST /connected_accounts answered ${probeCreate.status}`);
+  const probeBy = performance.now() + 30_000;
+  while (receiver.received < 1 && performance.now() < probeBy) await new Promise((r) => setTimeout(r, 50));
+  check(receiver.received >= 1, 'the dispatch loop delivered a first event within 30 s');
+  receiver.received = 0;
+  receiver.delaysMs.length = 0;
   const rowsBeforeLoad = Number((await pool.query<{ n: string }>('SELECT count(*) AS n FROM connected_accounts')).rows[0]!.n);
   const sustained = await load.run({
     title: 'POST /connected_accounts, webhooks on',
@@ -379,7 +400,7 @@ async function main() {
   const createdUnderLoad = rowsAfterLoad - rowsBeforeLoad;
   const settleBy = performance.now() + 60_000;
   while (receiver.received < createdUnderLoad && performance.now() < settleBy) await new Promise((r) => setTimeout(r, 200));
-  await jobs.stop();
+  await stopJobs();
   const delays = receiver.delaysMs.slice().sort((a, b) => a - b);
   check(delays.length > 0, 'the receiver got events during the sustained create load');
   const outbox: OutboxResults = {
@@ -410,9 +431,9 @@ async function main() {
   const probes = [
     await probe('ceiling, GET one row by id', 200, (i) => get(ceiling.url + ceiling.path(rotation[i]!), {})),
     await probe('GET /connected_accounts/{id}', 200, (i) => get(`${appUrl}/api/v3.1/connected_accounts/${rotation[i]!}`)),
-    await probe('GET /connected_accounts?limit=20 (first page)', 100, () => get(`${appUrl}/api/v3.1/connected_accounts?limit=20`)),
-    await probe(`GET /connected_accounts?limit=20&cursor=… (${DEEP_ROWS.toLocaleString('en-US')} deep)`, 100, () =>
-      get(`${appUrl}/api/v3.1/connected_accounts?limit=20&cursor=${deepCursor}`),
+    await probe('GET /connected_accounts?limit=50 (first page)', 100, () => get(`${appUrl}/api/v3.1/connected_accounts?limit=50`)),
+    await probe(`GET /connected_accounts?limit=50&cursor=… (${DEEP_ROWS.toLocaleString('en-US')} deep)`, 100, () =>
+      get(`${appUrl}/api/v3.1/connected_accounts?limit=50&cursor=${deepCursor}`),
     ),
     await probe('POST /connected_accounts', 100, async (i) => {
       const r = await api('POST', '/api/v3.1/connected_accounts', {
@@ -422,6 +443,18 @@ async function main() {
       return r.status;
     }),
   ];
+
+  // --- start-up and memory (the built server, as npm start runs it) -----------------------------
+  log('building dist/ for the start-up measurement');
+  const build = spawnSync('npm', ['run', '-s', 'build'], { cwd: fileURLToPath(new URL('..', import.meta.url)), encoding: 'utf8' });
+  check(build.status === 0, `npm run build failed: ${build.stderr}`);
+  const startupLoad = startWrkRunner(wrkPath);
+  let startup: StartupFigures;
+  try {
+    startup = await measureStartup(startupLoad, log);
+  } finally {
+    startupLoad.close();
+  }
 
   // --- report -------------------------------------------------------------------------------
   const ceilingRuns = results.filter((r) => r.isCeiling).map((r) => r.result.rps);
@@ -484,11 +517,15 @@ async function main() {
     seedMs: seeded.ms,
     totalS: (performance.now() - started) / 1000,
   };
-  process.stdout.write(`\n${consoleTable(rows)}\n\n`);
+  const ceilingBest = results.filter((r) => r.isCeiling).reduce((a, b) => (b.result.rps > a.result.rps ? b : a)).result;
+  const goalTable = goalsTable(
+    goalRows({ read: getById, ceiling: ceilingBest, create, writeRef, first: firstPage, deep: deepPage, rows: rowsMeasured, outbox, startup }),
+  );
+  process.stdout.write(`\n${consoleTable(rows)}\n\n${goalTable}\n\n`);
   for (const p of probes) process.stdout.write(`single request: ${p.label}: median ${p.medianMs.toFixed(2)} ms, p90 ${p.p90Ms.toFixed(2)} ms\n`);
   process.stdout.write(`\n${standing(goals, diag).replace(/\*\*/g, '')}\n\n${outboxStanding(outbox).replace(/\*\*/g, '')}\n\n`);
   const readme = fileURLToPath(new URL('./README.md', import.meta.url));
-  writeReadme(readme, info, rows, goals, probes, notes, diag, outbox);
+  writeReadme(readme, info, rows, goals, probes, notes, diag, outbox, goalTable);
   log(`wrote ${readme}`);
   clearTimeout(watchdog);
 }

@@ -4,8 +4,12 @@
  * tenancy and hostile input.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCrypto } from '../src/lib/crypto.js';
+import { accountStore } from '../src/modules/connected-accounts/account-store.js';
+import { connectedAccountsRepository } from '../src/modules/connected-accounts/connected-accounts.repository.js';
+import { connectedAccountsService } from '../src/modules/connected-accounts/connected-accounts.service.js';
 import { loadCatalogue } from '../src/modules/toolkits/catalogue.js';
-import { type TestContext, createTestContext } from './support/context.js';
+import { TEST_SECRETS, type TestContext, createTestContext } from './support/context.js';
 import { type Res, expectEnvelope } from './support/expect.js';
 
 let ctx: TestContext;
@@ -405,6 +409,38 @@ describe('GET /connected_accounts (ordering and paging)', () => {
         }
       }
     }
+  });
+
+  it('above the exact bound, total_items is an estimate that never contradicts the pages and is exact on the last page', async () => {
+    // The real service on the real repository, with the bound lowered from 10,000 to 3.
+    const s = ctx.app.services;
+    const service = connectedAccountsService({
+      repo: connectedAccountsRepository(ctx.db, ctx.pool),
+      authConfigs: s.authConfigs,
+      toolkits: s.toolkits,
+      oauth: s.oauth,
+      store: accountStore({ db: ctx.db, pool: ctx.pool, crypto: createCrypto(TEST_SECRETS) }),
+      exactTotalUpTo: 3,
+    });
+    const caller = { projectId: p.projectId, keyId: 'test', maskCredentials: false };
+    const q = { order_by: 'created_at', order_direction: 'desc', account_type: 'PRIVATE' } as const;
+    const pages = [];
+    let cursor: string | undefined;
+    do {
+      const page = await service.list(caller, { ...q, limit: 2, ...(cursor ? { cursor } : {}) });
+      pages.push(page);
+      cursor = page.next_cursor ?? undefined;
+    } while (cursor && pages.length < 10);
+    expect(pages.flatMap((pg) => pg.items.map((i) => i.id))).toEqual([...order].reverse());
+    pages.forEach((pg, i) => {
+      const seen = 2 * i + pg.items.length;
+      expect(pg.total_items).toBeGreaterThanOrEqual(pg.next_cursor ? Math.max(4, seen + 1) : seen);
+      expect(pg.total_pages).toBe(Math.ceil(pg.total_items / 2));
+    });
+    expect(pages.at(-1)).toMatchObject({ total_items: 7, total_pages: 4, current_page: 4, next_cursor: null });
+    // At or under the bound the count is exact (u1 owns accounts 1 and 4).
+    const exact = await service.list(caller, { ...q, user_ids: ['u1'], limit: 1 });
+    expect(exact.total_items).toBe(2);
   });
 
   it('keeps paging stable (keyset) when accounts are inserted between page fetches', async () => {

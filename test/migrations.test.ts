@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -33,6 +33,20 @@ describe('migrations', () => {
     expect(rows.every((r) => r.finished_at !== null)).toBe(true);
     const tables = await query<{ tablename: string }>(db.url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'");
     expect(tables.map((t) => t.tablename)).toEqual(expect.arrayContaining(['projects', 'api_keys', 'custom_toolkits']));
+    expect(await applyMigrations(db.url)).toEqual([]);
+  });
+
+  it('an up-to-date database skips the engine, but a new migration in the folder is still applied', async () => {
+    const db = await emptyDatabase();
+    drops.push(db.drop);
+    const names = readdirSync(MIGRATIONS_DIR, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+    // The folder as of one migration ago, then as it is now: the newest one must still be applied.
+    const older = mkdtempSync(path.join(os.tmpdir(), 'latchkey-older-'));
+    copyFileSync(path.join(MIGRATIONS_DIR, 'migration_lock.toml'), path.join(older, 'migration_lock.toml'));
+    for (const n of names.slice(0, -1)) cpSync(path.join(MIGRATIONS_DIR, n), path.join(older, n), { recursive: true });
+    expect(await applyMigrations(db.url, older)).toEqual(names.slice(0, -1));
+    expect(await applyMigrations(db.url, older)).toEqual([]);
+    expect(await applyMigrations(db.url)).toEqual(names.slice(-1));
     expect(await applyMigrations(db.url)).toEqual([]);
   });
 

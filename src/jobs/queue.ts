@@ -92,12 +92,15 @@ function workLoop(boss: PgBoss, name: string, pollMs: number, run: () => Promise
 /** Every `everyMs`, ask for one run of `name`, at most one per `singletonSeconds` across replicas. */
 function tick(boss: PgBoss, name: string, everyMs: number, singletonSeconds: number, log: Log) {
   const report = outageReporter(log, `scheduling ${name}`);
-  const timer = setInterval(() => {
+  const ask = () =>
     boss.send(name, {}, { singletonKey: name, singletonSeconds }).then(
       () => report.succeeded(),
       (err: unknown) => report.failed(err, { queue: name }),
     );
-  }, everyMs);
+  // Once at start as well: the first run should not wait a whole period (a webhook for a change
+  // made just after start-up did).
+  void ask();
+  const timer = setInterval(ask, everyMs);
   timer.unref();
   return timer;
 }

@@ -2,6 +2,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { RouteDeps } from '../../app.js';
 import { errorEnvelope } from '../../lib/schemas.js';
+import { compiledSerializer } from '../../lib/compiled-serializer.js';
 import { callerOf } from '../../plugins/auth.js';
 import {
   AccountList,
@@ -39,6 +40,7 @@ export const connectedAccountsRoutes: FastifyPluginAsyncZod<RouteDeps> = async (
       body: CreateAccountBody,
       response: { 201: CreateAccountResponse },
     },
+    serializerCompiler: compiledSerializer,
     config: { rateLimit: limits.write },
     handler: async (req, reply) => reply.code(201).send(await accounts.create(callerOf(req), req.body)),
   });
@@ -55,12 +57,14 @@ export const connectedAccountsRoutes: FastifyPluginAsyncZod<RouteDeps> = async (
       querystring: ListAccountsQuery,
       response: { 200: AccountList },
     },
+    serializerCompiler: compiledSerializer,
     config: { rateLimit: limits.read },
     handler: async (req) => accounts.list(callerOf(req), req.query),
   });
 
   app.get('/connected_accounts/:nanoid', {
     schema: { operationId: 'getConnectedAccount', summary: 'Get a connected account', tags, params: AccountParams, response: { 200: AccountObject } },
+    serializerCompiler: compiledSerializer,
     config: { rateLimit: limits.read },
     handler: async (req) => accounts.get(callerOf(req), req.params.nanoid),
   });

@@ -50,10 +50,20 @@ const CursorShape = z.object({
   p: z.number().int().min(1).max(1_000_000_000),
   /** total_items as counted for the first page: the listing is a snapshot of its size. */
   t: z.number().int().min(0).max(1_000_000_000),
+  /** Set when `t` is an estimate (more than EXACT_TOTAL_UP_TO matched). */
+  e: z.literal(1).optional(),
 });
 
 /** How long a first page's total_items is reused for the same project and filters. */
 const COUNT_TTL_MS = 2_000;
+/**
+ * total_items is exact up to this many matching accounts; above it, it is PostgreSQL's estimate from
+ * the table's statistics (never below this), corrected to the exact number on the listing's last
+ * page. Counting every row of a million-account project on each first page cost a second; counting
+ * at most this many costs a few milliseconds, and the SDK only uses total_pages to know whether to
+ * go on, which next_cursor decides in any case.
+ */
+const EXACT_TOTAL_UP_TO = 10_000;
 
 
 export function connectedAccountsService(deps: {
@@ -70,6 +80,8 @@ export function connectedAccountsService(deps: {
   audit: Pick<AuditService, 'recordRead'>;
   /** Told about rows whose sealed state does not open (wrong keyring or altered data). */
   onUnreadable?: (accountId: string) => void;
+  /** EXACT_TOTAL_UP_TO unless given (tests show the estimate path on a handful of accounts). */
+  exactTotalUpTo?: number;
 }) {
   const { repo, authConfigs, toolkits, store, oauth } = deps;
   const isOAuth2 = (row: { authScheme: string }) => row.authScheme === 'OAUTH2';
@@ -84,9 +96,10 @@ export function connectedAccountsService(deps: {
   // show within COUNT_TTL_MS.
   // Single flight: concurrent misses share one count, rather than each scanning the project (on a
   // large project, fifty clients opening the first page at once would otherwise run fifty counts).
-  type CountEntry = { n: Promise<number>; until: number };
+  type Total = { n: number; exact: boolean };
+  type CountEntry = { n: Promise<Total>; until: number };
   const counts = new Map<string, Map<string, CountEntry>>();
-  function countCached(projectId: string, key: string, count: () => Promise<number>): Promise<number> {
+  function countCached(projectId: string, key: string, count: () => Promise<Total>): Promise<Total> {
     const hit = counts.get(projectId)?.get(key);
     if (hit && hit.until > Date.now()) return hit.n;
     if (counts.size > 1_000) counts.clear();
@@ -342,16 +355,22 @@ export function connectedAccountsService(deps: {
       }
       const by = q.order_by === 'created_at' ? 'createdAt' : 'updatedAt';
       const filters = { userIds: q.user_ids, toolkitSlugs: q.toolkit_slugs, authConfigIds: q.auth_config_ids, ids: q.connected_account_ids, statuses: q.statuses, accountType: q.account_type, labels: q.labels };
-      const { rows, count } = await repo.list(
+      const rows = await repo.list(
         caller.projectId,
         filters,
         { by, dir: q.order_direction },
         { after: cursor && { at: new Date(cursor.v), id: cursor.i }, limit: q.limit },
       );
-      const total = cursor ? cursor.t : await countCached(caller.projectId, JSON.stringify(filters), count);
+      const counted = cursor
+        ? { n: cursor.t, exact: cursor.e !== 1 }
+        : await countCached(caller.projectId, JSON.stringify(filters), () => repo.countUpTo(caller.projectId, filters, deps.exactTotalUpTo ?? EXACT_TOTAL_UP_TO));
       const page = rows.slice(0, q.limit);
       const current = cursor?.p ?? 1;
       const last = page[page.length - 1];
+      const hasMore = rows.length > q.limit;
+      // An estimate never contradicts what the listing has shown, and the last page knows the truth.
+      const seen = (current - 1) * q.limit + page.length;
+      const total = counted.exact ? counted.n : hasMore ? Math.max(counted.n, seen + 1) : seen;
       return {
         items: page.map((r) => {
           // One row that cannot be opened must not take the whole page down: list it without credentials.
@@ -367,8 +386,8 @@ export function connectedAccountsService(deps: {
         }),
         // The page number rides in the cursor, so a deep page costs what the first one does.
         next_cursor:
-          rows.length > q.limit && last
-            ? encodeCursor({ o: q.order_by, d: q.order_direction, v: last[by].toISOString(), i: last.id, p: current + 1, t: total })
+          hasMore && last
+            ? encodeCursor({ o: q.order_by, d: q.order_direction, v: last[by].toISOString(), i: last.id, p: current + 1, t: total, ...(counted.exact ? {} : { e: 1 }) })
             : null,
         total_items: total,
         total_pages: Math.max(1, Math.ceil(total / q.limit)),

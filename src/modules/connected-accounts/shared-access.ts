@@ -7,10 +7,9 @@
  *   3. the user id is in `allowed_user_ids` → yes;
  *   4. otherwise no (deny by default: a SHARED account without an ACL is its owner's only).
  * One rule, used wherever an account is resolved for a user: `mayUse` for one account (auth params,
- * and the proxy), `usableByWhere` for lists filtered by `user_ids` (the same rule as a query).
+ * and the proxy), `usableBySql` for lists filtered by `user_ids` (the same rule as a query).
  * The owner is never denied: the ACL is about others.
  */
-import type { Prisma } from '../../db/prisma.js';
 import { AppError } from '../../lib/errors.js';
 
 export type Acl = { allowAllUsers: boolean; allowedUserIds: string[]; notAllowedUserIds: string[] };
@@ -52,22 +51,16 @@ export function mayUse(row: AccessFacts, userId: string): boolean {
   return row.aclAllowAllUsers || row.aclAllowedUserIds.includes(userId);
 }
 
-/** `mayUse` as a filter: accounts any of `userIds` may use (owned by one, or SHARED and allowed to one). */
-export function usableByWhere(userIds: string[]): Prisma.ConnectedAccountWhereInput {
-  return {
-    OR: [
-      { userId: { in: userIds } },
-      {
-        accountType: 'SHARED',
-        OR: userIds.map(
-          (u): Prisma.ConnectedAccountWhereInput => ({
-            NOT: { aclNotAllowedUserIds: { has: u } },
-            OR: [{ aclAllowAllUsers: true }, { aclAllowedUserIds: { has: u } }],
-          }),
-        ),
-      },
-    ],
-  };
+/**
+ * `mayUse` as SQL over the account alias `a`, for the users in the text[] parameter `users`: accounts
+ * any of them may use (owned by one, or SHARED and allowed to one). The list and its count use it.
+ */
+export function usableBySql(a: string, users: string): string {
+  return (
+    `(${a}.user_id = ANY(${users}::text[]) OR (${a}.account_type = 'SHARED' AND EXISTS (` +
+    `SELECT 1 FROM unnest(${users}::text[]) AS u(id) WHERE NOT (u.id = ANY(${a}.acl_not_allowed_user_ids))` +
+    ` AND (${a}.acl_allow_all_users OR u.id = ANY(${a}.acl_allowed_user_ids)))))`
+  );
 }
 
 /** The rule's words, as Composio's SDK recognises them (it raises ComposioAclOnlyForSharedError on them). */

@@ -24,6 +24,12 @@ export type EgressOptions = EgressPolicy & {
   resolve?: Resolver;
   /** Larger responses are cut off with an error (1 MiB unless given). */
   maxResponseBytes?: number;
+  /**
+   * Reuse connections (HTTP keep-alive). Safe: a connection is checked when it is opened, and a
+   * reused one still goes to the address that was checked. Webhook deliveries use it (a new
+   * connection per event was most of a delivery's cost to a busy receiver).
+   */
+  keepAlive?: boolean;
 };
 
 /** The only error the guard itself raises: the destination is not one this server calls. */
@@ -93,7 +99,8 @@ export function createEgress(opts: EgressOptions) {
   }
 
   /** node:http(s) agents that check every connection they open; for callers that stream (the proxy). */
-  const agents = { http: guard(new http.Agent()), https: guard(new https.Agent()) };
+  const agentOptions = { keepAlive: opts.keepAlive ?? false };
+  const agents = { http: guard(new http.Agent(agentOptions)), https: guard(new https.Agent(agentOptions)) };
 
   /**
    * A checked `fetch`: http(s) only, the response buffered (at most maxResponseBytes), the whole

@@ -29,8 +29,10 @@ export type ClaimedDelivery = {
   body: string;
 };
 
-// Walks pending deliveries in due order through a partial index (status = 'PENDING'), so it reads
-// only due rows whatever the table's statistics say, and stops at its LIMIT. Each candidate's older
+// Walks pending deliveries in due order through a partial index (status = 'PENDING'), and stops at
+// its LIMIT. It runs under FIXED_PLAN: with statistics taken while the table was small (a backlog
+// arrives faster than autovacuum analyzes it), the planner preferred to read every pending delivery
+// of the subscription and sort them, 364 ms a claim at 40,000 pending instead of 4 ms. Each candidate's older
 // pending siblings (same subscription and account) are looked up in a second partial index: the
 // account_id = and IS NULL cases are written apart so both are index conditions.
 const CLAIM_SQL = `
@@ -56,6 +58,13 @@ const CLAIM_SQL = `
      AND s.id = d.subscription_id AND e.id = d.event_id
   RETURNING d.id, d.project_id, d.subscription_id, d.event_id, d.attempts, d.created_at,
             s.url, s.version, s.secret, s.previous_secret, s.previous_secret_until, e.body`;
+
+/**
+ * The outbox's statements read a handful of rows through partial indexes; with stale statistics the
+ * planner may think a sort or a scan of the whole backlog is as cheap. Inside their transactions
+ * these settings leave it only the index-ordered plans, whatever the statistics say.
+ */
+const FIXED_PLAN = 'SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off';
 
 /**
  * Only one fan-out runs at a time, across every replica (a session advisory lock, released with the
@@ -169,7 +178,22 @@ export function webhooksRepository(db: Db, pool: pg.Pool) {
     },
 
     async claimDue(limit: number): Promise<ClaimedDelivery[]> {
-      return (await pool.query<ClaimedDelivery>(CLAIM_SQL, [limit])).rows;
+      const client = await pool.connect();
+      let healthy = false;
+      try {
+        await client.query(`BEGIN; ${FIXED_PLAN}`);
+        // Unnamed, so planned with its parameter each time: a prepared statement's generic plan, made
+        // while the table was small, scanned every pending delivery per candidate (3 s a claim).
+        const { rows } = await client.query<ClaimedDelivery>(CLAIM_SQL, [limit]);
+        await client.query('COMMIT');
+        healthy = true;
+        return rows;
+      } catch (err) {
+        await client.query('ROLLBACK').then(() => (healthy = true), () => {});
+        throw err;
+      } finally {
+        client.release(!healthy);
+      }
     },
 
     /**

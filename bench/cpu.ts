@@ -1,0 +1,132 @@
+/**
+ * `npm run bench:cpu`: server CPU per request, one request at a time — a measure that does not
+ * depend on how busy the machine is (unlike req/s), so it is what optimisations of the request path
+ * are judged by. The real app and the bare ceiling run in this process; wrk (1 connection, 1 thread)
+ * drives each endpoint for BENCH_CPU_S seconds and this process's CPU time is divided by the
+ * requests served. With CPU_PROFILE=1 each endpoint's run is also written as a .cpuprofile.
+ */
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { Session } from 'node:inspector/promises';
+import pg from 'pg';
+import { type AppConfig, buildApp } from '../src/app.js';
+import { createDatabase } from '../src/db/prisma.js';
+import { createCrypto } from '../src/lib/crypto.js';
+import { startCeiling } from './ceiling.js';
+import { openBenchDatabase } from './database.js';
+import type { LoadSpec, LoadTarget } from './load-types.js';
+import { findWrk, startWrkRunner } from './wrk.js';
+import { seedConnectedAccounts } from './seed.js';
+
+export type CpuRow = { label: string; cpuMsPerRequest: number; rps: number };
+
+const log = (m: string) => process.stdout.write(`[bench:cpu] ${m}\n`);
+
+/** Server CPU milliseconds per request for each target, one connection, `seconds` each. */
+export async function cpuPerRequest(
+  wrkPath: string,
+  targets: { label: string; url: string; headers: Record<string, string>; target: LoadTarget }[],
+  seconds: number,
+  profile?: (label: string) => Promise<() => Promise<void>>,
+): Promise<CpuRow[]> {
+  const load = startWrkRunner(wrkPath, { threads: 1 });
+  const out: CpuRow[] = [];
+  try {
+    for (const t of targets) {
+      const spec: LoadSpec = { title: t.label, url: t.url, headers: t.headers, connections: 1, durationS: seconds, warmupS: 1, target: t.target };
+      const stop = profile ? await profile(t.label) : undefined;
+      const r = await load.run(spec);
+      await stop?.();
+      out.push({ label: t.label, cpuMsPerRequest: (r.serverCpu / Math.max(1, r.rps)) * 1000, rps: r.rps });
+    }
+  } finally {
+    load.close();
+  }
+  return out;
+}
+
+async function main() {
+  const wrkPath = findWrk();
+  if (!wrkPath) throw new Error('wrk is not installed');
+  const rows = Number(process.env.BENCH_ROWS ?? 20_000);
+  const seconds = Number(process.env.BENCH_CPU_S ?? 5);
+  const db = await openBenchDatabase(log);
+  const crypto = createCrypto({ hmacSecret: randomBytes(32), encryptionKeys: new Map([['bench1', randomBytes(32)]]), activeKeyId: 'bench1' });
+  const clients = createDatabase(db.url, 10);
+  const config: AppConfig = {
+    LOG_LEVEL: 'silent',
+    BODY_LIMIT_BYTES: 1024 * 1024,
+    TRUST_PROXY: false,
+    RATE_LIMIT_MAX: 1_000_000_000,
+    RATE_LIMIT_WINDOW_MS: 60_000,
+    API_KEY_CACHE_MS: 5_000,
+    publicUrl: 'http://127.0.0.1',
+  };
+  const app = await buildApp({ config, db: clients.db, pool: clients.pool, crypto });
+  try {
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const appUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    const { project, apiKey } = await app.services.projects.createProject('bench');
+    const ac = await fetch(`${appUrl}/api/v3.1/auth_configs`, {
+      method: 'POST',
+      headers: { 'x-api-key': apiKey, 'content-type': 'application/json' },
+      body: JSON.stringify({ toolkit: { slug: 'linear' }, auth_config: { type: 'use_custom_auth', authScheme: 'API_KEY', name: 'Linear' } }),
+    });
+    const authConfigId = ((await ac.json()) as { auth_config: { id: string } }).auth_config.id;
+    const pool = new pg.Pool({ connectionString: db.url, max: 4 });
+    await pool.query('ALTER TABLE connected_accounts DISABLE TRIGGER connected_account_events');
+    const seeded = await seedConnectedAccounts({ pool, crypto, projectId: project.id, authConfigId, rows });
+    await pool.query('ALTER TABLE connected_accounts ENABLE TRIGGER connected_account_events');
+    await pool.query('VACUUM (ANALYZE) connected_accounts');
+    await pool.query('CREATE TABLE bench_insert_reference (LIKE connected_accounts INCLUDING ALL)');
+    log(`${rows} rows seeded`);
+    // A cursor halfway down.
+    let cursor = '';
+    for (let seen = 0; seen < rows / 2; seen += 1000) {
+      const r = await fetch(`${appUrl}/api/v3.1/connected_accounts?limit=1000${cursor ? `&cursor=${cursor}` : ''}`, { headers: { 'x-api-key': apiKey } });
+      cursor = ((await r.json()) as { next_cursor: string }).next_cursor;
+    }
+    const ceiling = await startCeiling(db.url, { projectId: project.id, crypto, insertInto: 'bench_insert_reference' });
+    const h = { 'x-api-key': apiKey };
+    const ids = seeded.ids.slice(0, 5000);
+    const session = process.env.CPU_PROFILE ? new Session() : undefined;
+    session?.connect();
+    const profile = session
+      ? async (label: string) => {
+          await session.post('Profiler.enable');
+          await session.post('Profiler.start');
+          return async () => {
+            const { profile: p } = await session.post('Profiler.stop');
+            const file = `bench-${label.replace(/[^a-z0-9]+/gi, '-')}.cpuprofile`;
+            writeFileSync(file, JSON.stringify(p));
+            log(`wrote ${file}`);
+          };
+        }
+      : undefined;
+    const only = process.env.BENCH_CPU_ONLY;
+    const targets = [
+      { label: 'ceiling: GET one row', url: ceiling.url, headers: {}, target: { kind: 'get', paths: ids.map(ceiling.path) } as LoadTarget },
+      { label: 'GET /connected_accounts/{id}', url: appUrl, headers: h, target: { kind: 'get', paths: ids.map((id) => `/api/v3.1/connected_accounts/${id}`) } as LoadTarget },
+      { label: 'list limit=50, first page', url: appUrl, headers: h, target: { kind: 'get', paths: ['/api/v3.1/connected_accounts?limit=50'] } as LoadTarget },
+      { label: 'list limit=50, deep page', url: appUrl, headers: h, target: { kind: 'get', paths: [`/api/v3.1/connected_accounts?limit=50&cursor=${cursor}`] } as LoadTarget },
+      { label: 'reference: seal + INSERT', url: ceiling.url, headers: {}, target: { kind: 'create', path: ceiling.createPath, authConfigId, runId: 'ref' } as LoadTarget },
+      { label: 'POST /connected_accounts', url: appUrl, headers: h, target: { kind: 'create', path: '/api/v3.1/connected_accounts', authConfigId, runId: randomBytes(3).toString('hex') } as LoadTarget },
+    ].filter((t) => !only || t.label.includes(only));
+    const result = await cpuPerRequest(wrkPath, targets, seconds, profile);
+    for (const r of result) log(`${r.label.padEnd(32)} ${r.cpuMsPerRequest.toFixed(3)} ms CPU/request (${Math.round(r.rps)} req/s at c=1)`);
+    await ceiling.close();
+    await pool.end();
+  } finally {
+    await app.close();
+    await clients.close();
+    await db.stop();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  });
+}

@@ -8,6 +8,7 @@ import { createCrypto } from '../src/lib/crypto.js';
 import { accountStore } from '../src/modules/connected-accounts/account-store.js';
 import { connectedAccountsRepository } from '../src/modules/connected-accounts/connected-accounts.repository.js';
 import { connectedAccountsService } from '../src/modules/connected-accounts/connected-accounts.service.js';
+import { mintedTokens } from '../src/modules/connected-accounts/minted-tokens.js';
 import { loadCatalogue } from '../src/modules/toolkits/catalogue.js';
 import { TEST_SECRETS, type TestContext, createTestContext } from './support/context.js';
 import { type Res, expectEnvelope } from './support/expect.js';
@@ -419,7 +420,14 @@ describe('GET /connected_accounts (ordering and paging)', () => {
       authConfigs: s.authConfigs,
       toolkits: s.toolkits,
       oauth: s.oauth,
-      store: accountStore({ db: ctx.db, pool: ctx.pool, crypto: createCrypto(TEST_SECRETS) }),
+      store: accountStore({ db: ctx.db, pool: ctx.pool, crypto: createCrypto(TEST_SECRETS), audit: s.audit }),
+      audit: s.audit,
+      // Lists mint nothing; the real minted-token module, never called here.
+      minted: mintedTokens({
+        toolkits: s.toolkits,
+        openConfigCredentials: s.authConfigs.openCredentials,
+        settings: { guardedFetch: () => Promise.reject(new Error('no provider calls in this test')), allowInsecureLoopback: false, timeoutMs: 1000 },
+      }),
       exactTotalUpTo: 3,
     });
     const caller = { projectId: p.projectId, keyId: 'test', maskCredentials: false };

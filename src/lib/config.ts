@@ -134,10 +134,11 @@ export type Config = Env & {
  * with the schema's defaults, so that code reads one resolved value and never repeats a default.
  * A loaded Config passes through unchanged.
  */
-export function withDefaults<C extends Partial<Config>>(partial: C): C & Env & Pick<Config, 'managedAuth'> {
+export function withDefaults<C extends Partial<Config>>(partial: C): WithDefaults<C> {
   const given = Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined));
-  return { ...SETTING_DEFAULTS, managedAuth: new Map<string, ManagedCredentials>(), ...given } as C & Env & Pick<Config, 'managedAuth'>;
+  return { ...SETTING_DEFAULTS, managedAuth: new Map<string, ManagedCredentials>(), ...given } as WithDefaults<C>;
 }
+type WithDefaults<C> = Omit<C, keyof Env | 'managedAuth'> & Env & Pick<Config, 'managedAuth'>;
 
 const MANAGED_RE = /^LATCHKEY_MANAGED_([A-Z0-9_]{1,63})_CLIENT_ID$/;
 

@@ -216,6 +216,28 @@ describe('OAUTH1 details', () => {
     expect(JSON.stringify(forged.body)).toContain('Header Authorization');
   });
 
+  it('a token the provider revoked: the proxy answers its 401 and the account becomes EXPIRED, with the expired event', async () => {
+    const created = await initiate(configs['HMAC-SHA1']!);
+    await consentAndReturn(created.redirect_url);
+    const token = (await getAccount(created.id)).state.val.oauth_token as string;
+    const proxy = (endpoint: string) => call(env).post('/tools/execute/proxy', { connected_account_id: created.id, endpoint, method: 'GET' });
+    // Another error from the provider says nothing about the token.
+    expect((await proxy('/nowhere')).body).toMatchObject({ status: 404 });
+    expect((await getAccount(created.id)).status).toBe('ACTIVE');
+
+    expect(provider.revoke(token)).toBe(true);
+    const refused = await proxy('/me');
+    expect(refused.status, JSON.stringify(refused.body)).toBe(200);
+    expect(refused.body).toMatchObject({ status: 401 });
+    const after = await getAccount(created.id);
+    expect(after.status).toBe('EXPIRED');
+    expect(after.status_reason).toMatch(/rejected the access token \(401\)/);
+    const events = await env.ctx.db.webhookEvent.findMany({ where: { accountId: created.id }, orderBy: { seq: 'asc' } });
+    expect(events.map((e) => e.type).at(-1)).toBe('composio.connected_account.expired');
+    // EXPIRED until re-authorised: the proxy no longer signs with the dead token.
+    expect((await proxy('/me')).status).toBe(409);
+  });
+
   it('another project cannot read or sign with the account (404)', async () => {
     const created = await initiate(configs['HMAC-SHA1']!);
     const other = await env.ctx.newProject();

@@ -11,7 +11,7 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import type { z } from 'zod';
 import type pg from 'pg';
 import type { Db } from './db/prisma.js';
-import { AUDIT_DEFAULTS, type Config, PROXY_DEFAULTS } from './lib/config.js';
+import { type Config, withDefaults } from './lib/config.js';
 import type { Crypto } from './lib/crypto.js';
 import { loggerOptions } from './lib/logger.js';
 import { authDecoratorPlugin, registerApiKeyAuth } from './plugins/auth.js';
@@ -77,6 +77,7 @@ import { metricsRoutes } from './modules/metrics/metrics.routes.js';
 export const API_PREFIXES = ['/api/v3.1', '/api/v3'] as const;
 export const VERSION = '0.1.0';
 
+/** What callers pass; a setting left out takes the config schema's default (withDefaults). */
 export type AppConfig = Pick<
   Config,
   'LOG_LEVEL' | 'BODY_LIMIT_BYTES' | 'TRUST_PROXY' | 'RATE_LIMIT_MAX' | 'RATE_LIMIT_WINDOW_MS' | 'API_KEY_CACHE_MS' | 'publicUrl'
@@ -131,16 +132,17 @@ export type AppDeps = {
 };
 
 export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) => void) {
+  const c = withDefaults(deps.config);
   // The audit log first: every service that changes something or hands out a secret records through it.
   const auditRepo = auditRepository(deps.db, deps.pool);
   const audit = auditService({
     repo: auditRepo,
     buffer: auditBuffer({
       write: auditRepo.recordMany,
-      flushEveryMs: deps.config.AUDIT_FLUSH_MS ?? AUDIT_DEFAULTS.AUDIT_FLUSH_MS,
+      flushEveryMs: c.AUDIT_FLUSH_MS,
       onError: (err, dropped) => log('audit records could not be written yet', { err: (err as Error)?.message, dropped }),
     }),
-    retentionDays: deps.config.AUDIT_RETENTION_DAYS ?? AUDIT_DEFAULTS.AUDIT_RETENTION_DAYS,
+    retentionDays: c.AUDIT_RETENTION_DAYS,
   });
   // Metrics only when asked for: when off, nothing is counted and no hook runs per request.
   const metrics = deps.config.METRICS_ENABLED ? createMetrics({ pool: deps.pool }) : undefined;
@@ -151,24 +153,23 @@ export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) 
     audit,
     onError: (err) => log('background write failed', { err: (err as Error)?.message }),
   });
-  const c = deps.config;
   // One guard per kind of destination, all of them the same module: OAuth endpoints may also be on
   // loopback under OAUTH_ALLOW_INSECURE_LOOPBACK, webhook receivers anywhere under WEBHOOKS_ALLOW_PRIVATE_URLS.
-  const allowPrivate = c.EGRESS_ALLOW_PRIVATE_ADDRESSES ?? false;
+  const allowPrivate = c.EGRESS_ALLOW_PRIVATE_ADDRESSES;
   const oauthEgress = createEgress({
     allowPrivate,
-    allowLoopback: c.OAUTH_ALLOW_INSECURE_LOOPBACK ?? false,
-    timeoutMs: (c.OAUTH_TIMEOUT_SECONDS ?? 15) * 1000,
+    allowLoopback: c.OAUTH_ALLOW_INSECURE_LOOPBACK,
+    timeoutMs: c.OAUTH_TIMEOUT_SECONDS * 1000,
     resolve: deps.resolveHost,
   });
   const webhookEgress = createEgress({
-    allowPrivate: allowPrivate || (c.WEBHOOKS_ALLOW_PRIVATE_URLS ?? false),
+    allowPrivate: allowPrivate || c.WEBHOOKS_ALLOW_PRIVATE_URLS,
     allowLoopback: false,
-    timeoutMs: c.WEBHOOK_TIMEOUT_MS ?? 10_000,
+    timeoutMs: c.WEBHOOK_TIMEOUT_MS,
     resolve: deps.resolveHost,
     keepAlive: true,
   });
-  const managedAuth = c.managedAuth ?? new Map();
+  const managedAuth = c.managedAuth;
   const catalogue = deps.catalogue ?? builtInCatalogue();
   const toolkits = toolkitsService({
     catalogue,
@@ -198,14 +199,14 @@ export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) 
     openConfigCredentials: authConfigs.openCredentials,
     settings: {
       guardedFetch: (url, init) => oauthEgress.fetch(url, init as EgressRequestInit),
-      allowInsecureLoopback: c.OAUTH_ALLOW_INSECURE_LOOPBACK ?? false,
-      timeoutMs: (c.OAUTH_TIMEOUT_SECONDS ?? 15) * 1000,
+      allowInsecureLoopback: c.OAUTH_ALLOW_INSECURE_LOOPBACK,
+      timeoutMs: c.OAUTH_TIMEOUT_SECONDS * 1000,
     },
   });
   // Redirect schemes beyond OAuth2 (OAUTH1, DCR_OAUTH, CIMD_OAUTH): every provider call through the egress guard.
   const providerHttp = guardedHttp(oauthEgress.fetch as Parameters<typeof guardedHttp>[0], {
-    timeoutMs: (c.OAUTH_TIMEOUT_SECONDS ?? 15) * 1000,
-    allowInsecureLoopback: c.OAUTH_ALLOW_INSECURE_LOOPBACK ?? false,
+    timeoutMs: c.OAUTH_TIMEOUT_SECONDS * 1000,
+    allowInsecureLoopback: c.OAUTH_ALLOW_INSECURE_LOOPBACK,
   });
   const callbackUrlOf = (cfg: AuthConfigRow) => {
     const own = authConfigs.openCredentials(cfg).oauth_redirect_uri;
@@ -248,10 +249,10 @@ export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) 
     managedAuth,
     settings: {
       publicUrl: c.publicUrl,
-      allowInsecureLoopback: c.OAUTH_ALLOW_INSECURE_LOOPBACK ?? false,
-      timeoutSeconds: c.OAUTH_TIMEOUT_SECONDS ?? 15,
+      allowInsecureLoopback: c.OAUTH_ALLOW_INSECURE_LOOPBACK,
+      timeoutSeconds: c.OAUTH_TIMEOUT_SECONDS,
       guardedFetch: oauthEgress.fetch,
-      refreshMarginMs: c.OAUTH_REFRESH_MARGIN_MS ?? 120_000,
+      refreshMarginMs: c.OAUTH_REFRESH_MARGIN_MS,
       attemptTtlMs: c.oauthAttemptTtlMs ?? 10 * 60_000,
     },
     renewer: minted,
@@ -285,7 +286,7 @@ export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) 
     repo: webhooksRepo,
     crypto: deps.crypto,
     urlProblem: webhookEgress.check,
-    settings: { rotationGraceMs: c.WEBHOOK_SECRET_GRACE_MS ?? 86_400_000 },
+    settings: { rotationGraceMs: c.WEBHOOK_SECRET_GRACE_MS },
     audit,
   });
   const webhookDelivery = webhookDispatcher({
@@ -294,7 +295,7 @@ export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) 
     maskedView: connectedAccounts.maskedView,
     authConfigState: async (projectId, id) => authConfigsRepo.find(projectId, id),
     egress: webhookEgress,
-    settings: { disableAfter: c.WEBHOOK_DISABLE_AFTER_FAILURES ?? 50 },
+    settings: { disableAfter: c.WEBHOOK_DISABLE_AFTER_FAILURES },
     log,
     onAttempt: metrics?.deliveryAttempt,
   });
@@ -302,7 +303,6 @@ export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) 
   const legacyV1 = legacyV1Service({ toolkits, authConfigs, connectedAccounts });
   // The provider proxy: every connection through its own guard (a templated host filled by a user,
   // or a project's toolkit, cannot reach an internal address unless EGRESS_ALLOW_PRIVATE_ADDRESSES).
-  const proxyConfig = { ...PROXY_DEFAULTS, ...Object.fromEntries(Object.entries(c).filter(([k, v]) => k in PROXY_DEFAULTS && v !== undefined)) } as typeof PROXY_DEFAULTS;
   const proxy = proxyService({
     repo: proxyRepository(deps.db, deps.pool),
     accounts: connectedAccounts,
@@ -314,19 +314,19 @@ export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) 
     egress: createEgress({
       allowPrivate,
       allowLoopback: false,
-      timeoutMs: proxyConfig.PROXY_TIMEOUT_MS,
+      timeoutMs: c.PROXY_TIMEOUT_MS,
       resolve: deps.resolveHost,
       // Only binary_body.url downloads are buffered by the guard's fetch: they become request bodies.
-      maxResponseBytes: proxyConfig.PROXY_MAX_REQUEST_BYTES,
+      maxResponseBytes: c.PROXY_MAX_REQUEST_BYTES,
     }),
     settings: {
       publicUrl: c.publicUrl,
-      timeoutMs: proxyConfig.PROXY_TIMEOUT_MS,
-      maxRequestBytes: proxyConfig.PROXY_MAX_REQUEST_BYTES,
-      maxResponseBytes: proxyConfig.PROXY_MAX_RESPONSE_BYTES,
-      accountRateLimit: proxyConfig.PROXY_ACCOUNT_RATE_LIMIT,
-      fileTtlMs: proxyConfig.PROXY_FILE_TTL_SECONDS * 1000,
-      retentionDays: proxyConfig.PROXY_CALL_RETENTION_DAYS,
+      timeoutMs: c.PROXY_TIMEOUT_MS,
+      maxRequestBytes: c.PROXY_MAX_REQUEST_BYTES,
+      maxResponseBytes: c.PROXY_MAX_RESPONSE_BYTES,
+      accountRateLimit: c.PROXY_ACCOUNT_RATE_LIMIT,
+      fileTtlMs: c.PROXY_FILE_TTL_SECONDS * 1000,
+      retentionDays: c.PROXY_CALL_RETENTION_DAYS,
     },
     log,
     audit,
@@ -356,7 +356,7 @@ function newRequestId(): string {
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
-  const { config } = deps;
+  const config = withDefaults(deps.config);
   const logger: FastifyBaseLogger = pino(loggerOptions(config.LOG_LEVEL), deps.logStream ?? process.stdout);
   const app = Fastify({
     loggerInstance: logger,
@@ -447,7 +447,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         await api.register(webhooksRoutes, { services, limits });
         await api.register(auditRoutes, { audit: services.audit, limits });
         // Room for a base64 binary_body of PROXY_MAX_REQUEST_BYTES in the JSON.
-        const maxRequest = config.PROXY_MAX_REQUEST_BYTES ?? PROXY_DEFAULTS.PROXY_MAX_REQUEST_BYTES;
+        const maxRequest = config.PROXY_MAX_REQUEST_BYTES;
         const executeBodyLimit = Math.max(config.BODY_LIMIT_BYTES, Math.ceil((maxRequest * 4) / 3) + 64 * 1024);
         await api.register(proxyRoutes, { services, limits, executeBodyLimit });
       },
@@ -471,7 +471,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     rateLimit: limits.sensitive,
     publicUrl: config.publicUrl,
     frameAncestors: parseFrameAncestors(config.LINK_FRAME_ANCESTORS),
-    allowRemoteLogos: config.LINK_ALLOW_REMOTE_LOGOS === true,
+    allowRemoteLogos: config.LINK_ALLOW_REMOTE_LOGOS,
     secureCookies: config.publicUrl.startsWith('https:'),
   });
 

@@ -5,9 +5,16 @@
  * Content-Security-Policy names the provider (for an MCP server, the authorization server
  * discovered when the link was made), so no hop is blocked. Skips without Chromium, saying why.
  */
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { CHROMIUM_MISSING, type CallbackServer, type OfflineContext, chromiumFound, launchChromium, offlineContext, screenshot, startCallbackServer } from './support/browser.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  CHROMIUM_MISSING,
+  type CallbackServer,
+  chromiumFound,
+  screenshot,
+  startCallbackServer,
+  submitLinkForm as submit,
+  useOfflineBrowser,
+} from './support/browser.js';
 import { type McpAuthServer, startMcpAuthServer } from './support/mcp-auth-server.js';
 import { type OAuth1Provider, startOAuth1Provider } from './support/oauth1-provider.js';
 import { call, createAuthConfig, createToolkit, oauth1Toolkit, type RedirectEnv, startRedirectEnv } from './support/redirect-env.js';
@@ -18,12 +25,11 @@ const CALLBACK_PATH = '/api/v3/toolkits/auth/callback';
 type Link = { link_token: string; redirect_url: string; connected_account_id: string };
 
 describe.skipIf(!chromiumFound)('Connect Link for OAUTH1 and MCP servers, in Chromium', () => {
+  const tab = useOfflineBrowser();
   let env: RedirectEnv;
   let oauth1: OAuth1Provider;
   let mcp: McpAuthServer;
   let app: CallbackServer;
-  let browser: Browser;
-  let tab: OfflineContext;
   const configs: Record<string, string> = {};
 
   beforeAll(async () => {
@@ -31,36 +37,21 @@ describe.skipIf(!chromiumFound)('Connect Link for OAUTH1 and MCP servers, in Chr
     mcp = await startMcpAuthServer();
     env = await startRedirectEnv();
     app = await startCallbackServer();
-    browser = await launchChromium();
     await createToolkit(env, oauth1Toolkit('tinyprov', oauth1.url));
     configs.OAUTH1 = await createAuthConfig(env, 'tinyprov', 'OAUTH1', { consumer_key: 'consumer', consumer_secret: 'consumer-secret' });
     configs.DCR_OAUTH = await createAuthConfig(env, 'mcp', 'DCR_OAUTH', { mcp_url: mcp.resource });
   });
   afterAll(async () => {
-    await browser?.close();
     await app?.close();
     await env?.ctx.close();
     await oauth1?.close();
     await mcp?.close();
-  });
-  beforeEach(async () => {
-    tab = await offlineContext(browser);
-  });
-  afterEach(async () => {
-    await tab.context.close();
-    expect(tab.remote).toEqual([]);
   });
 
   async function createLink(authConfigId: string, name: string): Promise<Link> {
     const res = await call(env).post('/connected_accounts/link', { auth_config_id: authConfigId, user_id: `user-${name}`, callback_url: app.url(name) });
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     return res.body as Link;
-  }
-
-  async function submit(page: Page, name: string) {
-    const answered = page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname.startsWith('/link/'));
-    await page.getByRole('button', { name, exact: true }).click();
-    return (await answered).status();
   }
 
   it.each([

@@ -7,21 +7,19 @@
  * (UPDATE_DOCS_SCREENSHOT=1 also refreshes docs/connect-link.png from the API-key form).
  * Without Chromium the whole file skips, saying why.
  */
-import { copyFileSync, mkdirSync } from 'node:fs';
-import path from 'node:path';
 import { Composio } from '@composio/core';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   CHROMIUM_MISSING,
   type CallbackServer,
-  type OfflineContext,
   chromiumFound,
   computedStyle,
-  launchChromium,
-  offlineContext,
+  docsScreenshot,
   screenshot,
   startCallbackServer,
+  submitLinkForm as submit,
+  useOfflineBrowser,
 } from './support/browser.js';
 import { CALLBACK_PATH, type OAuthEnv, api, getAccount, startOAuthEnv } from './support/oauth-app.js';
 import { type MockProvider, startProvider } from './support/oauth-server.js';
@@ -33,18 +31,17 @@ const INITIATION_TIMEOUT = 'Connection initiation did not complete within 10 min
 type Link = { link_token: string; redirect_url: string; expires_at: string; connected_account_id: string };
 
 describe.skipIf(!chromiumFound)('the hosted Connect Link page in Chromium', () => {
+  // The pages load nothing remote, not even logos (they are letters unless LINK_ALLOW_REMOTE_LOGOS).
+  const tab = useOfflineBrowser();
   let provider: MockProvider;
   let env: OAuthEnv;
   let app: CallbackServer;
-  let browser: Browser;
   let linearCfg: string;
-  let tab: OfflineContext;
 
   beforeAll(async () => {
     provider = await startProvider();
     env = await startOAuthEnv(provider); // listens on 127.0.0.1; publicUrl is that URL
     app = await startCallbackServer();
-    browser = await launchChromium();
     const cfg = await api(env).post('/auth_configs', {
       toolkit: { slug: 'linear' },
       auth_config: { type: 'use_custom_auth', authScheme: 'API_KEY', credentials: {} },
@@ -53,20 +50,12 @@ describe.skipIf(!chromiumFound)('the hosted Connect Link page in Chromium', () =
     linearCfg = (cfg.body as { auth_config: { id: string } }).auth_config.id;
   });
   afterAll(async () => {
-    await browser?.close();
     await app?.close();
     await env?.ctx.close();
     await provider?.stop();
   });
-
-  beforeEach(async () => {
-    tab = await offlineContext(browser);
-  });
-  afterEach(async () => {
-    await tab.context.close();
+  afterEach(() => {
     provider.reset();
-    // The pages load nothing remote, not even logos (they are letters unless LINK_ALLOW_REMOTE_LOGOS).
-    expect(tab.remote).toEqual([]);
   });
 
   async function createLink(body: { auth_config_id: string; user_id: string; callback_url?: string }): Promise<Link> {
@@ -80,13 +69,6 @@ describe.skipIf(!chromiumFound)('the hosted Connect Link page in Chromium', () =
   const heading = (page: Page) => page.getByRole('heading', { level: 1 });
   // By role and accessible name: the required marker (aria-hidden) is not part of the name.
   const apiKeyInput = (page: Page) => page.getByRole('textbox', { name: 'API Key', exact: true });
-
-  /** Clicks the form's button and waits for the answer to the POST it sends; returns its status. */
-  async function submit(page: Page, name: string) {
-    const answered = page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname.startsWith('/link/'));
-    await page.getByRole('button', { name, exact: true }).click();
-    return (await answered).status();
-  }
 
   /** The usual path: open the link, type the key, submit. */
   async function connectWithKey(page: Page, link: Link, key: string) {
@@ -142,12 +124,7 @@ describe.skipIf(!chromiumFound)('the hosted Connect Link page in Chromium', () =
     // The anti-CSRF cookie, as the browser stored it.
     const cookies = await tab.context.cookies(env.baseUrl + '/link/');
     expect(cookies).toEqual([expect.objectContaining({ name: expect.stringMatching(/^lk_csrf_ls_/), path: '/link', httpOnly: true, sameSite: 'Strict', secure: false })]);
-    const formFile = await screenshot(page, 'api-key-form');
-    if (process.env.UPDATE_DOCS_SCREENSHOT) {
-      const docs = path.resolve(import.meta.dirname, '../docs');
-      mkdirSync(docs, { recursive: true });
-      copyFileSync(formFile, path.join(docs, 'connect-link.png'));
-    }
+    await docsScreenshot(page, 'api-key-form', 'connect-link.png');
     // The keyboard reaches the field, the hint and the button, in that order.
     await page.keyboard.press('Tab');
     expect(await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { id: string } } }).document.activeElement.id)).toBe('f_api_key');

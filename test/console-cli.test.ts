@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase } from '../src/db/prisma.js';
+import { withDefaults } from '../src/lib/config.js';
 import { consoleAuthFrom } from '../src/modules/console/console.wiring.js';
 import { freshDatabase } from './support/database.js';
 import { processSecrets } from './support/server-process.js';
@@ -46,7 +47,7 @@ describe('latchkey console-users', () => {
 
     const clients = createDatabase(database.url, 1);
     try {
-      const auth = consoleAuthFrom({ db: clients.db, crypto: secrets.crypto, config: { publicUrl: 'https://latchkey.example.com' } });
+      const auth = consoleAuthFrom({ db: clients.db, crypto: secrets.crypto, config: withDefaults({ publicUrl: 'https://latchkey.example.com' }) });
       expect(await auth.linkUsable(url![2]!)).toBe(true);
       expect(await auth.signInWithPassword('ops@example.com', 'a long operator password')).toMatch(/^cst_/);
     } finally {

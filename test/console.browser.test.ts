@@ -5,11 +5,9 @@
  * nothing remote and breaks no CSP rule; it reads at 1280 px and on a phone. Screenshots land in
  * test-artifacts/screenshots/ (UPDATE_DOCS_SCREENSHOT=1 also refreshes docs/console/*.png).
  */
-import { copyFileSync, mkdirSync } from 'node:fs';
-import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { CHROMIUM_MISSING, type OfflineContext, chromiumFound, launchChromium, offlineContext, screenshot } from './support/browser.js';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM_MISSING, chromiumFound, docsScreenshot, offlineContext, useOfflineBrowser } from './support/browser.js';
 import { consoleAuthOf } from './support/console.js';
 import { apiKeyAccount, linearConfig } from './support/factories.js';
 import { type OAuthEnv, api, startOAuthEnv } from './support/oauth-app.js';
@@ -19,31 +17,22 @@ if (!chromiumFound) console.warn(CHROMIUM_MISSING);
 
 const EMAIL = 'ops@example.com';
 const PASSWORD = 'a long operator password';
-const DOCS = path.resolve(import.meta.dirname, '../docs/console');
 
 type Doc = { activeElement: { textContent: string | null; id: string } | null; documentElement: { scrollWidth: number } };
 type G = { document: Doc; innerWidth: number };
 
 /** A screenshot for the test artifacts, and for docs/console/ when asked to refresh them. */
-async function shot(page: Page, name: string) {
-  const file = await screenshot(page, name);
-  if (process.env.UPDATE_DOCS_SCREENSHOT) {
-    mkdirSync(DOCS, { recursive: true });
-    copyFileSync(file, path.join(DOCS, `${name}.png`));
-  }
-}
+const shot = (page: Page, name: string) => docsScreenshot(page, name, `console/${name}.png`);
 
 describe.skipIf(!chromiumFound)('the operator console in Chromium', () => {
+  const tab = useOfflineBrowser({ noCspViolations: true });
   let provider: MockProvider;
   let env: OAuthEnv;
-  let browser: Browser;
-  let tab: OfflineContext;
   let jessica: string;
 
   beforeAll(async () => {
     provider = await startProvider();
     env = await startOAuthEnv(provider, { CONSOLE_ENABLED: true });
-    browser = await launchChromium();
     await consoleAuthOf(env.ctx, env.baseUrl).addUser(EMAIL, PASSWORD);
     const cfg = await linearConfig(env.ctx);
     jessica = await apiKeyAccount(env.ctx, cfg, { userId: 'user-jessica', key: 'lin_api_jessica_secret' });
@@ -51,17 +40,8 @@ describe.skipIf(!chromiumFound)('the operator console in Chromium', () => {
     await apiKeyAccount(env.ctx, cfg, { userId: 'user-sam' });
   });
   afterAll(async () => {
-    await browser?.close();
     await env?.ctx.close();
     await provider?.stop();
-  });
-  beforeEach(async () => {
-    tab = await offlineContext(browser);
-  });
-  afterEach(async () => {
-    await tab.context.close();
-    expect(tab.remote).toEqual([]);
-    expect(tab.cspViolations).toEqual([]);
   });
 
   async function signIn(page: Page) {
@@ -111,7 +91,7 @@ describe.skipIf(!chromiumFound)('the operator console in Chromium', () => {
     await shot(page, 'reconnect-link');
     const newAccount = await page.locator('.notice.info a.mono').textContent();
 
-    const user = await offlineContext(browser);
+    const user = await offlineContext(tab.browser());
     try {
       const userPage = await user.newPage();
       await userPage.goto(link);

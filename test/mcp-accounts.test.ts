@@ -7,15 +7,24 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type McpAuthServer, startMcpAuthServer } from './support/mcp-auth-server.js';
-import { accountCount, call, createAuthConfig, type RedirectEnv, startRedirectEnv, visit } from './support/redirect-env.js';
+import {
+  type Account,
+  accountCount,
+  call,
+  consentAndReturn,
+  createAuthConfig,
+  initiateAccount,
+  readAccount,
+  type RedirectEnv,
+  startRedirectEnv,
+  visit,
+} from './support/redirect-env.js';
 import { createTestContext, type TestContext } from './support/context.js';
 
 let server: McpAuthServer;
 let env: RedirectEnv;
 let authConfigId: string;
 
-type Created = { id: string; status: string; redirect_url: string; connectionData: { authScheme: string; val: Record<string, unknown> } };
-type Account = { id: string; status: string; status_reason: string | null; state: { authScheme: string; val: Record<string, unknown> } };
 const errorOf = (body: unknown) => (body as { error: { message: string; status: number } }).error;
 
 beforeAll(async () => {
@@ -30,24 +39,8 @@ afterAll(async () => {
   await server?.close();
 });
 
-async function initiate(cfg = authConfigId, apiKey = env.ctx.apiKey) {
-  const res = await call(env, apiKey).post('/connected_accounts', { auth_config: { id: cfg }, connection: { user_id: 'ada' } });
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  return res.body as Created;
-}
-
-async function getAccount(id: string) {
-  const res = await call(env).get(`/connected_accounts/${id}`);
-  expect(res.status).toBe(200);
-  return res.body as Account;
-}
-
-/** The user approves at the authorization server; the browser lands on Latchkey's callback. */
-async function consentAndReturn(redirectUrl: string) {
-  const atServer = await visit(redirectUrl);
-  expect(atServer.status, atServer.text).toBe(302);
-  return visit(atServer.location!);
-}
+const initiate = (cfg = authConfigId, apiKey = env.ctx.apiKey) => initiateAccount(env, cfg, { apiKey });
+const getAccount = (id: string) => readAccount(env, id);
 
 describe('DCR_OAUTH: an MCP server by URL', () => {
   it('discovers, registers, runs code + PKCE + resource, and the token opens the MCP server', async () => {

@@ -6,7 +6,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type OAuth1Provider, startOAuth1Provider } from './support/oauth1-provider.js';
 import { rsaKeyPair } from './support/token-endpoints.js';
-import { accountCount, call, createAuthConfig, createToolkit, oauth1Toolkit, type RedirectEnv, startRedirectEnv, visit } from './support/redirect-env.js';
+import {
+  type Account,
+  accountCount,
+  call,
+  consentAndReturn,
+  createAuthConfig,
+  createToolkit,
+  initiateAccount,
+  oauth1Toolkit,
+  readAccount,
+  type RedirectEnv,
+  startRedirectEnv,
+  visit,
+} from './support/redirect-env.js';
 
 const rsa = rsaKeyPair();
 const CONSUMERS = {
@@ -20,8 +33,6 @@ let unconfirmed: OAuth1Provider;
 let env: RedirectEnv;
 const configs: Record<string, string> = {};
 
-type Created = { id: string; status: string; redirect_url: string; connectionData: { authScheme: string; val: Record<string, unknown> } };
-type Account = { id: string; status: string; status_reason: string | null; state: { authScheme: string; val: Record<string, unknown> } };
 
 beforeAll(async () => {
   provider = await startOAuth1Provider({
@@ -42,24 +53,8 @@ afterAll(async () => {
   await unconfirmed?.close();
 });
 
-async function initiate(authConfigId: string, connection: Record<string, unknown> = {}) {
-  const res = await call(env).post('/connected_accounts', { auth_config: { id: authConfigId }, connection: { user_id: 'ada', ...connection } });
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  return res.body as Created;
-}
-
-async function getAccount(id: string) {
-  const res = await call(env).get(`/connected_accounts/${id}`);
-  expect(res.status).toBe(200);
-  return res.body as Account;
-}
-
-/** The user's consent at the provider, then the browser's landing on Latchkey's callback. */
-async function consentAndReturn(redirectUrl: string) {
-  const atProvider = await visit(redirectUrl);
-  expect(atProvider.status).toBe(302);
-  return visit(atProvider.location!);
-}
+const initiate = (authConfigId: string, connection: Record<string, unknown> = {}) => initiateAccount(env, authConfigId, { connection });
+const getAccount = (id: string) => readAccount(env, id);
 
 describe.each(Object.keys(CONSUMERS))('OAUTH1 with %s', (method) => {
   it('create → INITIATED with the contract fields → consent → callback → ACTIVE, and auth_params signs requests the provider accepts', async () => {
@@ -214,6 +209,28 @@ describe('OAUTH1 details', () => {
     const forged = await proxy({ endpoint: '/me', method: 'GET', parameters: [{ name: 'Authorization', type: 'header', value: 'OAuth x' }] });
     expect(forged.status).toBe(400);
     expect(JSON.stringify(forged.body)).toContain('Header Authorization');
+  });
+
+  it('a token the provider revoked: the proxy answers its 401 and the account becomes EXPIRED, with the expired event', async () => {
+    const created = await initiate(configs['HMAC-SHA1']!);
+    await consentAndReturn(created.redirect_url);
+    const token = (await getAccount(created.id)).state.val.oauth_token as string;
+    const proxy = (endpoint: string) => call(env).post('/tools/execute/proxy', { connected_account_id: created.id, endpoint, method: 'GET' });
+    // Another error from the provider says nothing about the token.
+    expect((await proxy('/nowhere')).body).toMatchObject({ status: 404 });
+    expect((await getAccount(created.id)).status).toBe('ACTIVE');
+
+    expect(provider.revoke(token)).toBe(true);
+    const refused = await proxy('/me');
+    expect(refused.status, JSON.stringify(refused.body)).toBe(200);
+    expect(refused.body).toMatchObject({ status: 401 });
+    const after = await getAccount(created.id);
+    expect(after.status).toBe('EXPIRED');
+    expect(after.status_reason).toMatch(/rejected the access token \(401\)/);
+    const events = await env.ctx.db.webhookEvent.findMany({ where: { accountId: created.id }, orderBy: { seq: 'asc' } });
+    expect(events.map((e) => e.type).at(-1)).toBe('composio.connected_account.expired');
+    // EXPIRED until re-authorised: the proxy no longer signs with the dead token.
+    expect((await proxy('/me')).status).toBe(409);
   });
 
   it('another project cannot read or sign with the account (404)', async () => {

@@ -5,9 +5,9 @@
  * (single flight), limits, binary downloads, the streaming pass-through, call records, and the SDK.
  */
 import http from 'node:http';
-import net, { type AddressInfo } from 'node:net';
 import { Composio } from '@composio/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../src/db/embedded.js';
 import { type TestContext, createTestContext } from './support/context.js';
 import { CLIENT, type OAuthEnv, connect, expireToken, getAccount } from './support/oauth-app.js';
 import { type MockProvider, fail, startProvider } from './support/oauth-server.js';
@@ -24,14 +24,6 @@ let baseUrl: string;
 let env: OAuthEnv;
 const revoked = new Set<string>();
 const accounts: { keyed: string; basic: string } = { keyed: '', basic: '' };
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as AddressInfo;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 const field = (name: string, secret: boolean, pattern?: string) => ({ name, displayName: name, type: 'string', description: `The ${name}.`, required: true, is_secret: secret, ...(pattern ? { pattern } : {}) });
 const toolkit = (slug: string, base_url: string, scheme: object, extra: object = {}) => ({

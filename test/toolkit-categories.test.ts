@@ -3,18 +3,14 @@
  * `sort_by=usage`, the older API's app list serving the same catalogue, a toolkit without a logo or
  * unverified facts answered in Composio's shape, and schemes Latchkey cannot connect refused plainly.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadCatalogue } from '../src/modules/toolkits/catalogue.js';
 import { categoriesOf } from '../src/modules/toolkits/categories.js';
-import { type TestContext, createTestContext } from './support/context.js';
+import { useTestContext } from './support/context.js';
 import { expectEnvelope } from './support/expect.js';
 import { apiKeyAccount, linearConfig } from './support/factories.js';
 
-let ctx: TestContext;
-beforeAll(async () => {
-  ctx = await createTestContext();
-});
-afterAll(() => ctx.close());
+const ctx = useTestContext();
 
 const V = '/api/v3.1';
 const catalogue = loadCatalogue();

@@ -2,17 +2,13 @@
  * The toolkit routes over HTTP: Composio's detail and list shapes, paging, filters, hostile input, and
  * a project's own toolkits (visible to that project only).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { loadCatalogue } from '../src/modules/toolkits/catalogue.js';
 import { AUTH_SCHEMES } from '../src/modules/toolkits/toolkit-definition.js';
-import { type TestContext, createTestContext } from './support/context.js';
+import { useTestContext } from './support/context.js';
 import { type Res, expectEnvelope } from './support/expect.js';
 
-let ctx: TestContext;
-beforeAll(async () => {
-  ctx = await createTestContext();
-});
-afterAll(() => ctx.close());
+const ctx = useTestContext();
 
 const V = '/api/v3.1';
 const catalogue = loadCatalogue();

@@ -13,30 +13,6 @@ const bool = z
 const FRAME_SOURCE = /^(?:'self'|'none'|https?:|(?:https?:\/\/)?(?:\*\.)?[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*(?::(?:\d{1,5}|\*))?)$/;
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
-/** The provider proxy's defaults, here once: the schema below and buildServices both read them. */
-export const PROXY_DEFAULTS = {
-  PROXY_TIMEOUT_MS: 30_000,
-  PROXY_MAX_REQUEST_BYTES: 10 * 1024 * 1024,
-  PROXY_MAX_RESPONSE_BYTES: 10 * 1024 * 1024,
-  PROXY_ACCOUNT_RATE_LIMIT: 300,
-  PROXY_FILE_TTL_SECONDS: 3600,
-  PROXY_CALL_RETENTION_DAYS: 30,
-} as const;
-
-/** The console's defaults, here once: the schema below and the console's wiring both read them. */
-export const CONSOLE_DEFAULTS = {
-  CONSOLE_SESSION_IDLE_MINUTES: 30,
-  CONSOLE_SESSION_MAX_HOURS: 12,
-  CONSOLE_SIGN_IN_ATTEMPTS: 10,
-  CONSOLE_SIGN_IN_LINK_MINUTES: 15,
-} as const;
-
-/** The audit log's defaults (src/modules/audit), here once for the schema and buildServices. */
-export const AUDIT_DEFAULTS = {
-  AUDIT_RETENTION_DAYS: 365,
-  AUDIT_FLUSH_MS: 1000,
-} as const;
-
 const EnvSchema = z
   .object({
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -91,21 +67,21 @@ const EnvSchema = z
     /** How long a rotated-out webhook secret keeps signing alongside the new one. */
     WEBHOOK_SECRET_GRACE_MS: int(0, 30 * 86_400_000).default(86_400_000),
     /** Provider proxy: one proxied request, connection to last byte (to the response headers when streaming, then between chunks). */
-    PROXY_TIMEOUT_MS: int(500, 600_000).default(PROXY_DEFAULTS.PROXY_TIMEOUT_MS),
+    PROXY_TIMEOUT_MS: int(500, 600_000).default(30_000),
     /** Provider proxy: largest request body sent to a provider. */
-    PROXY_MAX_REQUEST_BYTES: int(1024, 100 * 1024 * 1024).default(PROXY_DEFAULTS.PROXY_MAX_REQUEST_BYTES),
+    PROXY_MAX_REQUEST_BYTES: int(1024, 100 * 1024 * 1024).default(10 * 1024 * 1024),
     /** Provider proxy: largest provider response passed back (buffered or streamed). */
-    PROXY_MAX_RESPONSE_BYTES: int(1024, 1024 * 1024 * 1024).default(PROXY_DEFAULTS.PROXY_MAX_RESPONSE_BYTES),
+    PROXY_MAX_RESPONSE_BYTES: int(1024, 1024 * 1024 * 1024).default(10 * 1024 * 1024),
     /** Provider proxy: calls per connected account per minute, so one busy user cannot use a project's whole quota. */
-    PROXY_ACCOUNT_RATE_LIMIT: int(1, 1_000_000).default(PROXY_DEFAULTS.PROXY_ACCOUNT_RATE_LIMIT),
+    PROXY_ACCOUNT_RATE_LIMIT: int(1, 1_000_000).default(300),
     /** Provider proxy: how long a binary response's download URL lives. */
-    PROXY_FILE_TTL_SECONDS: int(10, 86_400).default(PROXY_DEFAULTS.PROXY_FILE_TTL_SECONDS),
+    PROXY_FILE_TTL_SECONDS: int(10, 86_400).default(3600),
     /** Provider proxy: days the call records are kept. */
-    PROXY_CALL_RETENTION_DAYS: int(1, 3650).default(PROXY_DEFAULTS.PROXY_CALL_RETENTION_DAYS),
+    PROXY_CALL_RETENTION_DAYS: int(1, 3650).default(30),
     /** Audit log: days records are kept; the maintenance job prunes older ones. */
-    AUDIT_RETENTION_DAYS: int(1, 36_500).default(AUDIT_DEFAULTS.AUDIT_RETENTION_DAYS),
+    AUDIT_RETENTION_DAYS: int(1, 36_500).default(365),
     /** Audit log: how often the records of secret reads are written (in batches; a crash loses at most this much). */
-    AUDIT_FLUSH_MS: int(50, 60_000).default(AUDIT_DEFAULTS.AUDIT_FLUSH_MS),
+    AUDIT_FLUSH_MS: int(50, 60_000).default(1000),
     /** Serve Prometheus metrics at GET /metrics. */
     METRICS_ENABLED: bool.default(false),
     /** When set, GET /metrics needs `Authorization: Bearer <token>`. */
@@ -119,13 +95,13 @@ const EnvSchema = z
     /** Serve the operator console at /console (operators are made with `latchkey console-users add`). */
     CONSOLE_ENABLED: bool.default(false),
     /** A console session ends after this many minutes without a request. */
-    CONSOLE_SESSION_IDLE_MINUTES: int(1, 24 * 60).default(CONSOLE_DEFAULTS.CONSOLE_SESSION_IDLE_MINUTES),
+    CONSOLE_SESSION_IDLE_MINUTES: int(1, 24 * 60).default(30),
     /** A console session ends this many hours after sign-in, however active. */
-    CONSOLE_SESSION_MAX_HOURS: int(1, 30 * 24).default(CONSOLE_DEFAULTS.CONSOLE_SESSION_MAX_HOURS),
+    CONSOLE_SESSION_MAX_HOURS: int(1, 30 * 24).default(12),
     /** Console sign-in attempts (password or link) per client address per 15 minutes. */
-    CONSOLE_SIGN_IN_ATTEMPTS: int(1, 10_000).default(CONSOLE_DEFAULTS.CONSOLE_SIGN_IN_ATTEMPTS),
+    CONSOLE_SIGN_IN_ATTEMPTS: int(1, 10_000).default(10),
     /** How long a sign-in link printed by the CLI stays usable. */
-    CONSOLE_SIGN_IN_LINK_MINUTES: int(1, 7 * 24 * 60).default(CONSOLE_DEFAULTS.CONSOLE_SIGN_IN_LINK_MINUTES),
+    CONSOLE_SIGN_IN_LINK_MINUTES: int(1, 7 * 24 * 60).default(15),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production') {
@@ -136,6 +112,9 @@ const EnvSchema = z
   });
 
 export type Env = z.infer<typeof EnvSchema>;
+
+/** Every setting's value when it is not set: the schema's own defaults, read from the schema. */
+export const SETTING_DEFAULTS: Readonly<Env> = Object.freeze(EnvSchema.parse({}));
 
 export class ConfigError extends Error {}
 
@@ -149,6 +128,17 @@ export type Config = Env & {
   /** Toolkit slug → app credentials, from LATCHKEY_MANAGED_<SLUG>_CLIENT_ID / _CLIENT_SECRET. */
   managedAuth: Map<string, ManagedCredentials>;
 };
+
+/**
+ * A configuration given in part (tests, benchmarks, tools that build the app themselves) completed
+ * with the schema's defaults, so that code reads one resolved value and never repeats a default.
+ * A loaded Config passes through unchanged.
+ */
+export function withDefaults<C extends Partial<Config>>(partial: C): WithDefaults<C> {
+  const given = Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined));
+  return { ...SETTING_DEFAULTS, managedAuth: new Map<string, ManagedCredentials>(), ...given } as WithDefaults<C>;
+}
+type WithDefaults<C> = Omit<C, keyof Env | 'managedAuth'> & Env & Pick<Config, 'managedAuth'>;
 
 const MANAGED_RE = /^LATCHKEY_MANAGED_([A-Z0-9_]{1,63})_CLIENT_ID$/;
 

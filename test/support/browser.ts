@@ -5,11 +5,12 @@
  * https images such as toolkit logos get a placeholder so pages render the same everywhere), and
  * full-page screenshots under test-artifacts/screenshots/.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { type Browser, type BrowserContext, type Locator, type Page, chromium } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const chromiumFound = existsSync(CHROMIUM_PATH);
@@ -80,6 +81,62 @@ export async function offlineContext(browser: Browser): Promise<OfflineContext> 
     return page;
   }
   return { context, newPage, remote, cspViolations };
+}
+
+/**
+ * For the calling describe block: one Chromium for the block and a fresh offline profile per test.
+ * After each test the profile closes, and the test fails if a page asked for anything remote (and,
+ * with `noCspViolations`, if a page broke a Content-Security-Policy rule). The returned profile is
+ * the current test's; `browser()` opens further profiles (another person's browser).
+ */
+export function useOfflineBrowser(o: { noCspViolations?: boolean } = {}) {
+  let browser: Browser | undefined;
+  let current: OfflineContext | undefined;
+  const now = () => {
+    if (!current) throw new Error('the browser profile exists only during a test');
+    return current;
+  };
+  beforeAll(async () => {
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+  beforeEach(async () => {
+    current = await offlineContext(browser!);
+  });
+  afterEach(async () => {
+    const tab = now();
+    current = undefined;
+    await tab.context.close();
+    expect(tab.remote).toEqual([]);
+    if (o.noCspViolations) expect(tab.cspViolations).toEqual([]);
+  });
+  return {
+    get context() { return now().context; },
+    newPage: () => now().newPage(),
+    get remote() { return now().remote; },
+    get cspViolations() { return now().cspViolations; },
+    browser: () => browser!,
+  };
+}
+
+/** Clicks a hosted page form's button and waits for the answer to the POST it sends; returns its status. */
+export async function submitLinkForm(page: Page, buttonName: string): Promise<number> {
+  const answered = page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname.startsWith('/link/'));
+  await page.getByRole('button', { name: buttonName, exact: true }).click();
+  return (await answered).status();
+}
+
+/** A screenshot for the test artifacts that, with UPDATE_DOCS_SCREENSHOT=1, also refreshes `docsFile` (a path under docs/). */
+export async function docsScreenshot(page: Page, name: string, docsFile: string): Promise<string> {
+  const file = await screenshot(page, name);
+  if (process.env.UPDATE_DOCS_SCREENSHOT) {
+    const target = path.resolve(import.meta.dirname, '../../docs', docsFile);
+    mkdirSync(path.dirname(target), { recursive: true });
+    copyFileSync(file, target);
+  }
+  return file;
 }
 
 /** A full-page PNG in test-artifacts/screenshots/<name>.png; returns its path. */

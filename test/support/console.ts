@@ -4,13 +4,14 @@
  */
 import type supertest from 'supertest';
 import { expect } from 'vitest';
+import { withDefaults } from '../../src/lib/config.js';
 import { createCrypto } from '../../src/lib/crypto.js';
 import { consoleAuthFrom } from '../../src/modules/console/console.wiring.js';
 import { TEST_SECRETS, type TestContext } from './context.js';
 
 /** The console's operator service on the test's database, as `latchkey console-users` uses it. */
 export const consoleAuthOf = (ctx: TestContext, publicUrl = 'http://127.0.0.1') =>
-  consoleAuthFrom({ db: ctx.db, crypto: createCrypto(TEST_SECRETS), config: { publicUrl } });
+  consoleAuthFrom({ db: ctx.db, crypto: createCrypto(TEST_SECRETS), config: withDefaults({ publicUrl }) });
 
 /** name=value of a Set-Cookie header by name. */
 export function cookieOf(res: supertest.Response, name: string): string | undefined {

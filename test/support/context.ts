@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import supertest from 'supertest';
+import { afterAll, beforeAll } from 'vitest';
 import { type AppConfig, buildApp } from '../../src/app.js';
 import type pg from 'pg';
 import { type Db, createDatabase } from '../../src/db/prisma.js';
@@ -45,17 +46,30 @@ export type TestContext = {
   close: () => Promise<void>;
 };
 
-export async function createTestContext(
-  opts: {
-    config?: Partial<AppConfig>;
-    secrets?: typeof TEST_SECRETS;
-    beforeReady?: (app: FastifyInstance) => void;
-    /** Name resolution for Latchkey's outgoing calls (e.g. a public-looking name that answers 127.0.0.1). */
-    resolveHost?: Resolver;
-    /** The built-in catalogue to serve instead of the real one (e.g. real entries pointed at a test provider). */
-    catalogue?: Map<string, ToolkitDefinition>;
-  } = {},
-): Promise<TestContext> {
+export type TestContextOptions = {
+  config?: Partial<AppConfig>;
+  secrets?: typeof TEST_SECRETS;
+  beforeReady?: (app: FastifyInstance) => void;
+  /** Name resolution for Latchkey's outgoing calls (e.g. a public-looking name that answers 127.0.0.1). */
+  resolveHost?: Resolver;
+  /** The built-in catalogue to serve instead of the real one (e.g. real entries pointed at a test provider). */
+  catalogue?: Map<string, ToolkitDefinition>;
+};
+
+/**
+ * One test context for the calling file (or describe block): opened before its tests, closed after.
+ * The object is filled in by the beforeAll hook, so it is usable in tests and hooks only.
+ */
+export function useTestContext(opts: TestContextOptions = {}): TestContext {
+  const ctx = {} as TestContext;
+  beforeAll(async () => {
+    Object.assign(ctx, await createTestContext(opts));
+  });
+  afterAll(() => ctx.close?.());
+  return ctx;
+}
+
+export async function createTestContext(opts: TestContextOptions = {}): Promise<TestContext> {
   const database = await freshDatabase();
   const clients = createDatabase(database.url, 5);
   const { db, pool } = clients;

@@ -4,78 +4,51 @@
  * (follow the authorize URL, land on the callback) and to look at the stored account.
  */
 import { Writable } from 'node:stream';
-import net, { type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { expect } from 'vitest';
 import { type AppConfig, buildApp } from '../../src/app.js';
 import { createDatabase } from '../../src/db/prisma.js';
 import { createCrypto } from '../../src/lib/crypto.js';
-import { TEST_CONFIG, TEST_SECRETS, type TestContext, createTestContext } from './context.js';
+import { TEST_CONFIG, TEST_SECRETS } from './context.js';
 import type { MockProvider } from './oauth-server.js';
+import { type RedirectEnv, V, createAuthConfig, createToolkit, field, loopbackToolkit, startRedirectEnv } from './redirect-env.js';
 
-export const V = '/api/v3.1';
+export { V };
 export const CALLBACK_PATH = '/api/v3/toolkits/auth/callback';
 export const CLIENT = { client_id: 'acme-client-id', client_secret: 'acme-client-secret-9f8e7d' };
 
-export type OAuthEnv = {
-  ctx: TestContext;
-  config: Partial<AppConfig>;
-  /** Where the app listens, and its publicUrl. */
-  baseUrl: string;
+export type OAuthEnv = RedirectEnv & {
   authConfigId: string;
   provider: MockProvider;
 };
 
 export function acmeToolkit(issuer: string) {
-  const field = (name: string, secret: boolean) => ({ name, displayName: name, type: 'string', description: `The ${name}.`, required: true, is_secret: secret });
-  return {
+  return loopbackToolkit({
     slug: 'acme',
     name: 'Acme',
     description: 'A test OAuth 2.0 provider (oauth2-mock-server).',
-    logo: `${issuer}/logo.svg`,
-    app_url: issuer,
-    docs_url: issuer,
-    categories: [{ slug: 'testing', name: 'Testing' }],
-    base_url: `${issuer}/api`,
-    auth_schemes: [
-      {
-        mode: 'OAUTH2',
-        name: 'Acme OAuth',
-        fields: { auth_config_creation: [field('client_id', false), field('client_secret', true)], connected_account_initiation: [] },
-        oauth2: {
-          authorization_url: `${issuer}/authorize`,
-          token_url: `${issuer}/token`,
-          revocation_url: `${issuer}/revoke`,
-          default_scopes: ['openid', 'offline_access'],
-          pkce: true,
-        },
-        request_auth: [{ in: 'header', name: 'Authorization', value: 'Bearer {{access_token}}' }],
+    providerUrl: issuer,
+    scheme: {
+      mode: 'OAUTH2',
+      name: 'Acme OAuth',
+      fields: { auth_config_creation: [field('client_id'), field('client_secret', { secret: true })], connected_account_initiation: [] },
+      oauth2: {
+        authorization_url: `${issuer}/authorize`,
+        token_url: `${issuer}/token`,
+        revocation_url: `${issuer}/revoke`,
+        default_scopes: ['openid', 'offline_access'],
+        pkce: true,
       },
-    ],
-  };
-}
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address() as AddressInfo;
-  await new Promise((resolve) => srv.close(resolve));
-  return port;
+      request_auth: [{ in: 'header', name: 'Authorization', value: 'Bearer {{access_token}}' }],
+    },
+  });
 }
 
 /** A Latchkey whose publicUrl is its own listening address, with the acme toolkit and an auth config. */
 export async function startOAuthEnv(provider: MockProvider, config: Partial<AppConfig> = {}): Promise<OAuthEnv> {
-  const port = await freePort();
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const full = { OAUTH_ALLOW_INSECURE_LOOPBACK: true, publicUrl: baseUrl, ...config };
-  const ctx = await createTestContext({ config: full });
-  await ctx.app.listen({ host: '127.0.0.1', port });
-  await ctx.http.post(`${V}/custom_toolkits`).set('x-api-key', ctx.apiKey).send(acmeToolkit(provider.issuer)).expect(201);
-  const cfg = await ctx.http
-    .post(`${V}/auth_configs`)
-    .set('x-api-key', ctx.apiKey)
-    .send({ toolkit: { slug: 'acme' }, auth_config: { type: 'use_custom_auth', authScheme: 'OAUTH2', credentials: CLIENT } });
-  expect(cfg.status, JSON.stringify(cfg.body)).toBe(201);
-  return { ctx, config: full, baseUrl, authConfigId: (cfg.body as { auth_config: { id: string } }).auth_config.id, provider };
+  const env = await startRedirectEnv(config);
+  await createToolkit(env, acmeToolkit(provider.issuer));
+  return { ...env, authConfigId: await createAuthConfig(env, 'acme', 'OAUTH2', CLIENT), provider };
 }
 
 /** Another replica of the same Latchkey: its own app, pool and process state, the same database. */

@@ -118,6 +118,8 @@ export async function startOAuth1Provider(consumers: Record<string, Consumer>, o
         return { status: 404, body: 'not found' };
     }
   });
-  return { ...server, refusals };
+  /** Revokes an access token at the provider, as a user removing the app's access does. */
+  const revoke = (token: string) => access.delete(token);
+  return { ...server, refusals, revoke };
 }
 export type OAuth1Provider = Awaited<ReturnType<typeof startOAuth1Provider>>;

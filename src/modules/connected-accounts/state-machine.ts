@@ -69,6 +69,8 @@ export const STATUS_REASONS = {
   providerDenied: (code: string) => `Authorization failed at the provider: ${providerCode(code)}`,
   /** A minted-token account (S2S_OAUTH2, service accounts) whose first token request was refused. */
   tokenRequestRefused: (code: string) => `Token request refused by the provider: ${providerCode(code)}`,
+  /** OAUTH1 (no refresh): the provider answered 401 to a signed request, so the token was revoked there. */
+  tokenRejectedByProvider: 'The provider rejected the access token (401): it was revoked or has expired',
   userUpdated: 'Connection status updated by user',
   authConfigDisabled: 'Auth config is disabled',
   userRevoked: 'Revoked via user-initiated revoke endpoint',

@@ -5,7 +5,7 @@
  */
 import type pg from 'pg';
 import type { Db } from '../../db/prisma.js';
-import { CONSOLE_DEFAULTS, type Config } from '../../lib/config.js';
+import type { Config } from '../../lib/config.js';
 import type { Crypto } from '../../lib/crypto.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { AuthConfigsService } from '../auth-configs/auth-configs.service.js';
@@ -20,11 +20,10 @@ import { consoleUsersRepository } from './console-users.repository.js';
 import type { ConsoleOptions } from './console.routes.js';
 import { consoleService } from './console.service.js';
 
-export type ConsoleConfig = Partial<
-  Pick<Config, 'CONSOLE_SESSION_IDLE_MINUTES' | 'CONSOLE_SESSION_MAX_HOURS' | 'CONSOLE_SIGN_IN_ATTEMPTS' | 'CONSOLE_SIGN_IN_LINK_MINUTES'>
-> & { publicUrl: string };
-
-const setting = <K extends keyof typeof CONSOLE_DEFAULTS>(c: ConsoleConfig, k: K): number => c[k] ?? CONSOLE_DEFAULTS[k];
+export type ConsoleConfig = Pick<
+  Config,
+  'CONSOLE_SESSION_IDLE_MINUTES' | 'CONSOLE_SESSION_MAX_HOURS' | 'CONSOLE_SIGN_IN_ATTEMPTS' | 'CONSOLE_SIGN_IN_LINK_MINUTES' | 'publicUrl'
+>;
 
 export function consoleAuthFrom(deps: { db: Db; crypto: Crypto; config: ConsoleConfig }) {
   const c = deps.config;
@@ -33,9 +32,9 @@ export function consoleAuthFrom(deps: { db: Db; crypto: Crypto; config: ConsoleC
     crypto: deps.crypto,
     settings: {
       publicUrl: c.publicUrl,
-      idleMs: setting(c, 'CONSOLE_SESSION_IDLE_MINUTES') * 60_000,
-      maxMs: setting(c, 'CONSOLE_SESSION_MAX_HOURS') * 3_600_000,
-      linkTtlMs: setting(c, 'CONSOLE_SIGN_IN_LINK_MINUTES') * 60_000,
+      idleMs: c.CONSOLE_SESSION_IDLE_MINUTES * 60_000,
+      maxMs: c.CONSOLE_SESSION_MAX_HOURS * 3_600_000,
+      linkTtlMs: c.CONSOLE_SIGN_IN_LINK_MINUTES * 60_000,
     },
   });
 }
@@ -60,6 +59,6 @@ export function consoleOptions(deps: {
     auth: consoleAuthFrom(deps),
     console: consoleService({ ...deps.services, history, health: systemHealth({ pool: deps.pool, outbox: history }) }),
     secureCookies: deps.config.publicUrl.startsWith('https:'),
-    limits: { ...deps.limits, signIn: { max: setting(deps.config, 'CONSOLE_SIGN_IN_ATTEMPTS'), timeWindow: 15 * 60_000 } },
+    limits: { ...deps.limits, signIn: { max: deps.config.CONSOLE_SIGN_IN_ATTEMPTS, timeWindow: 15 * 60_000 } },
   };
 }

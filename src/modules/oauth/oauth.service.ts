@@ -474,6 +474,16 @@ export function oauthService(deps: {
       });
     },
 
+    /**
+     * An OAUTH1 account whose token the provider refused (a 401 to a signed request): OAuth 1.0a
+     * has no refresh, so the grant was revoked or ended there and the account moves to EXPIRED
+     * (its webhook event follows from the move). False when another writer changed it first.
+     */
+    async expireRejected(row: AccountRow): Promise<boolean> {
+      if (row.status !== 'ACTIVE' || row.authScheme !== 'OAUTH1') return false;
+      return accounts.move(row, 'EXPIRED', { reason: STATUS_REASONS.tokenRejectedByProvider });
+    },
+
     /** RFC 7009 revocation of the account's tokens; the account becomes REVOKED. */
     async revoke(row: AccountRow, cfg: AuthConfigRow, reason: string) {
       const ctx = await context(row.projectId, cfg);

@@ -7,7 +7,8 @@
  *   egress guard's agents, so a templated host cannot reach an internal address.
  * - A caller header or query parameter that would replace the injected credential is refused.
  * - OAuth2 tokens near expiry are refreshed before use (single-flight); a 401 from the provider is
- *   refreshed and retried once when the request can be replayed.
+ *   refreshed and retried once when the request can be replayed. An OAUTH1 account (no refresh)
+ *   answered 401 becomes EXPIRED.
  * - Every call is recorded without its bodies, query values or credentials.
  * - A binary response kept for download is sealed at rest like every credential.
  */
@@ -68,7 +69,7 @@ export function proxyService(deps: {
   accounts: Pick<ConnectedAccountsService, 'findOrThrow' | 'openVal'>;
   authConfigs: Pick<AuthConfigsService, 'findOrThrow' | 'openCredentials'>;
   toolkits: Pick<ToolkitsService, 'resolve'>;
-  oauth: Pick<OAuthService, 'fresh' | 'refreshNow'>;
+  oauth: Pick<OAuthService, 'fresh' | 'refreshNow' | 'expireRejected'>;
   /** OAUTH1: the `Authorization: OAuth …` header for one request (method, final URL, form body). */
   signOAuth1?: (cfg: AuthConfigRow, val: Record<string, unknown>, req: { method: string; url: string; form?: URLSearchParams }) => Promise<string>;
   egress: Egress;
@@ -210,6 +211,11 @@ export function proxyService(deps: {
       return send(deps.egress, { url, method, headers: h, body, timeoutMs: s.timeoutMs });
     };
     const first = await attempt(t.auth);
+    if (first.statusCode === 401 && t.row.authScheme === 'OAUTH1') {
+      // OAuth 1.0a has no refresh: a token refused by the provider is dead until re-authorised.
+      await deps.oauth.expireRejected(t.row).catch((err: unknown) => deps.log('an OAUTH1 account could not be marked EXPIRED', { err: (err as Error)?.message, account: t.row.id }));
+      return first;
+    }
     const renewable = isMintedScheme(t.row.authScheme) || (refreshable(t.row) && typeof accounts.openVal(t.row).refresh_token === 'string');
     if (first.statusCode !== 401 || !replayable || !renewable) return first;
     let refreshed: AccountRow;

@@ -1,5 +1,8 @@
 import { createHmac, createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCrypto } from '../src/lib/crypto.js';
+import { projectsRepository } from '../src/modules/projects/projects.repository.js';
+import { projectsService } from '../src/modules/projects/projects.service.js';
 import { type TestContext, TEST_SECRETS, createTestContext } from './support/context.js';
 
 let ctx: TestContext;
@@ -81,5 +84,46 @@ describe('project API keys', () => {
     await ctx.http.get('/healthz').expect(200);
     await ctx.http.get('/readyz').expect(200);
     await ctx.http.get('/openapi.json').expect(200);
+  });
+});
+
+describe('the verified-key cache', () => {
+  // The real service and repository, with a crypto that counts its HMACs.
+  function counted(cacheMs: number) {
+    const crypto = createCrypto(TEST_SECRETS);
+    const calls = { hmac: 0 };
+    const service = projectsService({
+      repo: projectsRepository(ctx.db),
+      crypto: { hmac: (v: string) => (calls.hmac++, crypto.hmac(v)), equal: crypto.equal },
+      cacheMs,
+      audit: ctx.app.services.audit,
+    });
+    return { service, calls };
+  }
+
+  it('answers a cached key without an HMAC, and forgets it when the key is revoked', async () => {
+    const { service, calls } = counted(60_000);
+    const { projectId } = await ctx.newProject();
+    const key = await service.createKey(projectId, 'cached');
+    calls.hmac = 0;
+    const first = await service.authenticate(key.apiKey);
+    expect(calls.hmac).toBe(1);
+    expect(await service.authenticate(key.apiKey)).toEqual(first);
+    expect(calls.hmac).toBe(1);
+    await service.revokeKey(projectId, key.id);
+    await expect(service.authenticate(key.apiKey)).rejects.toThrow(/Invalid API key/);
+    expect(calls.hmac).toBe(2);
+  });
+
+  it('caches no key that fails, and nothing when the cache is off', async () => {
+    const { service, calls } = counted(60_000);
+    const unknown = `ak_${'x'.repeat(40)}`;
+    await expect(service.authenticate(unknown)).rejects.toThrow(/Invalid API key/);
+    await expect(service.authenticate(unknown)).rejects.toThrow(/Invalid API key/);
+    expect(calls.hmac).toBe(2);
+    const off = counted(0);
+    await off.service.authenticate(ctx.apiKey);
+    await off.service.authenticate(ctx.apiKey);
+    expect(off.calls.hmac).toBe(2);
   });
 });

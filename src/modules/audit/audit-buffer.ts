@@ -8,6 +8,7 @@
  */
 import type { AuditEntry, AuditRecord } from './audit.repository.js';
 import { resolveEntry } from './audit.repository.js';
+import { currentActor } from './audit-context.js';
 
 export type AuditBufferOptions = {
   write: (records: AuditRecord[]) => Promise<void>;
@@ -51,6 +52,14 @@ export function auditBuffer(o: AuditBufferOptions) {
     /** Queues the record of a read; its time is now, whenever it is written. */
     push(entry: AuditEntry) {
       pending.push(resolveEntry(entry));
+      if (pending.length >= maxBatch && !running) void flush();
+    },
+    /** Queues the records of reads made together (a list page): one time and one actor for all. */
+    pushAll(entries: AuditEntry[]) {
+      if (!entries.length) return;
+      const at = new Date();
+      const who = currentActor();
+      for (const e of entries) pending.push(resolveEntry(e, at, who));
       if (pending.length >= maxBatch && !running) void flush();
     },
     flush,

@@ -31,8 +31,7 @@ export type AuditRecord = Required<Omit<AuditEntry, 'detail' | 'requestId'>> & {
 /** Either a Prisma transaction or a pg client inside BEGIN … COMMIT. */
 export type AuditTx = Prisma.TransactionClient | Pick<pg.PoolClient, 'query'>;
 
-export function resolveEntry(e: AuditEntry, at = new Date()): AuditRecord {
-  const who = currentActor();
+export function resolveEntry(e: AuditEntry, at = new Date(), who = currentActor()): AuditRecord {
   return {
     id: newId('auditLog'),
     projectId: e.projectId,

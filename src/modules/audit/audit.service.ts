@@ -35,6 +35,8 @@ export function auditService(deps: { repo: AuditRepository; buffer: AuditBuffer;
 
     /** Queues the record of a read that returned a secret (written within a second, in a batch). */
     recordRead: (entry: AuditEntry) => buffer.push(entry),
+    /** The records of reads made together (one list page), queued at once. */
+    recordReads: (entries: AuditEntry[]) => buffer.pushAll(entries),
 
     /**
      * A project's records, newest first, `limit` at a time; `cursor` is the previous page's

@@ -28,6 +28,7 @@ import { ACL_ONLY_FOR_SHARED, aclOf, aclWire, applyAcl, mayUse, newAccountAcl } 
 import { type Status, STATUS_REASONS, transition } from './state-machine.js';
 import type { AuditAction } from '../audit/audit.actions.js';
 import type { AuditService } from '../audit/audit.service.js';
+import type { AuditEntry } from '../audit/audit.repository.js';
 
 type Val = Record<string, unknown>;
 
@@ -77,7 +78,7 @@ export function connectedAccountsService(deps: {
   /** OAUTH1: the `Authorization: OAuth …` header for one request as an account. */
   signOAuth1?: (cfg: AuthConfigRow, val: Val, req: { method: string; url: string }) => Promise<string>;
   /** Reads that hand out a credential are recorded (buffered, off the request path). */
-  audit: Pick<AuditService, 'recordRead'>;
+  audit: Pick<AuditService, 'recordRead' | 'recordReads'>;
   /** Told about rows whose sealed state does not open (wrong keyring or altered data). */
   onUnreadable?: (accountId: string) => void;
   /** EXACT_TOTAL_UP_TO unless given (tests show the estimate path on a handful of accounts). */
@@ -119,8 +120,9 @@ export function connectedAccountsService(deps: {
 
   const openVal = store.open;
   /** A response carrying this account's secrets unmasked is a read of a secret: it is recorded. */
+  const readsSecret = (caller: Caller, row: AccountRow) => !caller.maskCredentials && row.secretKeys.length > 0;
   const noteSecretRead = (caller: Caller, row: AccountRow, action: AuditAction = 'connected_account.read_secret') => {
-    if (!caller.maskCredentials && row.secretKeys.length) deps.audit.recordRead({ projectId: caller.projectId, action, objectId: row.id });
+    if (readsSecret(caller, row)) deps.audit.recordRead({ projectId: caller.projectId, action, objectId: row.id });
   };
   const masked = (val: Val, secretKeys: string[], mask: boolean): Val =>
     mask ? Object.fromEntries(Object.entries(val).map(([k, v]) => [k, secretKeys.includes(k) && v !== null && v !== undefined ? MASK : v])) : val;
@@ -371,19 +373,23 @@ export function connectedAccountsService(deps: {
       // An estimate never contradicts what the listing has shown, and the last page knows the truth.
       const seen = (current - 1) * q.limit + page.length;
       const total = counted.exact ? counted.n : hasMore ? Math.max(counted.n, seen + 1) : seen;
+      // The page's read records are queued together (one time and actor for all), in page order.
+      const reads: AuditEntry[] = [];
+      const items = page.map((r) => {
+        // One row that cannot be opened must not take the whole page down: list it without credentials.
+        try {
+          const out = toObject(r, caller.maskCredentials, false);
+          if (readsSecret(caller, r)) reads.push({ projectId: caller.projectId, action: 'connected_account.read_secret', objectId: r.id });
+          return out;
+        } catch (err) {
+          if (!(err instanceof DecryptError)) throw err;
+          deps.onUnreadable?.(r.id);
+          return toObject(r, caller.maskCredentials, false, true);
+        }
+      });
+      deps.audit.recordReads(reads);
       return {
-        items: page.map((r) => {
-          // One row that cannot be opened must not take the whole page down: list it without credentials.
-          try {
-            const out = toObject(r, caller.maskCredentials, false);
-            noteSecretRead(caller, r);
-            return out;
-          } catch (err) {
-            if (!(err instanceof DecryptError)) throw err;
-            deps.onUnreadable?.(r.id);
-            return toObject(r, caller.maskCredentials, false, true);
-          }
-        }),
+        items,
         // The page number rides in the cursor, so a deep page costs what the first one does.
         next_cursor:
           hasMore && last

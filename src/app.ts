@@ -18,7 +18,7 @@ import { authDecoratorPlugin, registerApiKeyAuth } from './plugins/auth.js';
 import { clientErrorHandler } from './plugins/client-errors.js';
 import errorHandler, { envelope } from './plugins/error-handler.js';
 import { AppError } from './lib/errors.js';
-import { storable } from './lib/schemas.js';
+import { storable, withFastPath } from './lib/schemas.js';
 import openapi from './plugins/openapi.js';
 import rateLimit, { rateLimitPresets } from './plugins/rate-limit.js';
 import { healthRoutes } from './modules/health/health.routes.js';
@@ -380,7 +380,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   // Every route's body, querystring and params also refuse characters PostgreSQL cannot store (NUL,
   // control characters, lone surrogates): a 400 naming the field, for every route, present and future.
-  app.setValidatorCompiler((route) => validatorCompiler({ ...route, schema: storable(route.schema as z.ZodType) }));
+  app.setValidatorCompiler((route) => withFastPath(route.schema, validatorCompiler({ ...route, schema: storable(route.schema as z.ZodType) })));
   app.setSerializerCompiler(serializerCompiler);
 
   // JSON bodies: an empty body is "no body" (clients send DELETE with a JSON content type and nothing).

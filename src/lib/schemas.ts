@@ -45,6 +45,26 @@ export function storable<T extends z.ZodType>(schema: T): T {
   }) as unknown as T;
 }
 
+/**
+ * A pure check that accepts only values its schema accepts unchanged (no default, coercion or
+ * transform to apply), so the hottest routes skip zod on well-formed input; anything the check does
+ * not accept goes through the schema, which answers as before (the 400 and its message included).
+ */
+type FastCheck = (value: unknown) => boolean;
+const fastChecks = new WeakMap<z.ZodType, FastCheck>();
+
+/** Registers `accepts` as the fast path of `schema` (see withFastPath). */
+export function withFastCheck<T extends z.ZodType>(schema: T, accepts: FastCheck): T {
+  fastChecks.set(schema, accepts);
+  return schema;
+}
+
+/** `validate` behind the fast check registered for `schema`, if any (app.ts's validator compiler). */
+export function withFastPath<R>(schema: unknown, validate: (data: unknown) => R): (data: unknown) => R | { value: unknown } {
+  const accepts = typeof schema === 'object' && schema !== null ? fastChecks.get(schema as z.ZodType) : undefined;
+  return accepts ? (data) => (accepts(data) ? { value: data } : validate(data)) : validate;
+}
+
 export const nonEmpty = (max = 255) => z.string().trim().min(1).max(max);
 
 /** Booleans in query strings ("true"/"false"/"1"/"0"). */

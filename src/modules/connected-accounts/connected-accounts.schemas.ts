@@ -1,7 +1,7 @@
 /** Wire shapes of /connected_accounts (Composio's contract, §2-§3). */
 import { z } from 'zod';
 import { idPattern } from '../../lib/ids.js';
-import { cursorParam, csvParam, listEnvelope, queryBool, toolkitSlug } from '../../lib/schemas.js';
+import { cursorParam, csvParam, listEnvelope, queryBool, toolkitSlug, withFastCheck } from '../../lib/schemas.js';
 import { AuthConfigId } from '../auth-configs/auth-configs.schemas.js';
 import { AUTH_SCHEMES } from '../toolkits/toolkit-definition.js';
 import { STATUSES } from './state-machine.js';
@@ -13,7 +13,13 @@ export const ConnectedAccountId = z.string().max(64).regex(idPattern('connectedA
  * a value no id can be (over-long, other characters) is a 400.
  */
 const AccountIdInPath = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/, 'not a connected account id');
-export const AccountParams = z.object({ nanoid: AccountIdInPath });
+const ACCOUNT_ID_IN_PATH = /^[A-Za-z0-9_-]{1,64}$/;
+/** Every GET by id validates this: a well-formed id skips zod (the pattern is storable text by construction). */
+export const AccountParams = withFastCheck(z.object({ nanoid: AccountIdInPath }), (v) => {
+  if (typeof v !== 'object' || v === null) return false;
+  const keys = Object.keys(v);
+  return keys.length === 1 && keys[0] === 'nanoid' && typeof (v as { nanoid: unknown }).nanoid === 'string' && ACCOUNT_ID_IN_PATH.test((v as { nanoid: string }).nanoid);
+});
 export const AccountStatusParams = z.object({ nanoId: AccountIdInPath });
 
 /** The app's own user id: printable, at most 256 characters. */

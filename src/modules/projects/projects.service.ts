@@ -3,9 +3,6 @@
  * with the server secret; verification looks the HMAC up and compares it in constant time.
  * Verified keys are cached per process for API_KEY_CACHE_MS so the hot path makes no extra query;
  * a revocation is immediate in the revoking process and reaches other replicas within that time.
- * The cache is keyed by the presented key itself (held only in this process's memory, as the request
- * that carried it is): a cached key costs a map lookup, not an HMAC per request. Expired entries are
- * dropped whenever a key is verified again, so a key is not kept long after its last use.
  */
 import type { Crypto } from '../../lib/crypto.js';
 import { AppError } from '../../lib/errors.js';
@@ -31,12 +28,7 @@ export function projectsService(deps: {
   const { repo, crypto, cacheMs } = deps;
   /** The change's audit record, written in the change's own transaction. */
   const recording = (entry: AuditEntry) => (tx: Parameters<AuditService['record']>[0]) => deps.audit.record(tx, entry);
-  /** Presented key → its caller, until a time. Only keys that verified are ever stored. */
   const cache = new Map<string, { caller: Caller; until: number }>();
-  function remember(presented: string, caller: Caller, now: number) {
-    for (const [k, v] of cache) if (v.until <= now) cache.delete(k);
-    cache.set(presented, { caller, until: now + cacheMs });
-  }
   const lastTouched = new Map<string, number>();
 
   function material(name: string) {
@@ -126,20 +118,21 @@ export function projectsService(deps: {
         throw new AppError('Auth_InvalidApiKey', 'User API keys (uak_) are not accepted in x-api-key; use a project API key (ak_)');
       }
       if (!KEY_FORMAT.test(presented)) throw new AppError('Auth_InvalidApiKey', 'Invalid API key');
+      const hash = crypto.hmac(presented);
+      const cacheKey = hash.toString('base64');
+      const hit = cache.get(cacheKey);
       const now = Date.now();
-      const hit = cache.get(presented);
       if (hit && hit.until > now) {
         touch(hit.caller.keyId);
         return hit.caller;
       }
-      const hash = crypto.hmac(presented);
       const row = await repo.findKeyByHash(hash);
       if (!row || !crypto.equal(Buffer.from(row.hash), hash) || row.revokedAt) {
-        cache.delete(presented);
+        cache.delete(cacheKey);
         throw new AppError('Auth_InvalidApiKey', 'Invalid API key');
       }
       const caller = { projectId: row.projectId, keyId: row.id, maskCredentials: row.maskCredentials || row.project.maskCredentials };
-      if (cacheMs > 0) remember(presented, caller, now);
+      if (cacheMs > 0) cache.set(cacheKey, { caller, until: now + cacheMs });
       touch(row.id);
       return caller;
     },

@@ -64,15 +64,12 @@ import { legacyV1Service } from './modules/legacy-v1/legacy-v1.service.js';
 import { proxyRepository } from './modules/proxy/proxy.repository.js';
 import { proxyRoutes } from './modules/proxy/proxy.routes.js';
 import { proxyService } from './modules/proxy/proxy.service.js';
-import { consoleRoutes } from './modules/console/console.routes.js';
-import { consoleOptions } from './modules/console/console.wiring.js';
 import { actingAs } from './modules/audit/audit-context.js';
 import { auditBuffer } from './modules/audit/audit-buffer.js';
 import { auditRepository } from './modules/audit/audit.repository.js';
 import { auditRoutes } from './modules/audit/audit.routes.js';
 import { auditService } from './modules/audit/audit.service.js';
-import { createMetrics } from './modules/metrics/metrics.js';
-import { metricsRoutes } from './modules/metrics/metrics.routes.js';
+import type { Metrics } from './modules/metrics/metrics.js';
 
 export const API_PREFIXES = ['/api/v3.1', '/api/v3'] as const;
 export const VERSION = '0.1.0';
@@ -131,7 +128,8 @@ export type AppDeps = {
   resolveHost?: Resolver;
 };
 
-export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) => void) {
+/** `metrics`: the counters when METRICS_ENABLED (buildApp loads that module only then), else none. */
+export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) => void, metrics?: Metrics) {
   const c = withDefaults(deps.config);
   // The audit log first: every service that changes something or hands out a secret records through it.
   const auditRepo = auditRepository(deps.db, deps.pool);
@@ -144,8 +142,6 @@ export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) 
     }),
     retentionDays: c.AUDIT_RETENTION_DAYS,
   });
-  // Metrics only when asked for: when off, nothing is counted and no hook runs per request.
-  const metrics = deps.config.METRICS_ENABLED ? createMetrics({ pool: deps.pool }) : undefined;
   const projects = projectsService({
     repo: projectsRepository(deps.db),
     crypto: deps.crypto,
@@ -416,7 +412,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     actingAs({ actor: request.caller?.keyId ?? 'end_user', requestId: request.id }, done);
   });
 
-  const services = buildServices(deps, (msg, extra) => app.log.warn(extra ?? {}, msg));
+  // Metrics only when asked for: when off, nothing is counted, no hook runs per request, and the
+  // metrics module (prom-client) is not even loaded.
+  const metricsModules = config.METRICS_ENABLED
+    ? await Promise.all([import('./modules/metrics/metrics.js'), import('./modules/metrics/metrics.routes.js')])
+    : undefined;
+  const services = buildServices(
+    deps,
+    (msg, extra) => app.log.warn(extra ?? {}, msg),
+    metricsModules?.[0].createMetrics({ pool: deps.pool }),
+  );
   const limits = rateLimitPresets({ max: config.RATE_LIMIT_MAX, windowMs: config.RATE_LIMIT_WINDOW_MS });
 
   await app.register(errorHandler);
@@ -425,7 +430,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(openapi, { publicUrl: config.publicUrl, version: VERSION });
   await app.register(healthRoutes, { db: deps.db });
   const { metrics } = services;
-  if (metrics) {
+  if (metrics && metricsModules) {
+    const [, { metricsRoutes }] = metricsModules;
     // Per route template (never the URL): a bounded label set. Unmatched requests share one label.
     app.addHook('onResponse', async (request, reply) => {
       metrics.observeRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
@@ -476,7 +482,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   // The operator console (browser pages, its own session auth), only when enabled.
+  // Imported only then: with it off (the default) its pages, services and schemas are not loaded at all.
   if (config.CONSOLE_ENABLED) {
+    const [{ consoleRoutes }, { consoleOptions }] = await Promise.all([
+      import('./modules/console/console.routes.js'),
+      import('./modules/console/console.wiring.js'),
+    ]);
     await app.register(consoleRoutes, { prefix: '/console', ...consoleOptions({ db: deps.db, pool: deps.pool, crypto: deps.crypto, config, services, limits }) });
   }
 

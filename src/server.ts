@@ -1,4 +1,5 @@
 /** `npm start`: serve the API. Stops cleanly on SIGTERM/SIGINT: in-flight requests finish first. */
+import './lib/wasm-baseline.js'; // first: it sets how V8 compiles WebAssembly
 import { buildApp } from './app.js';
 import { startJobs } from './jobs/queue.js';
 import { ConfigError } from './lib/config.js';

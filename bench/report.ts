@@ -226,7 +226,7 @@ export function standing(g: Goals, diag: OperationDiag[]): string {
   const pageSelect = (sts: OperationDiag['statements']) => sts.find((st) => st.label === 'SELECT connected_accounts');
   const count = first.find((st) => st.label.startsWith('COUNT'));
   return [
-    `On this run ${met} of the 3 goals ${met === 1 ? 'is' : 'are'} met.`,
+    `The three headline comparisons in prose (the Goals table above is the full list, with the stricter list criteria): on this run ${met} of the 3 ${met === 1 ? 'is' : 'are'} met.`,
     `Read by id (goal ≥ 0.80× the ceiling): ${verdict(readOk)} — ${fmtRps(g.getRps)} req/s against the ceiling's ${fmtRps(g.ceilingRps)}, ${fmtRatio(g.readRatio)}×. ` +
       `It sends ${read.length} statement${read.length === 1 ? '' : 's'} (${labels(read)}) where the ceiling sends one, ` +
       `then authenticates, decrypts and validates the response.`,

@@ -5,13 +5,11 @@
  * Loopback only; BENCH_DURATION_S per target (default 5). `npm run bench:audit`.
  * Uses BENCH_DATABASE_URL's server when set, otherwise an embedded PostgreSQL (bench/database.ts).
  */
-import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import autocannon from 'autocannon';
-import { type AppConfig, buildApp } from '../src/app.js';
+import { buildApp } from '../src/app.js';
 import { createDatabase } from '../src/db/prisma.js';
-import { createCrypto } from '../src/lib/crypto.js';
-import { openBenchDatabase } from './database.js';
+import { openBenchDatabase, benchAppConfig, benchCrypto } from './database.js';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20);
@@ -20,16 +18,8 @@ const log = (m: string) => process.stderr.write(`${m}\n`);
 async function main() {
   const db = await openBenchDatabase(log);
   const clients = createDatabase(db.url, 10);
-  const config: AppConfig = {
-    LOG_LEVEL: 'silent',
-    BODY_LIMIT_BYTES: 1024 * 1024,
-    TRUST_PROXY: false,
-    RATE_LIMIT_MAX: 1_000_000_000,
-    RATE_LIMIT_WINDOW_MS: 60_000,
-    API_KEY_CACHE_MS: 5_000,
-    publicUrl: 'http://127.0.0.1',
-  };
-  const crypto = createCrypto({ hmacSecret: randomBytes(32), encryptionKeys: new Map([['b1', randomBytes(32)]]), activeKeyId: 'b1' });
+  const config = benchAppConfig();
+  const crypto = benchCrypto();
   const app = await buildApp({ config, db: clients.db, pool: clients.pool, crypto });
   try {
     await app.listen({ host: '127.0.0.1', port: 0 });

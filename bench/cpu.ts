@@ -10,11 +10,10 @@ import { writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { Session } from 'node:inspector/promises';
 import pg from 'pg';
-import { type AppConfig, buildApp } from '../src/app.js';
+import { buildApp } from '../src/app.js';
 import { createDatabase } from '../src/db/prisma.js';
-import { createCrypto } from '../src/lib/crypto.js';
 import { startCeiling } from './ceiling.js';
-import { openBenchDatabase } from './database.js';
+import { openBenchDatabase, benchAppConfig, benchCrypto } from './database.js';
 import type { LoadSpec, LoadTarget } from './load-types.js';
 import { findWrk, startWrkRunner } from './wrk.js';
 import { seedConnectedAccounts } from './seed.js';
@@ -52,17 +51,9 @@ async function main() {
   const rows = Number(process.env.BENCH_ROWS ?? 20_000);
   const seconds = Number(process.env.BENCH_CPU_S ?? 5);
   const db = await openBenchDatabase(log);
-  const crypto = createCrypto({ hmacSecret: randomBytes(32), encryptionKeys: new Map([['bench1', randomBytes(32)]]), activeKeyId: 'bench1' });
+  const crypto = benchCrypto();
   const clients = createDatabase(db.url, 10);
-  const config: AppConfig = {
-    LOG_LEVEL: 'silent',
-    BODY_LIMIT_BYTES: 1024 * 1024,
-    TRUST_PROXY: false,
-    RATE_LIMIT_MAX: 1_000_000_000,
-    RATE_LIMIT_WINDOW_MS: 60_000,
-    API_KEY_CACHE_MS: 5_000,
-    publicUrl: 'http://127.0.0.1',
-  };
+  const config = benchAppConfig();
   const app = await buildApp({ config, db: clients.db, pool: clients.pool, crypto });
   try {
     await app.listen({ host: '127.0.0.1', port: 0 });

@@ -11,6 +11,8 @@ import path from 'node:path';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../src/db/embedded.js';
 import { applyMigrations } from '../src/db/migrate.js';
+import type { AppConfig } from '../src/app.js';
+import { createCrypto } from '../src/lib/crypto.js';
 
 export type BenchDatabase = {
   /** URL of the fresh, migrated database. */
@@ -94,3 +96,24 @@ export async function openBenchDatabase(log: (m: string) => void): Promise<Bench
     throw err;
   }
 }
+
+/**
+ * The app's settings in every benchmark: quiet logs, the rate limit out of the way, the API-key cache
+ * at its default; `extra` adds what one benchmark needs (a loopback receiver or provider).
+ */
+export function benchAppConfig(extra: Partial<AppConfig> = {}): AppConfig {
+  return {
+    LOG_LEVEL: 'silent',
+    BODY_LIMIT_BYTES: 1024 * 1024,
+    TRUST_PROXY: false,
+    RATE_LIMIT_MAX: 1_000_000_000,
+    RATE_LIMIT_WINDOW_MS: 60_000,
+    API_KEY_CACHE_MS: 5_000,
+    publicUrl: 'http://127.0.0.1',
+    ...extra,
+  };
+}
+
+/** Fresh keys for one benchmark run (nothing it seals outlives the run). */
+export const benchCrypto = () =>
+  createCrypto({ hmacSecret: randomBytes(32), encryptionKeys: new Map([['bench1', randomBytes(32)]]), activeKeyId: 'bench1' });

@@ -8,11 +8,10 @@ import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { type AppConfig, buildApp } from '../src/app.js';
+import { buildApp } from '../src/app.js';
 import { createDatabase } from '../src/db/prisma.js';
-import { createCrypto } from '../src/lib/crypto.js';
 import { type Ceiling, startCeiling } from './ceiling.js';
-import { type BenchDatabase, openBenchDatabase } from './database.js';
+import { type BenchDatabase, openBenchDatabase, benchAppConfig, benchCrypto } from './database.js';
 import type { LoadSpec, LoadTarget } from './load-types.js';
 import { type WrkResult, type WrkRunner, findWrk, startWrkRunner } from './wrk.js';
 import { drain, makeBacklog, pendingEvents, startReceiver } from './outbox.js';
@@ -126,24 +125,13 @@ async function main() {
   cleanups.push({ name: 'database', fn: db.stop });
 
   // --- the real app -------------------------------------------------------------------------
-  const crypto = createCrypto({
-    hmacSecret: randomBytes(32),
-    encryptionKeys: new Map([['bench1', randomBytes(32)]]),
-    activeKeyId: 'bench1',
-  });
+  const crypto = benchCrypto();
   const clients = createDatabase(db.url, 10);
   const prisma = clients.db;
   cleanups.push({ name: 'prisma', fn: () => clients.close() });
-  const config: AppConfig = {
-    LOG_LEVEL: 'silent',
-    BODY_LIMIT_BYTES: 1024 * 1024,
-    TRUST_PROXY: false,
-    RATE_LIMIT_MAX: 1_000_000_000,
-    RATE_LIMIT_WINDOW_MS: 60_000,
-    API_KEY_CACHE_MS: 5_000,
-    publicUrl: 'http://127.0.0.1',
+  const config = benchAppConfig({
     WEBHOOKS_ALLOW_PRIVATE_URLS: true, // the outbox measurements deliver to a loopback receiver
-  };
+  });
   const app = await buildApp({ config, db: prisma, pool: clients.pool, crypto });
   cleanups.push({ name: 'app', fn: () => app.close() });
   await app.listen({ host: '127.0.0.1', port: 0 });

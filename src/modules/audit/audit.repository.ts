@@ -4,7 +4,7 @@
  */
 import type pg from 'pg';
 import type { Db, Prisma } from '../../db/prisma.js';
-import { newId } from '../../lib/ids.js';
+import { newTimeOrderedId } from '../../lib/ids.js';
 import type { AuditAction, AuditOutcome } from './audit.actions.js';
 import { currentActor } from './audit-context.js';
 
@@ -33,7 +33,7 @@ export type AuditTx = Prisma.TransactionClient | Pick<pg.PoolClient, 'query'>;
 
 export function resolveEntry(e: AuditEntry, at = new Date(), who = currentActor()): AuditRecord {
   return {
-    id: newId('auditLog'),
+    id: newTimeOrderedId('auditLog', at.getTime()),
     projectId: e.projectId,
     action: e.action,
     objectId: e.objectId.slice(0, 120),
@@ -47,10 +47,15 @@ export function resolveEntry(e: AuditEntry, at = new Date(), who = currentActor(
 
 const COLUMNS = '(id, project_id, actor, action, object_id, outcome, request_id, detail, created_at)';
 const INSERT_ONE = `INSERT INTO audit_logs ${COLUMNS} VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9)`;
-/** Many records in one statement (the read buffer's flush). */
+/**
+ * Many records in one statement (the read buffer's flush), sent as one JSON array: binding nine
+ * text arrays cost pg's array escaping per element, a fifth of a list page's CPU spent on auditing.
+ */
 const INSERT_MANY = `INSERT INTO audit_logs ${COLUMNS}
-  SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::varchar[], $5::varchar[], $6::varchar[],
-                       $7::varchar[], $8::jsonb[], $9::timestamptz[])`;
+  SELECT r.i, r.p, r.a, r.c, r.o, r.r, r.q, r.d, r.t
+    FROM json_to_recordset($1::json) AS r(i varchar, p varchar, a varchar, c varchar, o varchar, r varchar,
+                                          q varchar, d jsonb, t timestamptz)`;
+const jsonOf = (r: AuditRecord) => ({ i: r.id, p: r.projectId, a: r.actor, c: r.action, o: r.objectId, r: r.outcome, q: r.requestId, d: r.detail, t: r.at });
 
 const valuesOf = (r: AuditRecord) => [r.id, r.projectId, r.actor, r.action, r.objectId, r.outcome, r.requestId, r.detail === null ? null : JSON.stringify(r.detail), r.at];
 
@@ -86,9 +91,7 @@ export function auditRepository(db: Db, pool: pg.Pool) {
     /** Appends records already resolved (the read buffer), in one statement. */
     async recordMany(records: AuditRecord[]): Promise<void> {
       if (!records.length) return;
-      const columns = records.map(valuesOf);
-      const values = columns[0]!.map((_, i) => columns.map((row) => row[i]));
-      await pool.query({ name: 'audit_log_record_many', text: INSERT_MANY, values });
+      await pool.query({ name: 'audit_log_record_json', text: INSERT_MANY, values: [JSON.stringify(records.map(jsonOf))] });
     },
 
     /** Newest first; `after` is the last (created_at, id) of the previous page. */

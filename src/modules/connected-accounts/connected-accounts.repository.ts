@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { Db, Prisma } from '../../db/prisma.js';
+import { hotRowTypes } from '../../db/row-types.js';
 import { usableBySql } from './shared-access.js';
 
 /** An account with the flags of its auth config that its responses show. */
@@ -133,7 +134,7 @@ function statementName(kind: string, text: string): string {
 export function connectedAccountsRepository(db: Db, pool: pg.Pool) {
   return {
     async find(projectId: string, id: string): Promise<AccountRow | null> {
-      const { rows } = await pool.query<FindRow>({ name: 'connected_account_find', text: FIND_SQL, values: [id, projectId] });
+      const { rows } = await pool.query<FindRow>({ name: 'connected_account_find', text: FIND_SQL, values: [id, projectId], types: hotRowTypes });
       const r = rows[0];
       return r ? fromRow(r) : null;
     },
@@ -157,7 +158,7 @@ export function connectedAccountsRepository(db: Db, pool: pg.Pool) {
       }
       values.push(page.limit + 1);
       const text = `${SELECT_ACCOUNT} WHERE ${where}${keyset} ORDER BY ${col} ${dir}, a.id ${dir} LIMIT $${values.length}`;
-      const { rows } = await pool.query<FindRow>({ name: statementName('ca_list', text), text, values });
+      const { rows } = await pool.query<FindRow>({ name: statementName('ca_list', text), text, values, types: hotRowTypes });
       return rows.map(fromRow);
     },
     /**

@@ -1,0 +1,50 @@
+import pg from 'pg';
+import { describe, expect, it } from 'vitest';
+import { hotRowTypes, parseTimestamptz } from './row-types.js';
+
+const general = pg.types.getTypeParser(1184, 'text') as (s: string) => Date | number;
+
+/** PostgreSQL's text form of a UTC timestamptz: microseconds with trailing zeros dropped, no fraction when zero. */
+function pgText(ms: number, micros: number): string {
+  const iso = new Date(ms).toISOString();
+  const frac = `${iso.slice(20, 23)}${String(micros).padStart(3, '0')}`.replace(/0+$/, '');
+  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}${frac ? `.${frac}` : ''}+00`;
+}
+
+describe('parseTimestamptz', () => {
+  it('reads what pg reads, for every fraction length and across the years', () => {
+    let seed = 42;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+    const forms = new Set<number>();
+    for (let i = 0; i < 20_000; i++) {
+      const ms = Date.UTC(1000, 0, 1) + (next() / 2 ** 31) * (Date.UTC(9999, 11, 31) - Date.UTC(1000, 0, 1));
+      const rounded = i % 7 === 0 ? Math.floor(ms / 1000) * 1000 : Math.floor(ms);
+      const text = pgText(rounded, i % 3 === 0 ? 0 : next() % 1000);
+      forms.add(text.length);
+      expect(parseTimestamptz(text).getTime(), text).toBe((general(text) as Date).getTime());
+    }
+    expect([...forms].sort()).toEqual([22, 24, 25, 26, 27, 28, 29]);
+  });
+
+  it('hands every other form to pg: other time zones, early and late years, BC, infinity', () => {
+    for (const text of [
+      '2026-12-02 08:44:35.123456+01',
+      '2026-12-02 08:44:35-05:30',
+      '2026-12-02 08:44:35.5+05:45:10',
+      '0099-01-01 00:00:00+00',
+      '0999-06-30 12:00:00.25+00',
+      '12026-01-01 00:00:00+00',
+      '2026-01-01 00:00:00+00 BC',
+      'infinity',
+      '-infinity',
+    ]) {
+      expect(String(parseTimestamptz(text).valueOf()), text).toBe(String(general(text).valueOf()));
+    }
+  });
+
+  it('is what the hot queries get for timestamptz, and pg’s own parser for everything else', () => {
+    expect(hotRowTypes.getTypeParser(1184, 'text')).toBe(parseTimestamptz);
+    expect(hotRowTypes.getTypeParser(1184)).toBe(parseTimestamptz);
+    for (const oid of [16, 20, 23, 25, 1009, 1114, 3802]) expect(hotRowTypes.getTypeParser(oid, 'text')).toBe(pg.types.getTypeParser(oid, 'text'));
+  });
+});

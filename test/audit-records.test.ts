@@ -201,6 +201,53 @@ describe('reads of secrets', () => {
   });
 });
 
+describe('the read buffer under a backlog', () => {
+  it('writes a backlog with up to `writers` batches at once, every record once', async () => {
+    const repo = auditRepository(ctx.db, ctx.pool);
+    let inFlight = 0;
+    let most = 0;
+    const sizes: number[] = [];
+    const write = async (r: Parameters<typeof repo.recordMany>[0]) => {
+      most = Math.max(most, ++inFlight);
+      sizes.push(r.length);
+      try {
+        await repo.recordMany(r);
+      } finally {
+        inFlight--;
+      }
+    };
+    const buffer = auditBuffer({ write, flushEveryMs: 60_000, maxBatch: 100, writers: 3 });
+    for (let i = 0; i < 1_050; i++) buffer.push({ projectId: ctx.projectId, action: 'connected_account.read_secret', objectId: `ca_backlog${i}`, actor: 'key_backlog' });
+    await buffer.flush();
+    expect(buffer.pendingCount()).toBe(0);
+    expect(most).toBe(3);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(1_050);
+    const { rows } = await ctx.pool.query<{ n: number; d: number }>(
+      `SELECT count(*)::int AS n, count(DISTINCT object_id)::int AS d FROM audit_logs WHERE actor = 'key_backlog'`,
+    );
+    expect(rows[0]).toEqual({ n: 1_050, d: 1_050 });
+    await buffer.close();
+  });
+
+  it('a write that fails while another succeeds loses nothing: its records are written by the next flush', async () => {
+    const repo = auditRepository(ctx.db, ctx.pool);
+    let calls = 0;
+    const errors: unknown[] = [];
+    const write = (r: Parameters<typeof repo.recordMany>[0]) => (++calls === 2 ? Promise.reject(new Error('connection lost')) : repo.recordMany(r));
+    const buffer = auditBuffer({ write, flushEveryMs: 60_000, maxBatch: 10, writers: 2, onError: (e) => errors.push(e) });
+    for (let i = 0; i < 35; i++) buffer.push({ projectId: ctx.projectId, action: 'connected_account.read_secret', objectId: `ca_partial${i}`, actor: 'key_partial' });
+    await buffer.flush();
+    expect(errors).toHaveLength(1);
+    expect(buffer.pendingCount()).toBeGreaterThan(0);
+    await buffer.close();
+    expect(buffer.pendingCount()).toBe(0);
+    const { rows } = await ctx.pool.query<{ n: number; d: number }>(
+      `SELECT count(*)::int AS n, count(DISTINCT object_id)::int AS d FROM audit_logs WHERE actor = 'key_partial'`,
+    );
+    expect(rows[0]).toEqual({ n: 35, d: 35 });
+  });
+});
+
 describe('no secret in any record', () => {
   it('the whole table, every column, holds none of the credentials or API keys used', async () => {
     await ctx.app.services.audit.flush();

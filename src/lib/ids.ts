@@ -31,18 +31,6 @@ export function newId(kind: keyof typeof ID_PREFIXES): string {
   return `${ID_PREFIXES[kind]}_${idBody()}`;
 }
 
-/**
- * An id whose body begins with its creation time (milliseconds in base 36, nine digits: fixed width
- * until the year 5138, and digits and lower-case letters sort the same way in every collation), then
- * the usual 12 random characters. For append-mostly tables written at a high rate (the audit log):
- * a random primary key puts each insert on a random page of an index that outgrows memory, where
- * these land at its end. Measured on 500-row batches into a million-row audit table: 20-28% less
- * database time per row.
- */
-export function newTimeOrderedId(kind: keyof typeof ID_PREFIXES, now = Date.now()): string {
-  return `${ID_PREFIXES[kind]}_${now.toString(36).padStart(9, '0')}${idBody()}`;
-}
-
 /** A Connect Link token: `lt_` + 40 base62 characters; single-use, short-lived. */
 export function newLinkToken(): string {
   return `${ID_PREFIXES.linkToken}_${secretBody()}`;

@@ -4,7 +4,7 @@
  */
 import type pg from 'pg';
 import type { Db, Prisma } from '../../db/prisma.js';
-import { newTimeOrderedId } from '../../lib/ids.js';
+import { newId } from '../../lib/ids.js';
 import type { AuditAction, AuditOutcome } from './audit.actions.js';
 import { currentActor } from './audit-context.js';
 
@@ -33,7 +33,7 @@ export type AuditTx = Prisma.TransactionClient | Pick<pg.PoolClient, 'query'>;
 
 export function resolveEntry(e: AuditEntry, at = new Date(), who = currentActor()): AuditRecord {
   return {
-    id: newTimeOrderedId('auditLog', at.getTime()),
+    id: newId('auditLog'),
     projectId: e.projectId,
     action: e.action,
     objectId: e.objectId.slice(0, 120),
@@ -48,14 +48,13 @@ export function resolveEntry(e: AuditEntry, at = new Date(), who = currentActor(
 const COLUMNS = '(id, project_id, actor, action, object_id, outcome, request_id, detail, created_at)';
 const INSERT_ONE = `INSERT INTO audit_logs ${COLUMNS} VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9)`;
 /**
- * Many records in one statement (the read buffer's flush), sent as one JSON array: binding nine
- * text arrays cost pg's array escaping per element, a fifth of a list page's CPU spent on auditing.
+ * Many records in one statement (the read buffer's flush). Binding nine arrays costs pg's element
+ * escaping in this process; one JSON array instead (json_to_recordset) was measured at 1-2 µs less
+ * here and 3-10 µs more in PostgreSQL per record, which shares the machine: arrays stay.
  */
 const INSERT_MANY = `INSERT INTO audit_logs ${COLUMNS}
-  SELECT r.i, r.p, r.a, r.c, r.o, r.r, r.q, r.d, r.t
-    FROM json_to_recordset($1::json) AS r(i varchar, p varchar, a varchar, c varchar, o varchar, r varchar,
-                                          q varchar, d jsonb, t timestamptz)`;
-const jsonOf = (r: AuditRecord) => ({ i: r.id, p: r.projectId, a: r.actor, c: r.action, o: r.objectId, r: r.outcome, q: r.requestId, d: r.detail, t: r.at });
+  SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::varchar[], $5::varchar[], $6::varchar[],
+                       $7::varchar[], $8::jsonb[], $9::timestamptz[])`;
 
 const valuesOf = (r: AuditRecord) => [r.id, r.projectId, r.actor, r.action, r.objectId, r.outcome, r.requestId, r.detail === null ? null : JSON.stringify(r.detail), r.at];
 
@@ -91,7 +90,9 @@ export function auditRepository(db: Db, pool: pg.Pool) {
     /** Appends records already resolved (the read buffer), in one statement. */
     async recordMany(records: AuditRecord[]): Promise<void> {
       if (!records.length) return;
-      await pool.query({ name: 'audit_log_record_json', text: INSERT_MANY, values: [JSON.stringify(records.map(jsonOf))] });
+      const columns = records.map(valuesOf);
+      const values = columns[0]!.map((_, i) => columns.map((row) => row[i]));
+      await pool.query({ name: 'audit_log_record_many', text: INSERT_MANY, values });
     },
 
     /** Newest first; `after` is the last (created_at, id) of the previous page. */

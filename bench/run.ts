@@ -262,6 +262,9 @@ async function main() {
   check(probeCeiling.status === 200, `ceiling answered ${probeCeiling.status}`);
   await probeCeiling.arrayBuffer();
 
+  const readSecretRecords = async (p: pg.Pool) =>
+    Number((await p.query<{ n: string }>(`SELECT count(*) AS n FROM audit_logs WHERE action = 'connected_account.read_secret'`)).rows[0]!.n);
+
   // --- load ---------------------------------------------------------------------------------
   const load: WrkRunner = startWrkRunner(wrkPath);
   cleanups.push({ name: 'load generator', fn: () => load.close() });
@@ -280,10 +283,28 @@ async function main() {
   results.push({ endpoint: 'ceiling: bare Fastify + pg, GET one row by id (1st run)', result: await run('ceiling (1st run)', ceiling.url, ceilingTarget, {}), isCeiling: true });
   const getById = await run('GET /connected_accounts/{id}', appUrl, { kind: 'get', paths: rotation.map((id) => `/api/v3.1/connected_accounts/${id}`) });
   results.push({ endpoint: 'GET /api/v3.1/connected_accounts/{id}', result: getById });
+  // Every listed account's credentials are a read of a secret: one audit record each, queued and
+  // written in batches. Counted here so the report can say whether the log kept up with the pages.
+  let listPagesServed = 0;
+  const countListPages = (req: { url?: string }) => void (req.url?.startsWith('/api/v3.1/connected_accounts?') && listPagesServed++);
+  app.server.on('request', countListPages);
+  await app.services.audit.flush(); // the reads by id's records, out of the count
+  const auditBefore = await readSecretRecords(pool);
   const firstPage = await run('list, first page', appUrl, { kind: 'get', paths: ['/api/v3.1/connected_accounts?limit=50'] });
   results.push({ endpoint: 'GET /api/v3.1/connected_accounts?limit=50 (first page)', result: firstPage });
   const deepPage = await run('list, deep page', appUrl, { kind: 'get', paths: [`/api/v3.1/connected_accounts?limit=50&cursor=${deepCursor}`] });
   results.push({ endpoint: `GET /api/v3.1/connected_accounts?limit=50&cursor=… (${DEEP_ROWS.toLocaleString('en-US')} rows deep)`, result: deepPage });
+  app.server.off('request', countListPages);
+  const auditQueued = app.services.audit.pendingReads();
+  const catchUpStarted = performance.now();
+  await app.services.audit.flush();
+  const audit = {
+    pages: listPagesServed,
+    queuedAtEnd: auditQueued,
+    catchUpS: (performance.now() - catchUpStarted) / 1000,
+    written: (await readSecretRecords(pool)) - auditBefore,
+  };
+  log(`audit: ${audit.written} read records written for ${audit.pages} list pages; ${audit.queuedAtEnd} were still queued when the load stopped (written in ${audit.catchUpS.toFixed(1)} s)`);
   const rowsBeforeCreate = Number((await pool.query<{ n: string }>('SELECT count(*) AS n FROM connected_accounts')).rows[0]!.n);
   const create = await run('POST /connected_accounts', appUrl, {
     kind: 'create',
@@ -495,6 +516,7 @@ async function main() {
     `The write reference does what the ceiling does for reads: no auth, no validation, one statement into a copy of connected_accounts with its indexes but no trigger (no outbox); it seals the val like the app. Creates are compared with it.`,
     `Load generator: wrk, ${CONNECTIONS} connections, 2 threads. "CPU" is the cores wrk used against the cores the bench process (both servers) used while measuring; PostgreSQL's share is the rest. A run is marked client-bound when wrk used at least as much CPU as the servers.`,
     `The create run (warm-up included) added ${(rowsAfterCreate - rowsBeforeCreate).toLocaleString('en-US')} accounts (the write reference more); the ceiling's 2nd run and the single-request probes ran on the larger table.`,
+    `The two list runs (warm-ups included) served ${audit.pages.toLocaleString('en-US')} pages of 50 accounts whose credentials the key sees: ${audit.written.toLocaleString('en-US')} audit records of reads were written (${(audit.pages * 50).toLocaleString('en-US')} expected); ${audit.queuedAtEnd.toLocaleString('en-US')} were still queued when the load stopped, written ${audit.catchUpS.toFixed(1)} s later.`,
     `Paging ${DEEP_ROWS.toLocaleString('en-US')} rows with limit=1000 through the API to get the deep cursor took ${pagingS.toFixed(1)} s (${Math.round((pagingS * 1000) / (DEEP_ROWS / 1000))} ms a page).`,
   ];
   const cpus = os.cpus();

@@ -77,6 +77,8 @@ export function auditService(deps: { repo: AuditRepository; buffer: AuditBuffer;
 
     /** Writes the buffered read records now. */
     flush: () => buffer.flush(),
+    /** Read records queued and not yet written. */
+    pendingReads: () => buffer.pendingCount(),
     /** Stops the buffer's timer after writing what it holds (clean shutdown). */
     close: () => buffer.close(),
   };

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { DecryptError, createCrypto } from './crypto.js';
 
@@ -33,5 +33,15 @@ describe('crypto', () => {
     expect(rotated.open(old, 'aad')).toBe('v');
     expect(rotated.needsRotation(old)).toBe(true);
     expect(rotated.needsRotation(rotated.seal('v', 'aad'))).toBe(false);
+  });
+
+  it('fingerprints a secret with SHA-256: stable, unkeyed, and never the secret itself', () => {
+    const key = `ak_${'x'.repeat(40)}`;
+    const other = createCrypto({ hmacSecret: randomBytes(32), encryptionKeys: new Map([['k1', k1]]), activeKeyId: 'k1' });
+    expect(c.fingerprint(key)).toBe(createHash('sha256').update(key).digest('base64'));
+    expect(other.fingerprint(key)).toBe(c.fingerprint(key));
+    expect(c.fingerprint(`${key}y`)).not.toBe(c.fingerprint(key));
+    expect(c.fingerprint(key)).not.toContain('xxxx');
+    expect(c.fingerprint(key)).not.toBe(c.hmac(key).toString('base64'));
   });
 });

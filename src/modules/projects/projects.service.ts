@@ -1,7 +1,8 @@
 /**
  * Projects (tenants) and their API keys. A key is random, shown once, and stored only as an HMAC
  * with the server secret; verification looks the HMAC up and compares it in constant time.
- * Verified keys are cached per process for API_KEY_CACHE_MS so the hot path makes no extra query;
+ * Verified keys are cached per process for API_KEY_CACHE_MS (keyed by a SHA-256 fingerprint of the
+ * key, never the key) so the hot path makes no extra query and no HMAC;
  * a revocation is immediate in the revoking process and reaches other replicas within that time.
  */
 import type { Crypto } from '../../lib/crypto.js';
@@ -20,7 +21,7 @@ const TOUCH_INTERVAL_MS = 60_000;
 
 export function projectsService(deps: {
   repo: ProjectsRepository;
-  crypto: Pick<Crypto, 'hmac' | 'equal'>;
+  crypto: Pick<Crypto, 'hmac' | 'equal' | 'fingerprint'>;
   cacheMs: number;
   audit: Pick<AuditService, 'record'>;
   onError?: (err: unknown) => void;
@@ -118,14 +119,14 @@ export function projectsService(deps: {
         throw new AppError('Auth_InvalidApiKey', 'User API keys (uak_) are not accepted in x-api-key; use a project API key (ak_)');
       }
       if (!KEY_FORMAT.test(presented)) throw new AppError('Auth_InvalidApiKey', 'Invalid API key');
-      const hash = crypto.hmac(presented);
-      const cacheKey = hash.toString('base64');
+      const cacheKey = crypto.fingerprint(presented);
       const hit = cache.get(cacheKey);
       const now = Date.now();
       if (hit && hit.until > now) {
         touch(hit.caller.keyId);
         return hit.caller;
       }
+      const hash = crypto.hmac(presented);
       const row = await repo.findKeyByHash(hash);
       if (!row || !crypto.equal(Buffer.from(row.hash), hash) || row.revokedAt) {
         cache.delete(cacheKey);

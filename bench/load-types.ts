@@ -4,7 +4,9 @@ export type LoadTarget =
   /** GET, rotating over the paths (one path: always the same). */
   | { kind: 'get'; paths: string[] }
   /** POST /connected_accounts with an API_KEY state and a distinct user_id per request. */
-  | { kind: 'create'; path: string; authConfigId: string; runId: string };
+  | { kind: 'create'; path: string; authConfigId: string; runId: string }
+  /** POST of the same JSON body every time. */
+  | { kind: 'post'; path: string; body: string };
 
 export type LoadSpec = {
   title: string;

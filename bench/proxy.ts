@@ -2,15 +2,19 @@
  * The provider proxy's cost: added latency (p50/p99) and throughput of
  * `GET /api/v3.1/connected_accounts/{id}/proxy/item` and `POST /api/v3.1/tools/execute/proxy`
  * relative to calling the same loopback provider directly. Everything listens on 127.0.0.1;
- * bounded in time (BENCH_DURATION_S per target, default 5). `npm run bench:proxy`.
+ * bounded in time (BENCH_DURATION_S per target, default 5). `npm run bench:proxy`. The load comes
+ * from wrk (bench/wrk.ts), as in `npm run bench`. The provider runs in this process beside Latchkey,
+ * so "server CPU" counts both: the direct row is the provider alone, the proxied rows both.
  * Uses BENCH_DATABASE_URL's server when set, otherwise an embedded PostgreSQL (bench/database.ts).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import autocannon from 'autocannon';
 import { buildApp } from '../src/app.js';
 import { createDatabase } from '../src/db/prisma.js';
 import { openBenchDatabase, benchAppConfig, benchCrypto } from './database.js';
+import type { LoadTarget } from './load-types.js';
+import { clientBound } from './report.js';
+import { findWrk, startWrkRunner } from './wrk.js';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20);
@@ -50,29 +54,38 @@ async function main() {
     const cfg = await call('/auth_configs', { toolkit: { slug: 'benchapi' }, auth_config: { type: 'use_custom_auth', authScheme: 'API_KEY', credentials: {} } });
     const acc = await call('/connected_accounts', { auth_config: { id: cfg.auth_config.id }, connection: { state: { authScheme: 'API_KEY', val: { api_key: 'bench-key' } } } });
 
-    const run = (name: string, opts: autocannon.Options) =>
-      new Promise<{ name: string; p50: number; p99: number; rps: number; errors: number }>((resolve, reject) => {
-        autocannon({ connections: CONNECTIONS, duration: DURATION_S, ...opts }, (err, r) => {
-          if (err) return reject(err);
-          resolve({ name, p50: r.latency.p50, p99: r.latency.p99, rps: r.requests.average, errors: r.errors + r.non2xx });
-        });
-      });
-    const results = [
-      await run('direct', { url: `${providerUrl}/v1/item` }),
-      await run('pass-through', { url: `${appUrl}/api/v3.1/connected_accounts/${acc.id}/proxy/item`, headers: { 'x-api-key': apiKey } }),
-      await run('execute/proxy', {
-        url: `${appUrl}/api/v3.1/tools/execute/proxy`,
-        method: 'POST',
-        headers: { 'x-api-key': apiKey, 'content-type': 'application/json' },
-        body: JSON.stringify({ connected_account_id: acc.id, endpoint: '/item', method: 'GET' }),
-      }),
-    ];
-    const direct = results[0]!;
-    log(`${CONNECTIONS} connections, ${DURATION_S} s each`);
-    log('| target | p50 ms | p99 ms | added p50 / p99 ms | req/s | vs direct | errors |');
-    log('| --- | --- | --- | --- | --- | --- | --- |');
-    for (const r of results) {
-      log(`| ${r.name} | ${r.p50} | ${r.p99} | ${r.p50 - direct.p50} / ${r.p99 - direct.p99} | ${Math.round(r.rps)} | ${((r.rps / direct.rps) * 100).toFixed(0)}% | ${r.errors} |`);
+    const wrkPath = findWrk();
+    if (!wrkPath) throw new Error('bench:proxy needs wrk (Debian: apt-get install wrk)');
+    const load = startWrkRunner(wrkPath);
+    const run = async (name: string, url: string, target: LoadTarget, headers: Record<string, string> = {}) => ({
+      name,
+      r: await load.run({ title: name, url, headers, connections: CONNECTIONS, durationS: DURATION_S, warmupS: 1, target }),
+    });
+    const results = [];
+    try {
+      results.push(await run('direct', providerUrl, { kind: 'get', paths: ['/v1/item'] }));
+      results.push(await run('pass-through', appUrl, { kind: 'get', paths: [`/api/v3.1/connected_accounts/${acc.id}/proxy/item`] }, { 'x-api-key': apiKey }));
+      results.push(
+        await run(
+          'execute/proxy',
+          appUrl,
+          { kind: 'post', path: '/api/v3.1/tools/execute/proxy', body: JSON.stringify({ connected_account_id: acc.id, endpoint: '/item', method: 'GET' }) },
+          { 'x-api-key': apiKey },
+        ),
+      );
+    } finally {
+      load.close();
+    }
+    const direct = results[0]!.r;
+    log(`${CONNECTIONS} connections, ${DURATION_S} s each after 1 s of warm-up, wrk`);
+    log('| target | p50 ms | p99 ms | added p50 / p99 ms | req/s | vs direct | server CPU ms per request | CPU wrk / server | errors |');
+    log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    for (const { name, r } of results) {
+      const cpu = `${r.clientCpu.toFixed(2)} / ${r.serverCpu.toFixed(2)}${clientBound(r) ? ' client-bound' : ''}`;
+      log(
+        `| ${name} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${(r.p50 - direct.p50).toFixed(2)} / ${(r.p99 - direct.p99).toFixed(2)} | ${Math.round(r.rps)} | ` +
+          `${((r.rps / direct.rps) * 100).toFixed(0)}% | ${((r.serverCpu / Math.max(1, r.rps)) * 1000).toFixed(3)} | ${cpu} | ${r.total - r.ok + r.errors} |`,
+      );
     }
   } finally {
     await app.close();

@@ -63,6 +63,13 @@ request = function()
 end
 ${DONE}`;
   }
+  if (t.kind === 'post') {
+    return `${headerLines({ ...spec.headers, 'content-type': 'application/json' })}
+wrk.method = "POST"
+wrk.body = ${JSON.stringify(t.body)}
+request = function() return wrk.format(nil, ${JSON.stringify(t.path)}) end
+${DONE}`;
+  }
   return `${headerLines({ ...spec.headers, 'content-type': 'application/json' })}
 local n = 0
 local tag = ""

@@ -47,6 +47,7 @@ export const DELIVERY_BATCH = 250;
 const DELIVERY_BATCHES_PER_RUN = 8;
 
 export type DispatcherSettings = { disableAfter: number };
+type Opener = (sealed: string, aad: string) => string;
 
 /** Backoff before attempt n+1: 10 s doubling to at most 2 h, with ±25% jitter. */
 export function backoffMs(attempts: number) {
@@ -167,11 +168,11 @@ export function webhookDispatcher(deps: {
    * A current secret that does not open is a DecryptError (the delivery fails, finally); a previous
    * one that does not open only stops co-signing.
    */
-  function signingSecrets(d: ClaimedDelivery, now: Date) {
-    const secrets = [crypto.open(d.secret, secretAad(d.project_id, d.subscription_id))];
+  function signingSecrets(d: ClaimedDelivery, now: Date, open: Opener) {
+    const secrets = [open(d.secret, secretAad(d.project_id, d.subscription_id))];
     if (d.previous_secret && d.previous_secret_until && d.previous_secret_until > now) {
       try {
-        secrets.push(crypto.open(d.previous_secret, associatedData('webhookPreviousSecret', d.project_id, d.subscription_id)));
+        secrets.push(open(d.previous_secret, associatedData('webhookPreviousSecret', d.project_id, d.subscription_id)));
       } catch (err) {
         if (!(err instanceof DecryptError)) throw err;
         deps.log?.('previous webhook signing secret unreadable; signing with the current one only', { subscription: d.subscription_id });
@@ -180,13 +181,36 @@ export function webhookDispatcher(deps: {
     return secrets;
   }
 
-  async function attempt(d: ClaimedDelivery) {
+  /**
+   * Opens sealed secrets once per claimed batch: its deliveries mostly share a few subscriptions,
+   * and opening (AES-GCM set-up) was 5% of a delivery's CPU when done per attempt. A failure is
+   * remembered too, so every delivery of that subscription fails the same way. Nothing outlives the batch.
+   */
+  function batchOpener(): Opener {
+    const opened = new Map<string, { value: string } | { error: unknown }>();
+    return (sealed, aad) => {
+      const key = `${aad}\n${sealed}`;
+      let r = opened.get(key);
+      if (!r) {
+        try {
+          r = { value: crypto.open(sealed, aad) };
+        } catch (error) {
+          r = { error };
+        }
+        opened.set(key, r);
+      }
+      if ('error' in r) throw r.error;
+      return r.value;
+    };
+  }
+
+  async function attempt(d: ClaimedDelivery, open: Opener) {
     const started = new Date();
     let statusCode: number | null = null;
     let error: string | null = null;
     let retry = false;
     try {
-      const headers = signedHeaders({ id: d.event_id, body: d.body, secrets: signingSecrets(d, started), now: started, version: d.version });
+      const headers = signedHeaders({ id: d.event_id, body: d.body, secrets: signingSecrets(d, started, open), now: started, version: d.version });
       // Through the egress guard: the receiver's address is checked as it is connected to, the
       // attempt is bounded by WEBHOOK_TIMEOUT_MS, and a redirect is a final failure (HTTP 3xx).
       statusCode = (await deps.egress.fetch(d.url, { method: 'POST', headers, body: d.body })).status;
@@ -262,7 +286,8 @@ export function webhookDispatcher(deps: {
 
   async function deliverDue(limit = DELIVERY_BATCH) {
     const claimed = await repo.claimDue(limit);
-    await Promise.all(claimed.map((d) => attempt(d)));
+    const open = batchOpener();
+    await Promise.all(claimed.map((d) => attempt(d, open)));
     return claimed.length;
   }
 

@@ -30,8 +30,8 @@ export const ORGANIZATION_ID = 'org_latchkey';
 export const EVENT_RETENTION_MS = 7 * 86_400_000;
 /** Events per fan-out batch: one lock, four statements (bench/README.md has the measurement). */
 export const FAN_OUT_BATCH = 1000;
-/** Full fan-out batches without deliveries that one run goes through before it delivers. */
-const IDLE_BATCHES_PER_RUN = 10;
+/** Fan-out batches one pass may make. */
+const FAN_OUT_BATCHES_PER_RUN = 10;
 /**
  * Deliveries claimed (and sent concurrently) at a time. 250 rather than 100: under a steady stream
  * of creates the delay from change to receiver fell from p50 0.9-1.5 s / p99 1.5-2.2 s to p50
@@ -39,10 +39,9 @@ const IDLE_BATCHES_PER_RUN = 10;
  */
 export const DELIVERY_BATCH = 250;
 /**
- * Full delivery batches one run may send before it fans out again. A fan-out batch can create up to
- * FAN_OUT_BATCH deliveries (more with several subscriptions); a run that then sent only one batch
- * of 100 fell behind under a steady stream of creates (deliveries piled up: p99 9 s from state
- * change to receiver).
+ * Delivery batches one pass may send. A fan-out batch can create up to FAN_OUT_BATCH deliveries (more
+ * with several subscriptions); a pass that then sent only one batch of 100 fell behind under a steady
+ * stream of creates (deliveries piled up: p99 9 s from state change to receiver).
  */
 const DELIVERY_BATCHES_PER_RUN = 8;
 
@@ -297,35 +296,82 @@ export function webhookDispatcher(deps: {
     /** Drops delivered events (and their deliveries and attempts) older than the retention. */
     prune: (retentionMs = EVENT_RETENTION_MS) => repo.prune(new Date(Date.now() - retentionMs)),
     /**
-     * One pass: fan out while delivering what earlier passes created (the two overlap: waiting for
-     * one before the other put a whole fan-out in every event's delay), then deliver what this
-     * fan-out created. Order per account holds as with several workers: the claim sees only
-     * committed deliveries, and fan-outs commit in event order.
+     * One pass: fan-out and delivery run side by side, each handing work to the other as it goes.
+     * The fan-out commits a batch, the deliverer claims it while the fan-out already looks for the
+     * next events; the deliverer finishes a batch, the fan-out looks again. (Fanning out, then
+     * delivering, then fanning out again put a whole fan-out and a whole delivery batch into the
+     * delay of every event that arrived meanwhile.) The pass ends when a look finds nothing new, or
+     * after a bounded number of batches. Order per account holds as with several workers: the claim
+     * sees only committed deliveries, and fan-outs commit in event order.
      */
     async runOnce() {
+      const fanned = signal();
+      const delivered = signal();
+      let fanDone = false;
+      let deliverDone = false;
       const fan = async () => {
-        // A full batch that nobody subscribed to only marked its events: go on (a bounded number of
-        // times) rather than report an idle pass while a backlog waits.
         let n = 0;
-        for (let i = 0; i < IDLE_BATCHES_PER_RUN; i++) {
-          const r = await fanOutBatch(FAN_OUT_BATCH);
-          n += r.deliveries;
-          if (r.deliveries || r.events < FAN_OUT_BATCH) break;
+        try {
+          for (let batches = 1; ; batches++) {
+            const r = await fanOutBatch(FAN_OUT_BATCH);
+            n += r.deliveries;
+            if (r.deliveries) fanned.fire();
+            if (batches >= FAN_OUT_BATCHES_PER_RUN || deliverDone) break;
+            // A full batch (a backlog, or events nobody subscribed to): go on at once.
+            if (r.events === FAN_OUT_BATCH) continue;
+            // Caught up. Deliveries were made: look again when the deliverer has finished a batch
+            // (new events will have come meanwhile). None: the stream has paused, end the pass.
+            if (!r.deliveries) break;
+            await delivered.wait();
+          }
+          return n;
+        } finally {
+          fanDone = true;
+          fanned.fire();
         }
-        return n;
       };
       const deliver = async () => {
         let n = 0;
-        for (let i = 0; i < DELIVERY_BATCHES_PER_RUN; i++) {
-          const claimed = await deliverDue();
-          n += claimed;
-          if (claimed < DELIVERY_BATCH) break;
+        try {
+          for (let batches = 1; ; batches++) {
+            const claimed = await deliverDue();
+            n += claimed;
+            delivered.fire();
+            if (batches >= DELIVERY_BATCHES_PER_RUN) break;
+            if (claimed === DELIVERY_BATCH) continue;
+            if (fanDone) break;
+            await fanned.wait(); // the fan-out's next batch (or its end)
+          }
+          return n;
+        } finally {
+          deliverDone = true;
+          delivered.fire();
         }
-        return n;
       };
-      const [fannedOut, early] = await Promise.all([fan(), deliver()]);
-      const delivered = early + (await deliver());
-      return { fannedOut, delivered };
+      // Whatever is left when a bound ends the pass is for the next pass, which follows at once
+      // (the job loop passes again without pausing while a pass did anything).
+      const [fannedOut, sent] = await Promise.all([fan(), deliver()]);
+      return { fannedOut, delivered: sent };
+    },
+  };
+}
+
+/**
+ * A level-triggered wake-up between the two halves of a pass: fire() is remembered until the next
+ * wait(), so a wake-up sent while the other half was busy is not lost.
+ */
+function signal() {
+  let fired = false;
+  let wake: (() => void) | null = null;
+  return {
+    fire() {
+      fired = true;
+      wake?.();
+      wake = null;
+    },
+    async wait() {
+      if (!fired) await new Promise<void>((resolve) => (wake = resolve));
+      fired = false;
     },
   };
 }

@@ -8,7 +8,6 @@
  *   that is an event of its own (composio.webhook_subscription.disabled).
  * - At least once: a worker that dies mid-delivery loses its lease, and the delivery runs again.
  */
-import { randomUUID } from 'node:crypto';
 import { type Crypto, DecryptError } from '../../lib/crypto.js';
 import { newId } from '../../lib/ids.js';
 import { type Egress, EgressRefusedError } from '../egress/egress.js';
@@ -260,11 +259,7 @@ export function webhookDispatcher(deps: {
             batch.map((b) => b.outcome),
             {
               disableAfter: settings.disableAfter,
-              disabledEvent: (sub) => ({
-                id: `msg_${randomUUID()}`,
-                type: SUBSCRIPTION_DISABLED,
-                snapshot: { id: sub.id, status: 'DISABLED', reason: `Disabled after ${settings.disableAfter} consecutive failed deliveries` },
-              }),
+              disabledEvent: { type: SUBSCRIPTION_DISABLED, reason: `Disabled after ${settings.disableAfter} consecutive failed deliveries` },
             },
           );
           for (const b of batch) b.done();

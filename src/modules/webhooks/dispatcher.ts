@@ -34,7 +34,7 @@ const FAN_OUT_BATCHES_PER_RUN = 10;
 /**
  * After a batch that was not full, the fan-out waits this long before it looks again: an event waits
  * at most this much longer, and a light stream is fanned out a few events per batch (a batch is
- * nine round trips), not one.
+ * six round trips with the lock), not one.
  */
 const FAN_OUT_PAUSE_MS = 25;
 /**
@@ -126,7 +126,7 @@ export function webhookDispatcher(deps: {
   /**
    * Fans out one batch of pending events, oldest first: one query for the batch, one for the
    * subscriptions of its projects, one for the snapshots of the events someone subscribed to, and
-   * one transaction marking the batch and creating its deliveries. An event nobody subscribed to is
+   * one statement marking the batch and creating its deliveries. An event nobody subscribed to is
    * only marked. Returns how many deliveries it created (0 too when another worker holds the batch).
    */
   async function fanOut(batch = FAN_OUT_BATCH) {

@@ -6,7 +6,8 @@
  * per delivered event: this process's CPU (process.cpuUsage) and the CPU of the database backends
  * that served it (utime + stime from /proc/<pid>/stat of every client backend of the bench database,
  * sampled while it runs). Then, unless BENCH_SUSTAINED_S=0, creates at BENCH_CONNECTIONS connections
- * with pg-boss running the dispatch loop as the server does: delay from change to receiver, p50/p99.
+ * with pg-boss running the dispatch loop as the server does: delay from change to receiver, p50/p99,
+ * and the CPU per create of this process (the app and the dispatcher) and of the backends.
  *
  * Knobs: BENCH_ROWS [20000] accounts, BENCH_BACKLOG [20000] events per drain, BENCH_ROUNDS [2] drains,
  * BENCH_SUSTAINED_S [8], BENCH_CONNECTIONS [20]; CPU_PROFILE=1 writes the first drain's .cpuprofile.
@@ -184,6 +185,9 @@ async function main() {
         const count = async () => Number((await pool.query<{ n: string }>('SELECT count(*) AS n FROM connected_accounts')).rows[0]!.n);
         const before = await count();
         const load = startWrkRunner(wrkPath);
+        const pgCpu = backendCpu(pool, dbName);
+        await pgCpu.start();
+        const c0 = process.cpuUsage();
         const run = await load.run({
           title: 'creates, webhooks on',
           url: appUrl,
@@ -207,10 +211,15 @@ async function main() {
           await new Promise((r) => setTimeout(r, 200));
           st = await receiver.stats();
         }
+        // Until the last event was delivered: the dispatcher's tail belongs to the creates.
+        const c = process.cpuUsage(c0);
+        const dbS = await pgCpu.stop();
         const d = st.delays.sort((a, b) => a - b);
         log(
           `sustained: ${Math.round(run.rps)} creates/s at ${connections} connections for ${sustainedS} s, ${st.received}/${after - before} delivered, ` +
-            `delay p50 ${pct(d, 50)} ms, p99 ${pct(d, 99)} ms, max ${d[d.length - 1]} ms; load average ${os.loadavg()[0]!.toFixed(2)}`,
+            `delay p50 ${pct(d, 50)} ms, p99 ${pct(d, 99)} ms, max ${d[d.length - 1]} ms; ` +
+            `per create (the app and the dispatcher): node ${((c.user + c.system) / (after - before)).toFixed(0)} µs, postgres ${((dbS * 1e6) / (after - before)).toFixed(0)} µs; ` +
+            `load average ${os.loadavg()[0]!.toFixed(2)}`,
         );
       } finally {
         await jobs.stop();

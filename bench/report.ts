@@ -323,7 +323,9 @@ BENCH_DATABASE_URL=postgres://user@127.0.0.1:5432/postgres npm run bench   # an 
   \`BENCH_DURATION_S\` [10], \`BENCH_WARMUP_S\` [2], \`BENCH_CONNECTIONS\` [50], \`BENCH_BACKLOG\` [100000].
 - A whole run takes several minutes on a 2-core machine and stops by itself; a watchdog aborts it
   (cleaning up) after 19 minutes. It is not part of \`npm test\`. \`npm run bench:cpu\` (server CPU per
-  request, one request at a time, on a small table) is the quick, load-independent check while working.
+  request, one request at a time, on a small table) is the quick, load-independent check while working;
+  \`npm run bench:outbox\` is its counterpart for the webhook outbox (CPU per delivered event, in Node and
+  in the database's backends, over a 20,000-event backlog; then the delay under creates).
 - Everything listens on 127.0.0.1 only. Run it on an otherwise idle machine: the servers, PostgreSQL
   and the load generator share the same cores, so absolute numbers are lower than on a real
   deployment; the ratios to the ceiling are the point.

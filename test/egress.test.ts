@@ -85,6 +85,27 @@ describe('the checked fetch (dial time)', () => {
     await expect(loopbackOnly.fetch(`http://mixed.test:${t.port}/x`)).rejects.toBeInstanceOf(EgressRefusedError);
   });
 
+  it('sends bodies as fetch would: a string as UTF-8 with its length and fetch\'s default type unless one is given; a form as a form', async () => {
+    const seen: { type?: string; length?: string; body: string }[] = [];
+    const t = await newTarget((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        seen.push({ type: req.headers['content-type'], length: req.headers['content-length'], body: Buffer.concat(chunks).toString('utf8') });
+        res.end();
+      });
+    });
+    const egress = createEgress({ allowLoopback: true, allowPrivate: false, timeoutMs: 2000 });
+    await egress.fetch(`${t.url}/a`, { method: 'POST', body: 'naïve ✓' });
+    await egress.fetch(`${t.url}/b`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":"é"}' });
+    await egress.fetch(`${t.url}/c`, { method: 'POST', body: new URLSearchParams({ a: 'é' }) });
+    expect(seen).toEqual([
+      { type: 'text/plain;charset=UTF-8', length: String(Buffer.byteLength('naïve ✓')), body: 'naïve ✓' },
+      { type: 'application/json', length: String(Buffer.byteLength('{"a":"é"}')), body: '{"a":"é"}' },
+      { type: 'application/x-www-form-urlencoded;charset=UTF-8', length: '8', body: 'a=%C3%A9' },
+    ]);
+  });
+
   it('does not follow redirects: the 3xx is the answer, and its target sees nothing', async () => {
     const inside = await newTarget();
     const redirector = await newTarget((_q, s) => s.writeHead(302, { location: `${inside.url}/latest/meta-data` }).end());

@@ -22,6 +22,8 @@ export const OAUTH_MAINTENANCE = 'oauth-maintenance';
 export const WEBHOOK_DISPATCH = 'webhook-dispatch';
 export const DISPATCH_WORKERS = 4;
 export const DISPATCH_IDLE_POLL_MS = 100;
+/** How often an idle dispatch worker asks pg-boss for a job. */
+const DISPATCH_FETCH_POLL_MS = 500;
 
 export type Jobs = { boss: PgBoss; stop: () => Promise<void> };
 type Log = { info: (obj: object, msg: string) => void; warn: (obj: object, msg: string) => void };
@@ -175,14 +177,19 @@ export async function startJobs(o: {
       // Keep going until the next run is due, passing again at once while there is work and every
       // DISPATCH_IDLE_POLL_MS when idle (a probe of the pending-events index): an event waits for
       // a pass, not for the next tick.
-      const until = Date.now() + every;
+      // A run lasts a period plus a worker's poll: the next period's job is picked up (by another
+      // worker) before this one ends, so passes never stop between two jobs. Ending on the period
+      // left a gap of up to a poll (0-0.5 s) about every other second, straight into the delay
+      // of whatever changed meanwhile. Two runs overlapping is safe: the fan-out is one at a time
+      // and the claim skips what the other run holds.
+      const until = Date.now() + every + DISPATCH_FETCH_POLL_MS;
       while (Date.now() < until && !stopping.signal.aborted) {
         const r = await webhooks.runOnce();
         if (!r.fannedOut && !r.delivered) await new Promise((resolve) => setTimeout(resolve, DISPATCH_IDLE_POLL_MS));
       }
     };
     for (let w = 0; w < (o.dispatchWorkers ?? DISPATCH_WORKERS); w++) {
-      loops.push(workLoop(boss, WEBHOOK_DISPATCH, 500, dispatch, o.log, stopping.signal));
+      loops.push(workLoop(boss, WEBHOOK_DISPATCH, DISPATCH_FETCH_POLL_MS, dispatch, o.log, stopping.signal));
     }
     // A singleton per second: every replica asks, pg-boss runs one; the outbox makes that safe.
     timers.push(tick(boss, WEBHOOK_DISPATCH, every, Math.max(1, Math.round(every / 1000)), o.log));

@@ -112,7 +112,13 @@ export function createEgress(opts: EgressOptions) {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError('only http(s) URLs can be fetched');
     const headers = new Headers(init.headers);
     let body: Buffer | undefined;
-    if (init.body !== undefined && init.body !== null) {
+    if (typeof init.body === 'string') {
+      // The common case (webhook envelopes, form and JSON bodies) without a Request round trip,
+      // which cost 25 µs a call; the default type is the one fetch gives a string body.
+      body = Buffer.from(init.body, 'utf8');
+      if (!headers.has('content-type')) headers.set('content-type', 'text/plain;charset=UTF-8');
+      headers.set('content-length', String(body.length));
+    } else if (init.body !== undefined && init.body !== null) {
       const prepared = new Request('http://body.invalid/', { method: 'POST', body: init.body, duplex: 'half' } as RequestInit);
       body = Buffer.from(await prepared.arrayBuffer());
       const type = prepared.headers.get('content-type');

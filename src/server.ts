@@ -37,7 +37,7 @@ async function main() {
   await app.listen({ host: config.HOST, port: config.PORT });
   log.info(`Latchkey is listening on http://${config.HOST}:${config.PORT} (docs at ${config.publicUrl}/docs)`);
   // Start-up's garbage and its grown young generation, returned once (src/lib/startup-memory.ts).
-  setImmediate(releaseStartupMemory);
+  setImmediate(() => releaseStartupMemory() || log.debug('start-up memory not released: no gc() on this Node'));
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -19,13 +19,20 @@ import vm from 'node:vm';
 
 type Gc = (options: { type: 'major'; execution: 'sync'; flavor: 'last-resort' }) => void;
 
-export function releaseStartupMemory(): void {
-  v8.setFlagsFromString('--expose-gc');
-  let gc: Gc;
+/** Runs the collection; false when this Node does not offer it (then nothing is done). Never throws. */
+export function releaseStartupMemory(): boolean {
   try {
-    gc = vm.runInNewContext('gc') as Gc;
-  } finally {
-    v8.setFlagsFromString('--no-expose-gc');
+    v8.setFlagsFromString('--expose-gc');
+    let gc: unknown;
+    try {
+      gc = vm.runInNewContext('gc');
+    } finally {
+      v8.setFlagsFromString('--no-expose-gc');
+    }
+    if (typeof gc !== 'function') return false;
+    (gc as Gc)({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+    return true;
+  } catch {
+    return false; // a missed saving of memory is no reason to stop a server that has started
   }
-  gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
 }

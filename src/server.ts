@@ -3,6 +3,7 @@ import './lib/wasm-baseline.js'; // first: it sets how V8 compiles WebAssembly
 import { buildApp } from './app.js';
 import { startJobs } from './jobs/queue.js';
 import { ConfigError } from './lib/config.js';
+import { releaseStartupMemory } from './lib/startup-memory.js';
 import { stopTracing } from './lib/tracing.js';
 import { bootstrapDefaultProject, openRuntime } from './runtime.js';
 
@@ -35,6 +36,8 @@ async function main() {
     : undefined;
   await app.listen({ host: config.HOST, port: config.PORT });
   log.info(`Latchkey is listening on http://${config.HOST}:${config.PORT} (docs at ${config.publicUrl}/docs)`);
+  // Start-up's garbage and its grown young generation, returned once (src/lib/startup-memory.ts).
+  setImmediate(() => releaseStartupMemory() || log.debug('start-up memory not released: no gc() on this Node'));
 
   let stopping = false;
   const stop = async (signal: string) => {

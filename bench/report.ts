@@ -355,6 +355,9 @@ BENCH_DATABASE_URL=postgres://user@127.0.0.1:5432/postgres npm run bench   # an 
 4. **Load.** wrk (native, 2 threads), ${info.connections} connections, ${info.warmupS} s warm-up then ${info.durationS} s measured per
    endpoint, in this order: ceiling, read by id, first list page, deep list page, create, create
    with the previous outbox trigger (before/after, same run), the write reference, ceiling again.
+   The list runs read credentials, so each page queues 50 audit records: after them the run waits
+   for the audit log to be written, then runs \`VACUUM (ANALYZE) audit_logs\` and \`CHECKPOINT\`, so
+   that PostgreSQL's after-work on those rows does not fall inside the create runs.
    Lua scripts rotate reads by id (app and ceiling alike) over every seeded id from a random start
    per thread, and give every create a distinct user_id and a fresh \`api_key\`. The list pages ask for
    \`limit=50\` in the default order (\`order_by=created_at\`, desc). The read ceiling used for the ratios is the **higher**

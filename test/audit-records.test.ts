@@ -248,6 +248,46 @@ describe('the read buffer under a backlog', () => {
   });
 });
 
+describe('backpressure', () => {
+  it('a read waits while the queue is full, and goes on once the log has caught up; nothing is lost', async () => {
+    const repo = auditRepository(ctx.db, ctx.pool);
+    let release!: () => void;
+    let gate = new Promise<void>((r) => (release = r));
+    const write = async (r: Parameters<typeof repo.recordMany>[0]) => {
+      await gate;
+      await repo.recordMany(r);
+    };
+    const buffer = auditBuffer({ write, flushEveryMs: 60_000, maxBatch: 100, writers: 1, highWater: 1_000 });
+    const entry = (i: number) => ({ projectId: ctx.projectId, action: 'connected_account.read_secret' as const, objectId: `ca_pressure${i}`, actor: 'key_pressure' });
+    const early: (Promise<void> | undefined)[] = [];
+    for (let i = 0; i < 999; i++) early.push(buffer.push(entry(i)));
+    expect(early.every((w) => w === undefined)).toBe(true); // room: no promise on the hot path
+    let waited = false;
+    const full = buffer.pushAll([entry(999), entry(1000)]);
+    expect(full).toBeInstanceOf(Promise);
+    void full!.then(() => (waited = true));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(waited).toBe(false); // the writer is held: the read is still waiting
+    release();
+    gate = Promise.resolve();
+    await full;
+    expect(buffer.pendingCount()).toBeLessThan(1_000);
+    await buffer.close();
+    const { rows } = await ctx.pool.query<{ n: number }>(`SELECT count(DISTINCT object_id)::int AS n FROM audit_logs WHERE actor = 'key_pressure'`);
+    expect(rows[0]!.n).toBe(1_001);
+  });
+
+  it('a read waiting for room goes on when the database is away (the records are kept, bounded)', async () => {
+    const errors: unknown[] = [];
+    const buffer = auditBuffer({ write: () => Promise.reject(new Error('database away')), flushEveryMs: 60_000, maxBatch: 10, writers: 1, highWater: 20, onError: (e) => errors.push(e) });
+    const entries = Array.from({ length: 25 }, (_, i) => ({ projectId: ctx.projectId, action: 'connected_account.read_secret' as const, objectId: `ca_away${i}`, actor: 'key_away' }));
+    const wait = buffer.pushAll(entries);
+    await wait; // resolves: the failed write stalls the buffer and releases the read
+    expect(errors.length).toBeGreaterThanOrEqual(1);
+    expect(buffer.pendingCount()).toBe(25);
+  });
+});
+
 describe('no secret in any record', () => {
   it('the whole table, every column, holds none of the credentials or API keys used', async () => {
     await ctx.app.services.audit.flush();

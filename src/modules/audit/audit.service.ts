@@ -33,9 +33,12 @@ export function auditService(deps: { repo: AuditRepository; buffer: AuditBuffer;
     /** Appends the record of a change inside the change's own transaction. */
     record: (tx: AuditTx, entry: AuditEntry) => repo.recordIn(tx, entry),
 
-    /** Queues the record of a read that returned a secret (written within a second, in a batch). */
+    /**
+     * Queues the record of a read that returned a secret (written within a second, in a batch).
+     * A promise when the queue is full: the caller awaits it before handing the secret out.
+     */
     recordRead: (entry: AuditEntry) => buffer.push(entry),
-    /** The records of reads made together (one list page), queued at once. */
+    /** The records of reads made together (one list page), queued at once; awaited like recordRead's. */
     recordReads: (entries: AuditEntry[]) => buffer.pushAll(entries),
 
     /**

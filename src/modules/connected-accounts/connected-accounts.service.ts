@@ -122,7 +122,8 @@ export function connectedAccountsService(deps: {
   /** A response carrying this account's secrets unmasked is a read of a secret: it is recorded. */
   const readsSecret = (caller: Caller, row: AccountRow) => !caller.maskCredentials && row.secretKeys.length > 0;
   const noteSecretRead = (caller: Caller, row: AccountRow, action: AuditAction = 'connected_account.read_secret') => {
-    if (readsSecret(caller, row)) deps.audit.recordRead({ projectId: caller.projectId, action, objectId: row.id });
+    if (readsSecret(caller, row)) return deps.audit.recordRead({ projectId: caller.projectId, action, objectId: row.id });
+    return undefined;
   };
   const masked = (val: Val, secretKeys: string[], mask: boolean): Val =>
     mask ? Object.fromEntries(Object.entries(val).map(([k, v]) => [k, secretKeys.includes(k) && v !== null && v !== undefined ? MASK : v])) : val;
@@ -334,7 +335,7 @@ export function connectedAccountsService(deps: {
     async get(caller: Caller, id: string) {
       const row = await current(await findOrThrow(caller.projectId, id));
       const out = toObject(row, caller.maskCredentials, true);
-      noteSecretRead(caller, row);
+      await noteSecretRead(caller, row);
       return out;
     },
 
@@ -346,7 +347,7 @@ export function connectedAccountsService(deps: {
       }
       const fresh = await oauth.refreshNow(row);
       const out = toObject(fresh, caller.maskCredentials, true);
-      noteSecretRead(caller, fresh);
+      await noteSecretRead(caller, fresh);
       return out;
     },
 
@@ -387,7 +388,7 @@ export function connectedAccountsService(deps: {
           return toObject(r, caller.maskCredentials, false, true);
         }
       });
-      deps.audit.recordReads(reads);
+      await deps.audit.recordReads(reads);
       return {
         items,
         // The page number rides in the cursor, so a deep page costs what the first one does.
@@ -545,7 +546,7 @@ export function connectedAccountsService(deps: {
           params.parameters.push({ name: 'Authorization', in: 'header', value: await deps.signOAuth1(cfg, openVal(row), { method: request?.method ?? 'GET', url }) });
         }
       }
-      noteSecretRead(caller, row, 'connected_account.read_auth_params');
+      await noteSecretRead(caller, row, 'connected_account.read_auth_params');
       return params;
     },
   };

@@ -164,7 +164,7 @@ export function proxyService(deps: {
   };
 
   async function record(caller: Caller, row: AccountRow, method: string, url: URL, started: number, o: Outcome) {
-    deps.audit.recordRead({
+    await deps.audit.recordRead({
       projectId: caller.projectId,
       action: 'proxy.call',
       objectId: row.id,

@@ -353,15 +353,16 @@ BENCH_DATABASE_URL=postgres://user@127.0.0.1:5432/postgres npm run bench   # an 
    no validation, no decryption. The same server has the write reference: seal + one INSERT into a trigger-less copy of the table.
    Both in the benchmark's process; the load generator runs in its own.
 4. **Load.** wrk (native, 2 threads), ${info.connections} connections, ${info.warmupS} s warm-up then ${info.durationS} s measured per
-   endpoint, in this order: ceiling, read by id, first list page, deep list page, create, create
-   with the previous outbox trigger (before/after, same run), the write reference, ceiling again.
+   endpoint, in this order: ceiling, read by id, first list page, deep list page, the write
+   reference, create, create with the previous outbox trigger (before/after, same run), the write
+   reference again, ceiling again.
    The list runs read credentials, so each page queues 50 audit records: after them the run waits
-   for the audit log to be written, then runs \`VACUUM (ANALYZE) audit_logs\` and \`CHECKPOINT\`, so
-   that PostgreSQL's after-work on those rows does not fall inside the create runs.
+   for the audit log to be written, then runs \`VACUUM (ANALYZE) audit_logs\`, so that the vacuum of
+   those rows does not fall inside the create runs.
    Lua scripts rotate reads by id (app and ceiling alike) over every seeded id from a random start
    per thread, and give every create a distinct user_id and a fresh \`api_key\`. The list pages ask for
    \`limit=50\` in the default order (\`order_by=created_at\`, desc). The read ceiling used for the ratios is the **higher**
-   of its two runs; creates are compared with the write reference. req/s counts responses below 400;
+   of its two runs; creates are compared with the higher of the write reference's two runs. req/s counts responses below 400;
    p50/p99 are wrk's latency percentiles. Every row shows the CPU wrk used against the CPU of the
    servers' process: when the generator needs as much as the server, the server is not the limit,
    and the row says "client-bound". (An earlier version used autocannon, a Node.js generator that

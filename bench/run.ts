@@ -305,10 +305,13 @@ async function main() {
     written: (await readSecretRecords(pool)) - auditBefore,
   };
   log(`audit: ${audit.written} read records written for ${audit.pages} list pages; ${audit.queuedAtEnd} were still queued when the load stopped (written in ${audit.catchUpS.toFixed(1)} s)`);
-  // The list runs wrote hundreds of thousands of audit rows: let PostgreSQL's after-work (autovacuum
-  // of audit_logs, the checkpoint of its pages) happen here rather than inside the create runs.
+  // The list runs wrote hundreds of thousands of audit rows: their vacuum happens here rather than
+  // inside the create runs. (Checkpoints still come when they come: the write reference is measured
+  // before and after the creates, so both sides meet the database in the same states.)
   await pool.query('VACUUM (ANALYZE) audit_logs');
-  await pool.query('CHECKPOINT').catch(() => log('CHECKPOINT is not allowed for this database user: skipped'));
+  const writeRefTarget: LoadTarget = { kind: 'create', path: ceiling.createPath, authConfigId, runId: randomBytes(3).toString('hex') };
+  const writeRef1 = await run('reference: bare INSERT (1st run)', ceiling.url, writeRefTarget, {});
+  results.push({ endpoint: 'reference: bare Fastify + pg, POST = seal + one INSERT (1st run)', result: writeRef1, isWriteRef: true });
   const rowsBeforeCreate = Number((await pool.query<{ n: string }>('SELECT count(*) AS n FROM connected_accounts')).rows[0]!.n);
   const create = await run('POST /connected_accounts', appUrl, {
     kind: 'create',
@@ -328,8 +331,10 @@ async function main() {
   });
   await pool.query(currentOutboxTrigger());
   results.push({ endpoint: 'POST /api/v3.1/connected_accounts, with the previous outbox trigger (before)', result: createBefore });
-  const writeRef = await run('reference: bare INSERT', ceiling.url, { kind: 'create', path: ceiling.createPath, authConfigId, runId: randomBytes(3).toString('hex') }, {});
-  results.push({ endpoint: 'reference: bare Fastify + pg, POST = seal + one INSERT', result: writeRef, isWriteRef: true });
+  const writeRef2 = await run('reference: bare INSERT (2nd run)', ceiling.url, { ...writeRefTarget, runId: randomBytes(3).toString('hex') }, {});
+  results.push({ endpoint: 'reference: bare Fastify + pg, POST = seal + one INSERT (2nd run)', result: writeRef2, isWriteRef: true });
+  // Creates are compared with the higher of the two (as reads are with the higher ceiling run).
+  const writeRef = writeRef2.rps > writeRef1.rps ? writeRef2 : writeRef1;
   results.push({ endpoint: 'ceiling: bare Fastify + pg, GET one row by id (2nd run)', result: await run('ceiling (2nd run)', ceiling.url, ceilingTarget, {}), isCeiling: true });
 
   // --- the outbox -----------------------------------------------------------------------------

@@ -179,7 +179,7 @@ describe('reads of secrets', () => {
   it('buffered records are written on close, one statement for many', async () => {
     const repo = auditRepository(ctx.db, ctx.pool);
     const buffer = auditBuffer({ write: repo.recordMany, flushEveryMs: 60_000 });
-    for (let i = 0; i < 3; i++) buffer.push({ projectId: ctx.projectId, action: 'connected_account.read_secret', objectId: 'ca_buffered', actor: 'key_buffer' });
+    for (let i = 0; i < 3; i++) void buffer.push({ projectId: ctx.projectId, action: 'connected_account.read_secret', objectId: 'ca_buffered', actor: 'key_buffer' });
     expect(buffer.pendingCount()).toBe(3);
     expect(await records({ object_id: 'ca_buffered' })).toEqual([]);
     await buffer.close();
@@ -191,7 +191,7 @@ describe('reads of secrets', () => {
     const repo = auditRepository(ctx.db, ctx.pool);
     const errors: unknown[] = [];
     const buffer = auditBuffer({ write: (r) => (fail ? Promise.reject(new Error('database away')) : repo.recordMany(r)), flushEveryMs: 60_000, onError: (e) => errors.push(e) });
-    buffer.push({ projectId: ctx.projectId, action: 'proxy.call', objectId: 'ca_retried', actor: 'key_buffer' });
+    void buffer.push({ projectId: ctx.projectId, action: 'proxy.call', objectId: 'ca_retried', actor: 'key_buffer' });
     await buffer.flush();
     expect(errors).toHaveLength(1);
     expect(buffer.pendingCount()).toBe(1);
@@ -217,7 +217,7 @@ describe('the read buffer under a backlog', () => {
       }
     };
     const buffer = auditBuffer({ write, flushEveryMs: 60_000, maxBatch: 100, writers: 3 });
-    for (let i = 0; i < 1_050; i++) buffer.push({ projectId: ctx.projectId, action: 'connected_account.read_secret', objectId: `ca_backlog${i}`, actor: 'key_backlog' });
+    for (let i = 0; i < 1_050; i++) void buffer.push({ projectId: ctx.projectId, action: 'connected_account.read_secret', objectId: `ca_backlog${i}`, actor: 'key_backlog' });
     await buffer.flush();
     expect(buffer.pendingCount()).toBe(0);
     expect(most).toBe(3);
@@ -235,7 +235,7 @@ describe('the read buffer under a backlog', () => {
     const errors: unknown[] = [];
     const write = (r: Parameters<typeof repo.recordMany>[0]) => (++calls === 2 ? Promise.reject(new Error('connection lost')) : repo.recordMany(r));
     const buffer = auditBuffer({ write, flushEveryMs: 60_000, maxBatch: 10, writers: 2, onError: (e) => errors.push(e) });
-    for (let i = 0; i < 35; i++) buffer.push({ projectId: ctx.projectId, action: 'connected_account.read_secret', objectId: `ca_partial${i}`, actor: 'key_partial' });
+    for (let i = 0; i < 35; i++) void buffer.push({ projectId: ctx.projectId, action: 'connected_account.read_secret', objectId: `ca_partial${i}`, actor: 'key_partial' });
     await buffer.flush();
     expect(errors).toHaveLength(1);
     expect(buffer.pendingCount()).toBeGreaterThan(0);

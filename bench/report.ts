@@ -79,13 +79,13 @@ const bound = (r: WrkResult, what: string) => (clientBound(r) ? `${what} was cli
 
 /**
  * Why a page costs more than 6 reads: every listed account's credentials are opened (AES-256-GCM,
- * one cipher set-up each) and the page writes them to the audit log; with the floor measured in the
- * run when there is one.
+ * one cipher set-up each), parsed, built and serialised; with the floor measured in the run when
+ * there is one.
  */
 function pageReason(g: GoalInputs): string {
   const read = cpuMsPerRequest(g.read);
   const floor = g.openUs === undefined ? '' : ` Opening them alone is ${((49 * g.openUs) / 1000).toFixed(2)} ms more than a read's one (${g.openUs.toFixed(1)} µs each, measured in this run), ${((49 * g.openUs) / 1000 / read).toFixed(1)}× a whole read, before the rows are parsed, built and serialised.`;
-  return `A page of 50 for a key that sees credentials opens 50 sealed states and queues 50 audit records, where a read opens one.${floor}`;
+  return `A page of 50 for a key that sees credentials opens 50 sealed states, where a read opens one (each queues one audit record).${floor}`;
 }
 
 export function goalRows(g: GoalInputs): GoalRow[] {
@@ -356,9 +356,9 @@ BENCH_DATABASE_URL=postgres://user@127.0.0.1:5432/postgres npm run bench   # an 
    endpoint, in this order: ceiling, read by id, first list page, deep list page, the write
    reference, create, create with the previous outbox trigger (before/after, same run), the write
    reference again, ceiling again.
-   The list runs read credentials, so each page queues 50 audit records: after them the run waits
-   for the audit log to be written, then runs \`VACUUM (ANALYZE) audit_logs\`, so that the vacuum of
-   those rows does not fall inside the create runs.
+   The list runs read credentials, so each page queues one audit record naming its 50 accounts:
+   after them the run waits for the audit log to be written, then runs \`VACUUM (ANALYZE) audit_logs\`,
+   so that the vacuum of those rows does not fall inside the create runs.
    Lua scripts rotate reads by id (app and ceiling alike) over every seeded id from a random start
    per thread, and give every create a distinct user_id and a fresh \`api_key\`. The list pages ask for
    \`limit=50\` in the default order (\`order_by=created_at\`, desc). The read ceiling used for the ratios is the **higher**

@@ -262,8 +262,13 @@ async function main() {
   check(probeCeiling.status === 200, `ceiling answered ${probeCeiling.status}`);
   await probeCeiling.arrayBuffer();
 
-  const readSecretRecords = async (p: pg.Pool) =>
-    Number((await p.query<{ n: string }>(`SELECT count(*) AS n FROM audit_logs WHERE action = 'connected_account.read_secret'`)).rows[0]!.n);
+  /** The list pages' audit records, and the accounts they name. */
+  const listSecretRecords = async (p: pg.Pool) => {
+    const { rows } = await p.query<{ n: string; objects: string }>(
+      `SELECT count(*) AS n, coalesce(sum(cardinality(object_ids)), 0) AS objects FROM audit_logs WHERE action = 'connected_account.list_secrets'`,
+    );
+    return { records: Number(rows[0]!.n), objects: Number(rows[0]!.objects) };
+  };
 
   // --- load ---------------------------------------------------------------------------------
   const load: WrkRunner = startWrkRunner(wrkPath);
@@ -283,13 +288,13 @@ async function main() {
   results.push({ endpoint: 'ceiling: bare Fastify + pg, GET one row by id (1st run)', result: await run('ceiling (1st run)', ceiling.url, ceilingTarget, {}), isCeiling: true });
   const getById = await run('GET /connected_accounts/{id}', appUrl, { kind: 'get', paths: rotation.map((id) => `/api/v3.1/connected_accounts/${id}`) });
   results.push({ endpoint: 'GET /api/v3.1/connected_accounts/{id}', result: getById });
-  // Every listed account's credentials are a read of a secret: one audit record each, queued and
-  // written in batches. Counted here so the report can say whether the log kept up with the pages.
+  // A page that returns credentials is a read of secrets: one audit record naming its accounts, queued
+  // and written in batches. Counted here so the report can say whether the log kept up with the pages.
   let listPagesServed = 0;
   const countListPages = (req: { url?: string }) => void (req.url?.startsWith('/api/v3.1/connected_accounts?') && listPagesServed++);
   app.server.on('request', countListPages);
   await app.services.audit.flush(); // the reads by id's records, out of the count
-  const auditBefore = await readSecretRecords(pool);
+  const auditBefore = await listSecretRecords(pool);
   const firstPage = await run('list, first page', appUrl, { kind: 'get', paths: ['/api/v3.1/connected_accounts?limit=50'] });
   results.push({ endpoint: 'GET /api/v3.1/connected_accounts?limit=50 (first page)', result: firstPage });
   const deepPage = await run('list, deep page', appUrl, { kind: 'get', paths: [`/api/v3.1/connected_accounts?limit=50&cursor=${deepCursor}`] });
@@ -298,14 +303,19 @@ async function main() {
   const auditQueued = app.services.audit.pendingReads();
   const catchUpStarted = performance.now();
   await app.services.audit.flush();
+  const auditAfter = await listSecretRecords(pool);
   const audit = {
     pages: listPagesServed,
     queuedAtEnd: auditQueued,
     catchUpS: (performance.now() - catchUpStarted) / 1000,
-    written: (await readSecretRecords(pool)) - auditBefore,
+    written: auditAfter.records - auditBefore.records,
+    accountsNamed: auditAfter.objects - auditBefore.objects,
   };
-  log(`audit: ${audit.written} read records written for ${audit.pages} list pages; ${audit.queuedAtEnd} were still queued when the load stopped (written in ${audit.catchUpS.toFixed(1)} s)`);
-  // The list runs wrote hundreds of thousands of audit rows: their vacuum happens here rather than
+  log(
+    `audit: ${audit.written} read records naming ${audit.accountsNamed} accounts written for ${audit.pages} list pages; ` +
+      `${audit.queuedAtEnd} were still queued when the load stopped (written in ${audit.catchUpS.toFixed(1)} s)`,
+  );
+  // The list runs wrote thousands of audit rows and their index entries: their vacuum happens here rather than
   // inside the create runs. (Checkpoints still come when they come: the write reference is measured
   // before and after the creates, so both sides meet the database in the same states.)
   await pool.query('VACUUM (ANALYZE) audit_logs');
@@ -525,7 +535,7 @@ async function main() {
     `The write reference does what the ceiling does for reads: no auth, no validation, one statement into a copy of connected_accounts with its indexes but no trigger (no outbox); it seals the val like the app. Creates are compared with it.`,
     `Load generator: wrk, ${CONNECTIONS} connections, 2 threads. "CPU" is the cores wrk used against the cores the bench process (both servers) used while measuring; PostgreSQL's share is the rest. A run is marked client-bound when wrk used at least as much CPU as the servers.`,
     `The create run (warm-up included) added ${(rowsAfterCreate - rowsBeforeCreate).toLocaleString('en-US')} accounts (the write reference more); the ceiling's 2nd run and the single-request probes ran on the larger table.`,
-    `The two list runs (warm-ups included) served ${audit.pages.toLocaleString('en-US')} pages of 50 accounts whose credentials the key sees: ${audit.written.toLocaleString('en-US')} audit records of reads were written (${(audit.pages * 50).toLocaleString('en-US')} expected); ${audit.queuedAtEnd.toLocaleString('en-US')} were still queued when the load stopped, written ${audit.catchUpS.toFixed(1)} s later.`,
+    `The two list runs (warm-ups included) served ${audit.pages.toLocaleString('en-US')} pages of 50 accounts whose credentials the key sees: ${audit.written.toLocaleString('en-US')} audit records of list reads were written (one a page: ${audit.pages.toLocaleString('en-US')} expected), naming ${audit.accountsNamed.toLocaleString('en-US')} accounts (${(audit.pages * 50).toLocaleString('en-US')} expected); ${audit.queuedAtEnd.toLocaleString('en-US')} were still queued when the load stopped, written ${audit.catchUpS.toFixed(1)} s later.`,
     `Paging ${DEEP_ROWS.toLocaleString('en-US')} rows with limit=1000 through the API to get the deep cursor took ${pagingS.toFixed(1)} s (${Math.round((pagingS * 1000) / (DEEP_ROWS / 1000))} ms a page).`,
   ];
   const cpus = os.cpus();

@@ -17,7 +17,7 @@ let ctx: TestContext;
 let keyId: string;
 const signingSecrets: string[] = [];
 
-type Rec = { id: string; actor: string; action: string; object_id: string; outcome: string; request_id: string | null; detail: Record<string, unknown> | null };
+type Rec = { id: string; actor: string; action: string; object_id: string; object_ids: string[] | null; outcome: string; request_id: string | null; detail: Record<string, unknown> | null };
 
 async function records(q: Record<string, string> = {}): Promise<Rec[]> {
   await ctx.app.services.audit.flush();
@@ -165,15 +165,37 @@ describe('reads of secrets', () => {
     const masked = await ctx.app.services.projects.createKey(ctx.projectId, 'masked', { masked: true });
     await ctx.http.get(`${V}/connected_accounts/${accountId}`).set('x-api-key', masked.apiKey).expect(200);
 
-    const reads = (await records({ object_id: accountId, action: 'connected_account.read_secret,connected_account.read_auth_params' })).reverse();
+    const reads = (
+      await records({ object_id: accountId, action: 'connected_account.read_secret,connected_account.list_secrets,connected_account.read_auth_params' })
+    ).reverse();
     expect(reads.map((r) => r.action)).toEqual([
       'connected_account.read_secret',
-      'connected_account.read_secret',
+      'connected_account.list_secrets',
       'connected_account.read_auth_params',
       'connected_account.read_auth_params',
     ]);
     expect(reads.every((r) => r.actor === keyId)).toBe(true);
     expect(reads[0]!.request_id).toBe(get.headers['x-request-id']);
+    expect(reads[0]).toMatchObject({ object_id: accountId, object_ids: null });
+    // The list page is one record about the project that names the accounts it returned.
+    expect(reads[1]).toMatchObject({ object_id: ctx.projectId, object_ids: [accountId] });
+  });
+
+  it('a list page is one record naming its accounts in page order, found by each of them; masked pages make none', async () => {
+    const config = await linearConfig(ctx);
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push(await apiKeyAccount(ctx, config, { key: `${SECRET}-${i}`, userId: 'page_reader' }));
+    const list = await ctx.http.get(`${V}/connected_accounts`).set('x-api-key', ctx.apiKey).query({ user_ids: 'page_reader', limit: 2 }).expect(200);
+    const shown = (list.body.items as { id: string }[]).map((a) => a.id);
+    expect(shown).toHaveLength(2);
+    const masked = await ctx.app.services.projects.createKey(ctx.projectId, 'masked-list', { masked: true });
+    await ctx.http.get(`${V}/connected_accounts`).set('x-api-key', masked.apiKey).query({ user_ids: 'page_reader' }).expect(200);
+    for (const id of ids) {
+      const found = await records({ object_id: id, action: 'connected_account.list_secrets' });
+      expect(found.map((r) => r.object_ids)).toEqual(shown.includes(id) ? [shown] : []);
+    }
+    const all = await records({ object_id: ctx.projectId, action: 'connected_account.list_secrets' });
+    expect(all.filter((r) => r.object_ids?.some((id) => ids.includes(id)))).toHaveLength(1);
   });
 
   it('buffered records are written on close, one statement for many', async () => {
@@ -263,7 +285,8 @@ describe('backpressure', () => {
     for (let i = 0; i < 999; i++) early.push(buffer.push(entry(i)));
     expect(early.every((w) => w === undefined)).toBe(true); // room: no promise on the hot path
     let waited = false;
-    const full = buffer.pushAll([entry(999), entry(1000)]);
+    const full = buffer.push(entry(999));
+    void buffer.push(entry(1000));
     expect(full).toBeInstanceOf(Promise);
     void full!.then(() => (waited = true));
     await new Promise((r) => setTimeout(r, 50));
@@ -281,8 +304,9 @@ describe('backpressure', () => {
     const errors: unknown[] = [];
     const buffer = auditBuffer({ write: () => Promise.reject(new Error('database away')), flushEveryMs: 60_000, maxBatch: 10, writers: 1, highWater: 20, onError: (e) => errors.push(e) });
     const entries = Array.from({ length: 25 }, (_, i) => ({ projectId: ctx.projectId, action: 'connected_account.read_secret' as const, objectId: `ca_away${i}`, actor: 'key_away' }));
-    const wait = buffer.pushAll(entries);
-    await wait; // resolves: the failed write stalls the buffer and releases the read
+    const waits = entries.map((e) => buffer.push(e));
+    expect(waits.some((w) => w instanceof Promise)).toBe(true);
+    await Promise.all(waits); // resolves: the failed write stalls the buffer and releases the reads
     expect(errors.length).toBeGreaterThanOrEqual(1);
     expect(buffer.pendingCount()).toBe(25);
   });

@@ -8,7 +8,6 @@
  */
 import type { AuditEntry, AuditRecord } from './audit.repository.js';
 import { resolveEntry } from './audit.repository.js';
-import { currentActor } from './audit-context.js';
 
 export type AuditBufferOptions = {
   write: (records: AuditRecord[]) => Promise<void>;
@@ -16,10 +15,11 @@ export type AuditBufferOptions = {
   maxBatch?: number;
   maxPending?: number;
   /**
-   * Batches written at once while there is a backlog, each on its own connection. A list page for a
-   * key that sees credentials queues 50 records: one writer at a time, each waiting for its INSERT,
-   * fell behind list pages served at full speed (the backlog, and the memory it holds, grew for as
-   * long as the load lasted).
+   * Batches written at once while there is a backlog, each on its own connection. When a list page
+   * for a key that sees credentials queued 50 records, one writer at a time, each waiting for its
+   * INSERT, fell behind list pages served at full speed (the backlog, and the memory it holds, grew
+   * for as long as the load lasted). A page is one record now; reads by id at full speed still make
+   * a backlog.
    */
   writers?: number;
   /**
@@ -113,14 +113,6 @@ export function auditBuffer(o: AuditBufferOptions) {
      */
     push(entry: AuditEntry): Promise<void> | undefined {
       pending.push(resolveEntry(entry));
-      return room();
-    },
-    /** Queues the records of reads made together (a list page): one time and one actor for all. */
-    pushAll(entries: AuditEntry[]): Promise<void> | undefined {
-      if (!entries.length) return undefined;
-      const at = new Date();
-      const who = currentActor();
-      for (const e of entries) pending.push(resolveEntry(e, at, who));
       return room();
     },
     flush,

@@ -1,7 +1,7 @@
 /**
  * Every action an audit record may name: one list, so the API's `action` filter, the docs and the
- * recorders agree. Changes are recorded in the transaction that makes them; `*.read_secret` and
- * `proxy.call` are reads that handed out a credential (or used one), recorded through the buffer.
+ * recorders agree. Changes are recorded in the transaction that makes them; `*.read_secret`,
+ * `connected_account.list_secrets` and `proxy.call` are reads that handed out a credential (or used one), recorded through the buffer.
  */
 export const AUDIT_ACTIONS = [
   'api_key.create',
@@ -25,6 +25,8 @@ export const AUDIT_ACTIONS = [
   'connected_account.revoke',
   'connected_account.status_change',
   'connected_account.read_secret',
+  /** One list page that returned credentials: `object_id` is the project, `object_ids` the accounts. */
+  'connected_account.list_secrets',
   'connected_account.read_auth_params',
   'webhook_subscription.create',
   'webhook_subscription.update',

@@ -18,6 +18,7 @@ export const toAuditObject = (r: Row): AuditRecordObject => ({
   actor: r.actor,
   action: r.action,
   object_id: r.objectId,
+  object_ids: r.objectIds.length ? r.objectIds : null,
   outcome: r.outcome as AuditRecordObject['outcome'],
   request_id: r.requestId,
   detail: (r.detail as Record<string, unknown> | null) ?? null,
@@ -38,8 +39,6 @@ export function auditService(deps: { repo: AuditRepository; buffer: AuditBuffer;
      * A promise when the queue is full: the caller awaits it before handing the secret out.
      */
     recordRead: (entry: AuditEntry) => buffer.push(entry),
-    /** The records of reads made together (one list page), queued at once; awaited like recordRead's. */
-    recordReads: (entries: AuditEntry[]) => buffer.pushAll(entries),
 
     /**
      * A project's records, newest first, `limit` at a time; `cursor` is the previous page's

@@ -28,7 +28,6 @@ import { ACL_ONLY_FOR_SHARED, aclOf, aclWire, applyAcl, mayUse, newAccountAcl } 
 import { type Status, STATUS_REASONS, transition } from './state-machine.js';
 import type { AuditAction } from '../audit/audit.actions.js';
 import type { AuditService } from '../audit/audit.service.js';
-import type { AuditEntry } from '../audit/audit.repository.js';
 
 type Val = Record<string, unknown>;
 
@@ -78,7 +77,7 @@ export function connectedAccountsService(deps: {
   /** OAUTH1: the `Authorization: OAuth …` header for one request as an account. */
   signOAuth1?: (cfg: AuthConfigRow, val: Val, req: { method: string; url: string }) => Promise<string>;
   /** Reads that hand out a credential are recorded (buffered, off the request path). */
-  audit: Pick<AuditService, 'recordRead' | 'recordReads'>;
+  audit: Pick<AuditService, 'recordRead'>;
   /** Told about rows whose sealed state does not open (wrong keyring or altered data). */
   onUnreadable?: (accountId: string) => void;
   /** EXACT_TOTAL_UP_TO unless given (tests show the estimate path on a handful of accounts). */
@@ -374,13 +373,13 @@ export function connectedAccountsService(deps: {
       // An estimate never contradicts what the listing has shown, and the last page knows the truth.
       const seen = (current - 1) * q.limit + page.length;
       const total = counted.exact ? counted.n : hasMore ? Math.max(counted.n, seen + 1) : seen;
-      // The page's read records are queued together (one time and actor for all), in page order.
-      const reads: AuditEntry[] = [];
+      // One read record for the page, naming the accounts whose credentials it returned, in page order.
+      const read: string[] = [];
       const items = page.map((r) => {
         // One row that cannot be opened must not take the whole page down: list it without credentials.
         try {
           const out = toObject(r, caller.maskCredentials, false);
-          if (readsSecret(caller, r)) reads.push({ projectId: caller.projectId, action: 'connected_account.read_secret', objectId: r.id });
+          if (readsSecret(caller, r)) read.push(r.id);
           return out;
         } catch (err) {
           if (!(err instanceof DecryptError)) throw err;
@@ -388,7 +387,7 @@ export function connectedAccountsService(deps: {
           return toObject(r, caller.maskCredentials, false, true);
         }
       });
-      await deps.audit.recordReads(reads);
+      if (read.length) await deps.audit.recordRead({ projectId: caller.projectId, action: 'connected_account.list_secrets', objectId: caller.projectId, objectIds: read });
       return {
         items,
         // The page number rides in the cursor, so a deep page costs what the first one does.

@@ -10,6 +10,12 @@ type Filters = { object?: string; actor?: string; action?: string; from?: string
 const detailText = (d: Record<string, unknown> | null) =>
   d ? Object.entries(d).map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`).join(', ') : '';
 
+/** A record about several objects (a list page) says how many, and names them on demand. */
+const objectCell = (r: AuditRecordObject) =>
+  r.object_ids
+    ? html`<span class="mono">${r.object_id}</span> <details class="small"><summary>${String(r.object_ids.length)} accounts</summary><span class="mono">${r.object_ids.join(', ')}</span></details>`
+    : html`<span class="mono">${r.object_id}</span>`;
+
 export function auditTable(rows: AuditRecordObject[], o: { showObject: boolean }) {
   return table({
     caption: 'Audit records',
@@ -18,7 +24,7 @@ export function auditTable(rows: AuditRecordObject[], o: { showObject: boolean }
       when(r.created_at),
       html`<span class="mono">${r.actor}</span>`,
       r.action,
-      ...(o.showObject ? [html`<span class="mono">${r.object_id}</span>`] : []),
+      ...(o.showObject ? [objectCell(r)] : []),
       badge(r.outcome, r.outcome === 'success' ? 'ok' : 'bad'),
       html`<span class="small">${detailText(r.detail)}</span>`,
       html`<span class="mono small">${r.request_id ?? ''}</span>`,

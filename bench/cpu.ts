@@ -4,6 +4,8 @@
  * are judged by. The real app and the bare ceiling run in this process; wrk (1 connection, 1 thread)
  * drives each endpoint for BENCH_CPU_S seconds and this process's CPU time is divided by the
  * requests served. With CPU_PROFILE=1 each endpoint's run is also written as a .cpuprofile.
+ * BENCH_CPU_CONNECTIONS (default 1) loads it with more connections, to see what concurrency adds
+ * (garbage collection of many requests' objects at once, batched socket writes).
  */
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -28,12 +30,13 @@ export async function cpuPerRequest(
   targets: { label: string; url: string; headers: Record<string, string>; target: LoadTarget }[],
   seconds: number,
   profile?: (label: string) => Promise<() => Promise<void>>,
+  connections = 1,
 ): Promise<CpuRow[]> {
   const load = startWrkRunner(wrkPath, { threads: 1 });
   const out: CpuRow[] = [];
   try {
     for (const t of targets) {
-      const spec: LoadSpec = { title: t.label, url: t.url, headers: t.headers, connections: 1, durationS: seconds, warmupS: 1, target: t.target };
+      const spec: LoadSpec = { title: t.label, url: t.url, headers: t.headers, connections, durationS: seconds, warmupS: 1, target: t.target };
       const stop = profile ? await profile(t.label) : undefined;
       const r = await load.run(spec);
       await stop?.();
@@ -104,8 +107,9 @@ async function main() {
       { label: 'reference: seal + INSERT', url: ceiling.url, headers: {}, target: { kind: 'create', path: ceiling.createPath, authConfigId, runId: 'ref' } as LoadTarget },
       { label: 'POST /connected_accounts', url: appUrl, headers: h, target: { kind: 'create', path: '/api/v3.1/connected_accounts', authConfigId, runId: randomBytes(3).toString('hex') } as LoadTarget },
     ].filter((t) => !only || t.label.includes(only));
-    const result = await cpuPerRequest(wrkPath, targets, seconds, profile);
-    for (const r of result) log(`${r.label.padEnd(32)} ${r.cpuMsPerRequest.toFixed(3)} ms CPU/request (${Math.round(r.rps)} req/s at c=1)`);
+    const connections = Number(process.env.BENCH_CPU_CONNECTIONS ?? 1);
+    const result = await cpuPerRequest(wrkPath, targets, seconds, profile, connections);
+    for (const r of result) log(`${r.label.padEnd(32)} ${r.cpuMsPerRequest.toFixed(3)} ms CPU/request (${Math.round(r.rps)} req/s at c=${connections})`);
     await ceiling.close();
     await pool.end();
   } finally {

@@ -13,6 +13,34 @@ export type AccountRow = Prisma.ConnectedAccountGetPayload<{
   include: { authConfig: { select: { isComposioManaged: true; status: true; deletedAt: true } } };
 }>;
 
+/**
+ * What a list page shows of an account: not the refresh bookkeeping (expiry, lease, failures, next
+ * refresh), the activation time or the callback URL, which a page never reads (it does not refresh).
+ */
+export type ListedAccount = Pick<
+  AccountRow,
+  | 'id'
+  | 'projectId'
+  | 'authConfigId'
+  | 'toolkitSlug'
+  | 'userId'
+  | 'authScheme'
+  | 'status'
+  | 'statusReason'
+  | 'state'
+  | 'secretKeys'
+  | 'alias'
+  | 'wordId'
+  | 'accountType'
+  | 'labels'
+  | 'aclAllowAllUsers'
+  | 'aclAllowedUserIds'
+  | 'aclNotAllowedUserIds'
+  | 'createdAt'
+  | 'updatedAt'
+  | 'authConfig'
+>;
+
 export type ListFilters = {
   /** Accounts these users may use: their own, and (unless only PRIVATE ones are asked for) SHARED ones their ACL allows. */
   userIds?: string[];
@@ -38,6 +66,17 @@ const SELECT_ACCOUNT = `
          a.created_at, a.updated_at, c.is_composio_managed, c.status AS config_status
     FROM connected_accounts a JOIN auth_configs c ON c.id = a.auth_config_id`;
 const FIND_SQL = `${SELECT_ACCOUNT} WHERE a.id = $1 AND a.project_id = $2 AND a.deleted_at IS NULL`;
+/**
+ * A list page's columns (ListedAccount): 20 a row instead of 27. The driver's per-column work
+ * (decoding text, parsing timestamps and arrays) was about a third of a page's CPU, and four of the
+ * seven columns left out are timestamps it would parse for nothing.
+ */
+const SELECT_LISTED = `
+  SELECT a.id, a.auth_config_id, a.toolkit_slug, a.user_id, a.auth_scheme, a.status, a.status_reason,
+         a.state, a.secret_keys, a.alias, a.word_id, a.account_type, a.labels, a.acl_allow_all_users,
+         a.acl_allowed_user_ids, a.acl_not_allowed_user_ids, a.created_at, a.updated_at,
+         c.is_composio_managed, c.status AS config_status
+    FROM connected_accounts a JOIN auth_configs c ON c.id = a.auth_config_id`;
 
 type FindRow = {
   id: string;
@@ -68,6 +107,33 @@ type FindRow = {
   is_composio_managed: boolean;
   config_status: string;
 };
+
+type ListedRow = Omit<FindRow, 'project_id' | 'callback_url' | 'token_expires_at' | 'refresh_lease_until' | 'refresh_failures' | 'next_refresh_at' | 'activated_at'>;
+
+function fromListedRow(projectId: string, r: ListedRow): ListedAccount {
+  return {
+    id: r.id,
+    projectId,
+    authConfigId: r.auth_config_id,
+    toolkitSlug: r.toolkit_slug,
+    userId: r.user_id,
+    authScheme: r.auth_scheme,
+    status: r.status,
+    statusReason: r.status_reason,
+    state: r.state,
+    secretKeys: r.secret_keys,
+    alias: r.alias,
+    wordId: r.word_id,
+    accountType: r.account_type,
+    labels: r.labels,
+    aclAllowAllUsers: r.acl_allow_all_users,
+    aclAllowedUserIds: r.acl_allowed_user_ids,
+    aclNotAllowedUserIds: r.acl_not_allowed_user_ids,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    authConfig: { isComposioManaged: r.is_composio_managed, status: r.config_status, deletedAt: null },
+  };
+}
 
 function fromRow(r: FindRow): AccountRow {
   return {
@@ -142,7 +208,7 @@ export function connectedAccountsRepository(db: Db, pool: pg.Pool) {
      * One page, as one prepared statement (the account and its auth config's flags joined, as in
      * `find`): Prisma would send two queries and spend more CPU per row than the rest of the page.
      */
-    async list(projectId: string, f: ListFilters, order: Order, page: { after?: { at: Date; id: string }; limit: number }) {
+    async list(projectId: string, f: ListFilters, order: Order, page: { after?: { at: Date; id: string }; limit: number }): Promise<ListedAccount[]> {
       const { where, values } = listWhere(projectId, f);
       const col = order.by === 'createdAt' ? 'a.created_at' : 'a.updated_at';
       const dir = order.dir === 'desc' ? 'DESC' : 'ASC';
@@ -157,9 +223,9 @@ export function connectedAccountsRepository(db: Db, pool: pg.Pool) {
         keyset = ` AND ${col} ${cmp}= ${at} AND (${col} ${cmp} ${at} OR (${col} = ${at} AND a.id ${cmp} ${id}))`;
       }
       values.push(page.limit + 1);
-      const text = `${SELECT_ACCOUNT} WHERE ${where}${keyset} ORDER BY ${col} ${dir}, a.id ${dir} LIMIT $${values.length}`;
-      const { rows } = await pool.query<FindRow>({ name: statementName('ca_list', text), text, values, types: hotRowTypes });
-      return rows.map(fromRow);
+      const text = `${SELECT_LISTED} WHERE ${where}${keyset} ORDER BY ${col} ${dir}, a.id ${dir} LIMIT $${values.length}`;
+      const { rows } = await pool.query<ListedRow>({ name: statementName('ca_list', text), text, values, types: hotRowTypes });
+      return rows.map((r) => fromListedRow(projectId, r));
     },
     /**
      * How many accounts match, counting at most `bound + 1` of them: `exact` when there are no more

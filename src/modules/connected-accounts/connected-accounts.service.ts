@@ -22,7 +22,7 @@ import type { OAuthService } from '../oauth/oauth.service.js';
 import { computeAuthParams } from './auth-params.js';
 import type { AccountStore, NewAccount } from './account-store.js';
 import { type MintedTokens, isMintedScheme, mintError, normaliseAccountFields } from './minted-tokens.js';
-import type { AccountRow, ConnectedAccountsRepository } from './connected-accounts.repository.js';
+import type { AccountRow, ConnectedAccountsRepository, ListedAccount } from './connected-accounts.repository.js';
 import type { AccountObject, CreateAccountBody, ListAccountsQuery, UpdateAccountBody } from './connected-accounts.schemas.js';
 import { ACL_ONLY_FOR_SHARED, aclOf, aclWire, applyAcl, mayUse, newAccountAcl } from './shared-access.js';
 import { type Status, STATUS_REASONS, transition } from './state-machine.js';
@@ -119,7 +119,7 @@ export function connectedAccountsService(deps: {
 
   const openVal = store.open;
   /** A response carrying this account's secrets unmasked is a read of a secret: it is recorded. */
-  const readsSecret = (caller: Caller, row: AccountRow) => !caller.maskCredentials && row.secretKeys.length > 0;
+  const readsSecret = (caller: Caller, row: Pick<AccountRow, 'secretKeys'>) => !caller.maskCredentials && row.secretKeys.length > 0;
   const noteSecretRead = (caller: Caller, row: AccountRow, action: AuditAction = 'connected_account.read_secret') => {
     if (readsSecret(caller, row)) return deps.audit.recordRead({ projectId: caller.projectId, action, objectId: row.id });
     return undefined;
@@ -127,7 +127,7 @@ export function connectedAccountsService(deps: {
   const masked = (val: Val, secretKeys: string[], mask: boolean): Val =>
     mask ? Object.fromEntries(Object.entries(val).map(([k, v]) => [k, secretKeys.includes(k) && v !== null && v !== undefined ? MASK : v])) : val;
 
-  function toObject(row: AccountRow, mask: boolean, full: boolean, unreadable = false): AccountObject {
+  function toObject(row: ListedAccount, mask: boolean, full: boolean, unreadable = false): AccountObject {
     const val = { status: row.status, ...(unreadable ? {} : masked(openVal(row), row.secretKeys, mask)) };
     return {
       id: row.id,

@@ -27,6 +27,17 @@ describe('crypto', () => {
     expect(() => c.open('garbage', 'aad')).toThrow(DecryptError);
   });
 
+  it('refuses a truncated authentication tag (a forger would need 2^32 tries at 4 bytes, not 2^128)', () => {
+    const sealed = c.seal('value', 'aad');
+    const parts = sealed.split('.');
+    for (const bytes of [4, 8, 12, 15]) {
+      const short = [...parts];
+      short[3] = Buffer.from(parts[3]!, 'base64url').subarray(0, bytes).toString('base64url');
+      expect(() => c.open(short.join('.'), 'aad')).toThrow(DecryptError);
+    }
+    expect(c.open(sealed, 'aad')).toBe('value');
+  });
+
   it('opens values sealed under an older key after rotation, and says they need re-sealing', () => {
     const old = c.seal('v', 'aad');
     const rotated = createCrypto({ hmacSecret: randomBytes(32), encryptionKeys: new Map([['k2', k2], ['k1', k1]]), activeKeyId: 'k2' });

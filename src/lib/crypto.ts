@@ -10,6 +10,8 @@ import { createCipheriv, createDecipheriv, createHmac, hash, randomBytes, timing
 import type { ServerSecrets } from './secrets.js';
 
 const VERSION = 'lk1';
+/** GCM's full 128-bit tag: every value Latchkey has sealed carries one. */
+const TAG_BYTES = 16;
 
 export class DecryptError extends Error {
   constructor() {
@@ -46,7 +48,7 @@ export function createCrypto(secrets: Pick<ServerSecrets, 'hmacSecret' | 'encryp
     seal(plaintext: string, aad: string): string {
       const key = encryptionKeys.get(activeKeyId)!;
       const iv = randomBytes(12);
-      const cipher = createCipheriv('aes-256-gcm', key, iv);
+      const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
       cipher.setAAD(Buffer.from(aad, 'utf8'));
       const ct = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
       const tag = cipher.getAuthTag();
@@ -59,7 +61,9 @@ export function createCrypto(secrets: Pick<ServerSecrets, 'hmacSecret' | 'encryp
       const key = encryptionKeys.get(parts[1]!);
       if (!key) throw new DecryptError();
       try {
-        const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(parts[2]!, 'base64url'));
+        // The tag's length is fixed: without it, GCM accepts a tag cut down to 4 bytes (a truncation
+        // of the real one opens), and a forger would need 2^32 tries instead of 2^128.
+        const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(parts[2]!, 'base64url'), { authTagLength: TAG_BYTES });
         decipher.setAAD(Buffer.from(aad, 'utf8'));
         decipher.setAuthTag(Buffer.from(parts[3]!, 'base64url'));
         return Buffer.concat([decipher.update(Buffer.from(parts[4]!, 'base64url')), decipher.final()]).toString('utf8');

@@ -254,8 +254,8 @@ export function standing(g: Goals, diag: OperationDiag[]): string {
     `Create (goal ≥ 0.70× the bare INSERT reference, measured the same way): ${verdict(createOk)} — ${fmtRps(g.createRps)} req/s against the reference's ${fmtRps(g.writeRefRps)}, ${fmtRatio(g.createRatio)}×. ` +
       `It sends ${create.length} statement${create.length === 1 ? '' : 's'} (${labels(create)}). ` +
       `Both pay the webhook outbox: a trigger on connected_accounts writes each change's events (for a create, "created" and "activated") in the same transaction, so no event is lost. ` +
-      `With the previous trigger (a to_jsonb snapshot per event, one INSERT each), the same create run reached ${fmtRps(g.createBeforeRps)} req/s (${fmtRatio(g.createBeforeRps / g.writeRefRps)}× the reference); ` +
-      `the current one builds the snapshot once per change and writes the change's events in one INSERT.`,
+      `With the previous release's trigger (random event ids, version-4 UUIDs), the same create run reached ${fmtRps(g.createBeforeRps)} req/s (${fmtRatio(g.createBeforeRps / g.writeRefRps)}× the reference); ` +
+      `the current one gives events ids that sort by time (version-7 UUIDs), so they append to the primary key's index instead of landing on a random page of it.`,
   ].join('\n\n');
 }
 

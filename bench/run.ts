@@ -331,7 +331,7 @@ async function main() {
   });
   results.push({ endpoint: 'POST /api/v3.1/connected_accounts (API_KEY)', result: create });
   const rowsAfterCreate = Number((await pool.query<{ n: string }>('SELECT count(*) AS n FROM connected_accounts')).rows[0]!.n);
-  // Before/after in the same run: the outbox trigger as it was (one to_jsonb snapshot per event).
+  // Before/after in the same run: the outbox trigger as the previous release shipped it (random event ids).
   await pool.query(previousOutboxTrigger());
   const createBefore = await run('POST /connected_accounts, previous trigger', appUrl, {
     kind: 'create',

@@ -1,7 +1,8 @@
 /**
- * The outbox trigger's function as two migrations define it, for a before/after in one run: the
- * webhooks migration's (a to_jsonb snapshot per event) and the current one (a snapshot per change).
- * Read from the migration files themselves, so the "before" is exactly what was shipped.
+ * The outbox trigger's function as the last two migrations that define it do, for a before/after in
+ * one run: the previous one (outbox_throughput: random event ids) and the current one (event ids
+ * that sort by time). Read from the migration files themselves, so the "before" is exactly what was
+ * shipped.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -20,5 +21,5 @@ const latestDefining = () =>
     .sort()
     .filter((d) => readFileSync(path.join(MIGRATIONS_DIR, d, 'migration.sql'), 'utf8').includes('FUNCTION latchkey_connected_account_events()'));
 
-export const previousOutboxTrigger = () => functionIn('20261122011546_webhooks');
+export const previousOutboxTrigger = () => functionIn(latestDefining().at(-2)!);
 export const currentOutboxTrigger = () => functionIn(latestDefining().at(-1)!);

@@ -31,6 +31,29 @@ export function newId(kind: keyof typeof ID_PREFIXES): string {
   return `${ID_PREFIXES[kind]}_${idBody()}`;
 }
 
+const randomTail = customAlphabet(ALPHANUM, 8);
+/** Milliseconds since 1970 as 8 base-62 digits (enough until the year 8888), so ids sort by time. */
+function timeDigits(ms: number): string {
+  let out = '';
+  for (let i = 0; i < 8; i++) {
+    out = ALPHANUM[ms % 62]! + out;
+    ms = Math.floor(ms / 62);
+  }
+  return out;
+}
+
+/**
+ * An id for a row of an append-only table (audit records, webhook deliveries and attempts, proxy
+ * calls): the time first, then 8 random base-62 characters (about 48 bits, per millisecond). New
+ * rows then land at the right-hand edge of the primary key's index, on pages already in memory;
+ * a random id lands on any page of it, and the first change to a page after each checkpoint writes
+ * the whole page to the WAL (bench/README.md: 7× the WAL and twice the time for 40,000 rows).
+ * Not for anything a caller could guess to its advantage: the time in it is not a secret.
+ */
+export function newOrderedId(kind: keyof typeof ID_PREFIXES, now = Date.now()): string {
+  return `${ID_PREFIXES[kind]}_${timeDigits(now)}${randomTail()}`;
+}
+
 /** A Connect Link token: `lt_` + 40 base62 characters; single-use, short-lived. */
 export function newLinkToken(): string {
   return `${ID_PREFIXES.linkToken}_${secretBody()}`;

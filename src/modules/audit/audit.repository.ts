@@ -4,7 +4,7 @@
  */
 import type pg from 'pg';
 import type { Db, Prisma } from '../../db/prisma.js';
-import { newId } from '../../lib/ids.js';
+import { newOrderedId } from '../../lib/ids.js';
 import type { AuditAction, AuditOutcome } from './audit.actions.js';
 import { currentActor } from './audit-context.js';
 
@@ -40,7 +40,7 @@ export type AuditTx = Prisma.TransactionClient | Pick<pg.PoolClient, 'query'>;
 
 export function resolveEntry(e: AuditEntry, at = new Date(), who = currentActor()): AuditRecord {
   return {
-    id: newId('auditLog'),
+    id: newOrderedId('auditLog'),
     projectId: e.projectId,
     action: e.action,
     objectId: e.objectId.slice(0, 120),

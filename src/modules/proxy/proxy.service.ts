@@ -17,7 +17,7 @@ import { type Readable } from 'node:stream';
 import { z } from 'zod';
 import { type Crypto, DecryptError } from '../../lib/crypto.js';
 import { AppError } from '../../lib/errors.js';
-import { newFileId, newId } from '../../lib/ids.js';
+import { newFileId, newOrderedId } from '../../lib/ids.js';
 import { decodeCursor, encodeCursor } from '../../lib/pagination.js';
 import type { AuthConfigRow } from '../auth-configs/auth-configs.repository.js';
 import { sealedValues } from '../../lib/sealed.js';
@@ -173,7 +173,7 @@ export function proxyService(deps: {
     });
     await repo
       .recordCall({
-        id: newId('proxyCall'),
+        id: newOrderedId('proxyCall'),
         projectId: caller.projectId,
         apiKeyId: caller.keyId,
         accountId: row.id,

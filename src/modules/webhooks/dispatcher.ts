@@ -9,7 +9,7 @@
  * - At least once: a worker that dies mid-delivery loses its lease, and the delivery runs again.
  */
 import { type Crypto, DecryptError } from '../../lib/crypto.js';
-import { newId } from '../../lib/ids.js';
+import { newOrderedId } from '../../lib/ids.js';
 import { type Egress, EgressRefusedError } from '../egress/egress.js';
 import type { AccountRow } from '../connected-accounts/connected-accounts.repository.js';
 import type { AccountObject } from '../connected-accounts/connected-accounts.schemas.js';
@@ -159,7 +159,7 @@ export function webhookDispatcher(deps: {
         const body = await envelope({ id: e.id, type: e.type, projectId: e.project_id, createdAt: e.created_at, snapshot: snapshots.get(e.id) }, authConfigState);
         marks.push({ id: e.id, body });
         for (const s of to) {
-          deliveries.push({ id: newId('webhookDelivery'), projectId: e.project_id, subscriptionId: s.id, eventId: e.id, eventSeq: e.seq, accountId: e.account_id });
+          deliveries.push({ id: newOrderedId('webhookDelivery'), projectId: e.project_id, subscriptionId: s.id, eventId: e.id, eventSeq: e.seq, accountId: e.account_id });
         }
       }
       return { events: events.length, deliveries: await repo.markFannedOut(q, marks, deliveries) };
@@ -240,7 +240,7 @@ export function webhookDispatcher(deps: {
         : { status: 'FAILED' as const, statusCode, error };
     await recorder.record({
       delivery: d,
-      attempt: { id: newId('webhookAttempt'), startedAt: started, durationMs: Date.now() - started.getTime() },
+      attempt: { id: newOrderedId('webhookAttempt'), startedAt: started, durationMs: Date.now() - started.getTime() },
       next,
     });
     deps.onAttempt?.(next.status);

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import type { Crypto } from '../../lib/crypto.js';
 import { AppError } from '../../lib/errors.js';
-import { newId } from '../../lib/ids.js';
+import { newId, newOrderedId } from '../../lib/ids.js';
 import { decodeCursor, encodeCursor } from '../../lib/pagination.js';
 import { newWebhookSecret } from './signing.js';
 import type { WebhooksRepository } from './webhooks.repository.js';
@@ -147,7 +147,7 @@ export function webhooksService(deps: {
       const d = await repo.findDelivery(projectId, id, deliveryId);
       if (!d) throw new AppError('Route_NotFound', `Delivery ${deliveryId} not found`);
       const copy = await repo.createDelivery({
-        id: newId('webhookDelivery'),
+        id: newOrderedId('webhookDelivery'),
         projectId,
         subscriptionId: id,
         eventId: d.eventId,

@@ -325,7 +325,9 @@ BENCH_DATABASE_URL=postgres://user@127.0.0.1:5432/postgres npm run bench   # an 
   (cleaning up) after 19 minutes. It is not part of \`npm test\`. \`npm run bench:cpu\` (server CPU per
   request, one request at a time, on a small table) is the quick, load-independent check while working;
   \`npm run bench:outbox\` is its counterpart for the webhook outbox (CPU per delivered event, in Node and
-  in the database's backends, over a 20,000-event backlog; then the delay under creates).
+  in the database's backends, over a 20,000-event backlog; then the delay under creates);
+  \`npm run bench:wal\` counts the write-ahead log a create writes with the previous and the current
+  outbox trigger. \`BENCH_CPU_CONNECTIONS\` [1] runs \`bench:cpu\` under more connections.
 - Everything listens on 127.0.0.1 only. Run it on an otherwise idle machine: the servers, PostgreSQL
   and the load generator share the same cores, so absolute numbers are lower than on a real
   deployment; the ratios to the ceiling are the point.

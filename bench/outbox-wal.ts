@@ -1,0 +1,76 @@
+/**
+ * `npm run bench:wal`: the write-ahead log one create writes, with the previous release's outbox
+ * trigger (random event ids) and the current one (event ids that sort by time), alternating in one
+ * run. WAL bytes do not depend on how busy the machine is, unlike req/s. The outbox holds
+ * BENCH_EVENTS [1000000] delivered events first (a week of a busy installation), so its primary key
+ * is larger than the pages one run touches; each round starts right after a CHECKPOINT, as every
+ * page does once per checkpoint interval in production. Creates go through the real app
+ * (`app.inject`: validation, sealing, the audit record, the trigger), BENCH_CREATES [4000] a round,
+ * one at a time.
+ */
+import os from 'node:os';
+import pg from 'pg';
+import { buildApp } from '../src/app.js';
+import { createDatabase } from '../src/db/prisma.js';
+import { openBenchDatabase, benchAppConfig, benchCrypto } from './database.js';
+import { newLinearApiKey } from './seed.js';
+import { currentOutboxTrigger, previousOutboxTrigger } from './triggers.js';
+
+const log = (m: string) => process.stdout.write(`[bench:wal] ${m}\n`);
+const num = (name: string, dflt: number) => Number(process.env[name] ?? dflt);
+
+async function main() {
+  const events = num('BENCH_EVENTS', 1_000_000);
+  const creates = num('BENCH_CREATES', 4_000);
+  log(`load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  const db = await openBenchDatabase(log);
+  const clients = createDatabase(db.url, 4);
+  const app = await buildApp({ config: benchAppConfig(), db: clients.db, pool: clients.pool, crypto: benchCrypto() });
+  const pool = new pg.Pool({ connectionString: db.url, max: 1 });
+  try {
+    const { project, apiKey } = await app.services.projects.createProject('bench');
+    const headers = { 'x-api-key': apiKey, 'content-type': 'application/json' };
+    const ac = await app.inject({ method: 'POST', url: '/api/v3.1/auth_configs', headers, payload: { toolkit: { slug: 'linear' }, auth_config: { type: 'use_custom_auth', authScheme: 'API_KEY', name: 'Linear' } } });
+    const authConfigId = (ac.json() as { auth_config: { id: string } }).auth_config.id;
+    await pool.query(
+      `INSERT INTO webhook_events (id, project_id, account_id, type, snapshot, dispatched_at)
+       SELECT 'msg_' || gen_random_uuid(), $1, 'ca_old' || g, 'composio.connected_account.created', '{}', now() FROM generate_series(1, $2::int) g`,
+      [project.id, events],
+    );
+    await pool.query('VACUUM (ANALYZE) webhook_events');
+    log(`outbox filled with ${events.toLocaleString('en-US')} delivered events`);
+    let n = 0;
+    const round = async (label: string, trigger: string) => {
+      await pool.query(trigger);
+      await pool.query('CHECKPOINT');
+      const { rows } = await pool.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
+      const started = performance.now();
+      for (let i = 0; i < creates; i++) {
+        const res = await app.inject({
+          method: 'POST',
+          url: '/api/v3.1/connected_accounts',
+          headers,
+          payload: { auth_config: { id: authConfigId }, connection: { user_id: `wal_${n++}`, state: { authScheme: 'API_KEY', val: { api_key: newLinearApiKey() } } } },
+        });
+        if (res.statusCode !== 201) throw new Error(`create answered ${res.statusCode}: ${res.body}`);
+      }
+      const ms = performance.now() - started;
+      const wal = Number((await pool.query<{ d: string }>('SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::text AS d', [rows[0]!.lsn])).rows[0]!.d);
+      log(`${label.padEnd(36)} ${(wal / creates / 1024).toFixed(1)} KB of WAL a create; ${((ms * 1000) / creates).toFixed(0)} µs a create, one at a time`);
+    };
+    for (let r = 0; r < 2; r++) {
+      await round('previous trigger (random event ids)', previousOutboxTrigger());
+      await round('current trigger (time-ordered ids)', currentOutboxTrigger());
+    }
+  } finally {
+    await pool.end();
+    await app.close();
+    await clients.close();
+    await db.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

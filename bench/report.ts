@@ -343,7 +343,8 @@ BENCH_DATABASE_URL=postgres://user@127.0.0.1:5432/postgres npm run bench   # an 
    (\`connected_account:<projectId>/<id>\`) over \`{"api_key":"lin_api_…"}\`, \`secret_keys = {api_key}\`;
    created_at is spread over a year (heap order follows it), ~1.4 accounts per user, ~2% INACTIVE.
    ${info.apiCreatedRows} more go through the real \`POST /api/v3.1/connected_accounts\`. Then \`VACUUM (ANALYZE)\`
-   (the state autovacuum reaches by itself shortly after a bulk insert).
+   (the state autovacuum reaches by itself shortly after a bulk insert) and a \`CHECKPOINT\`, so that
+   writing the seed out does not fall inside the first load runs.
 2. **Checks before measuring** (the run fails if any fails): a bulk-seeded account and an API-created
    one read back through \`GET /api/v3.1/connected_accounts/{id}\` with 200, the right user and the
    plaintext \`api_key\`, and with the same response shape; the first list page has 20 items and a

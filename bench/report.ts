@@ -22,6 +22,8 @@ export type RunInfo = {
   memGiB: number;
   node: string;
   postgres: string;
+  /** shared_buffers, max_wal_size, synchronous_commit as the server runs them. */
+  postgresSettings: string;
   server: string;
   seededRows: number;
   apiCreatedRows: number;
@@ -396,7 +398,7 @@ ${goalTable}
 ## Results
 
 Run of ${date} — ${info.cpus} cores (${info.cpuModel}), ${info.memGiB} GiB RAM, Node.js ${info.node},
-PostgreSQL ${info.postgres} (${info.server === 'embedded' ? 'embedded, default settings' : `server at ${info.server}`}),
+PostgreSQL ${info.postgres} (${info.server === 'embedded' ? 'embedded' : `server at ${info.server}`}; ${info.postgresSettings}),
 ${info.rowsBeforeMeasuring.toLocaleString('en-US')} connected accounts in the table when measuring began
 (${info.seededRows.toLocaleString('en-US')} bulk-seeded in ${(info.seedMs / 1000).toFixed(1)} s + ${info.apiCreatedRows} through the API); whole run ${Math.ceil(info.totalS)} s.
 

@@ -103,6 +103,16 @@ async function abort(why: string, code: number) {
   process.exit(code);
 }
 
+/** The server settings that move write-heavy results most (checkpoint spacing, cache, commit wait). */
+async function postgresSettings(p: pg.Pool): Promise<string> {
+  const names = ['shared_buffers', 'max_wal_size', 'synchronous_commit'];
+  const { rows } = await p.query<{ name: string; setting: string }>(
+    `SELECT name, current_setting(name) AS setting FROM pg_settings WHERE name = ANY($1) ORDER BY array_position($1, name)`,
+    [names],
+  );
+  return rows.map((r) => `${r.name} ${r.setting}`).join(', ');
+}
+
 async function main() {
   const watchdog = setTimeout(() => void abort(`the run exceeded ${WATCHDOG_MS / 1000} s`, 2), WATCHDOG_MS);
   watchdog.unref();
@@ -553,6 +563,7 @@ async function main() {
     memGiB: Math.round(os.totalmem() / 2 ** 30),
     node: process.version,
     postgres: db.version,
+    postgresSettings: await postgresSettings(pool),
     server: db.server,
     seededRows: ROWS,
     apiCreatedRows: API_CREATED,

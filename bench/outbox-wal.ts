@@ -1,12 +1,14 @@
 /**
- * `npm run bench:wal`: the write-ahead log one create writes, with the previous release's outbox
- * trigger (random event ids) and the current one (event ids that sort by time), alternating in one
- * run. WAL bytes do not depend on how busy the machine is, unlike req/s. The outbox holds
- * BENCH_EVENTS [1000000] delivered events first (a week of a busy installation), so its primary key
- * is larger than the pages one run touches; each round starts right after a CHECKPOINT, as every
- * page does once per checkpoint interval in production. Creates go through the real app
+ * `npm run bench:wal`: what one create costs the database's write-ahead log and its throughput, with
+ * the previous outbox trigger and the current one (the last two migrations that define it,
+ * bench/triggers.ts), in one run. WAL bytes do not depend on how busy the machine is, unlike req/s.
+ * The outbox holds BENCH_EVENTS [1000000] delivered events first (a week of a busy installation), so
+ * its indexes are larger than the pages one run touches; each round starts right after a CHECKPOINT,
+ * as every page does once per checkpoint interval in production. Creates go through the real app
  * (`app.inject`: validation, sealing, the audit record, the trigger), BENCH_CREATES [4000] a round,
- * one at a time.
+ * one at a time. Then, with wrk, creates at BENCH_CONNECTIONS [50] for BENCH_LOAD_S [8] s a run, the
+ * two triggers in the order current, previous, previous, current (so neither always goes first):
+ * req/s and WAL a create under load.
  */
 import os from 'node:os';
 import pg from 'pg';
@@ -15,6 +17,9 @@ import { createDatabase } from '../src/db/prisma.js';
 import { openBenchDatabase, benchAppConfig, benchCrypto } from './database.js';
 import { newLinearApiKey } from './seed.js';
 import { currentOutboxTrigger, previousOutboxTrigger } from './triggers.js';
+import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { findWrk, startWrkRunner } from './wrk.js';
 
 const log = (m: string) => process.stdout.write(`[bench:wal] ${m}\n`);
 const num = (name: string, dflt: number) => Number(process.env[name] ?? dflt);
@@ -59,8 +64,45 @@ async function main() {
       log(`${label.padEnd(36)} ${(wal / creates / 1024).toFixed(1)} KB of WAL a create; ${((ms * 1000) / creates).toFixed(0)} µs a create, one at a time`);
     };
     for (let r = 0; r < 2; r++) {
-      await round('previous trigger (random event ids)', previousOutboxTrigger());
-      await round('current trigger (time-ordered ids)', currentOutboxTrigger());
+      await round('previous trigger', previousOutboxTrigger());
+      await round('current trigger', currentOutboxTrigger());
+    }
+    const wrkPath = findWrk();
+    const loadS = num('BENCH_LOAD_S', 8);
+    if (wrkPath && loadS > 0) {
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+      const load = startWrkRunner(wrkPath);
+      try {
+        const runs: [string, string][] = [
+          ['current', currentOutboxTrigger()],
+          ['previous', previousOutboxTrigger()],
+          ['previous', previousOutboxTrigger()],
+          ['current', currentOutboxTrigger()],
+        ];
+        for (const [label, trigger] of runs) {
+          await pool.query(trigger);
+          await pool.query('CHECKPOINT');
+          const { rows } = await pool.query<{ lsn: string; n: string }>('SELECT pg_current_wal_lsn()::text AS lsn, (SELECT count(*) FROM connected_accounts)::text AS n');
+          const r = await load.run({
+            title: `creates, ${label} trigger`,
+            url,
+            headers: { 'x-api-key': apiKey },
+            connections: num('BENCH_CONNECTIONS', 50),
+            durationS: loadS,
+            warmupS: 1,
+            target: { kind: 'create', path: '/api/v3.1/connected_accounts', authConfigId, runId: randomBytes(3).toString('hex') },
+          });
+          const after = await pool.query<{ d: string; n: string }>(
+            'SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::text AS d, (SELECT count(*) FROM connected_accounts)::text AS n',
+            [rows[0]!.lsn],
+          );
+          const made = Number(after.rows[0]!.n) - Number(rows[0]!.n);
+          log(`under load, ${label.padEnd(8)} trigger: ${Math.round(r.rps)} creates/s, ${(Number(after.rows[0]!.d) / made / 1024).toFixed(1)} KB of WAL a create (${made.toLocaleString('en-US')} creates)`);
+        }
+      } finally {
+        load.close();
+      }
     }
   } finally {
     await pool.end();

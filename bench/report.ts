@@ -256,8 +256,8 @@ export function standing(g: Goals, diag: OperationDiag[]): string {
     `Create (goal ≥ 0.70× the bare INSERT reference, measured the same way): ${verdict(createOk)} — ${fmtRps(g.createRps)} req/s against the reference's ${fmtRps(g.writeRefRps)}, ${fmtRatio(g.createRatio)}×. ` +
       `It sends ${create.length} statement${create.length === 1 ? '' : 's'} (${labels(create)}). ` +
       `Both pay the webhook outbox: a trigger on connected_accounts writes each change's events (for a create, "created" and "activated") in the same transaction, so no event is lost. ` +
-      `With the previous release's trigger (random event ids, version-4 UUIDs), the same create run reached ${fmtRps(g.createBeforeRps)} req/s (${fmtRatio(g.createBeforeRps / g.writeRefRps)}× the reference); ` +
-      `the current one gives events ids that sort by time (version-7 UUIDs), so they append to the primary key's index instead of landing on a random page of it.`,
+      `With the previous trigger (a to_jsonb snapshot per event, one INSERT each), the same create run reached ${fmtRps(g.createBeforeRps)} req/s (${fmtRatio(g.createBeforeRps / g.writeRefRps)}× the reference); ` +
+      `the current one builds the snapshot once per change and writes the change's events in one INSERT.`,
   ].join('\n\n');
 }
 
@@ -328,8 +328,8 @@ BENCH_DATABASE_URL=postgres://user@127.0.0.1:5432/postgres npm run bench   # an 
   request, one request at a time, on a small table) is the quick, load-independent check while working;
   \`npm run bench:outbox\` is its counterpart for the webhook outbox (CPU per delivered event, in Node and
   in the database's backends, over a 20,000-event backlog; then the delay under creates);
-  \`npm run bench:wal\` counts the write-ahead log a create writes with the previous and the current
-  outbox trigger. \`BENCH_CPU_CONNECTIONS\` [1] runs \`bench:cpu\` under more connections.
+  \`npm run bench:wal\` compares the previous and the current outbox trigger: the write-ahead log a
+  create writes, and creates/s under load. \`BENCH_CPU_CONNECTIONS\` [1] runs \`bench:cpu\` under more connections.
 - Everything listens on 127.0.0.1 only. Run it on an otherwise idle machine: the servers, PostgreSQL
   and the load generator share the same cores, so absolute numbers are lower than on a real
   deployment; the ratios to the ceiling are the point.

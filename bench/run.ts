@@ -348,7 +348,7 @@ async function main() {
   });
   results.push({ endpoint: 'POST /api/v3.1/connected_accounts (API_KEY)', result: create });
   const rowsAfterCreate = Number((await pool.query<{ n: string }>('SELECT count(*) AS n FROM connected_accounts')).rows[0]!.n);
-  // Before/after in the same run: the outbox trigger as the previous release shipped it (random event ids).
+  // Before/after in the same run: the outbox trigger as the migration before the current one defined it.
   await pool.query(previousOutboxTrigger());
   const createBefore = await run('POST /connected_accounts, previous trigger', appUrl, {
     kind: 'create',

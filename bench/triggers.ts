@@ -1,8 +1,8 @@
 /**
  * The outbox trigger's function as the last two migrations that define it do, for a before/after in
- * one run: the previous one (outbox_throughput: random event ids) and the current one (event ids
- * that sort by time). Read from the migration files themselves, so the "before" is exactly what was
- * shipped.
+ * one run (today: the webhooks migration's, a to_jsonb snapshot per event, and outbox_throughput's, a
+ * snapshot per change). Read from the migration files themselves, so the "before" is exactly what
+ * was shipped.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';

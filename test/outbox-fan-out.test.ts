@@ -36,20 +36,12 @@ describe('outbox fan-out', () => {
     expect(rows[0]).toEqual({ bodies: '0', deliveries: '0' });
   });
 
-  it("a create's two events share one snapshot of the row, in kind order, with ids that sort by time", async () => {
-    const before = Date.now();
+  it("a create's two events share one snapshot of the row, in kind order", async () => {
     const id = await apiKeyAccount(ctx, await linearConfig(ctx));
-    const { rows } = await ctx.pool.query<{ id: string; type: string; snapshot: { id: string; status: string; state: string } }>(
-      'SELECT id, type, snapshot FROM webhook_events WHERE account_id = $1 ORDER BY seq',
+    const { rows } = await ctx.pool.query<{ type: string; snapshot: { id: string; status: string; state: string } }>(
+      'SELECT type, snapshot FROM webhook_events WHERE account_id = $1 ORDER BY seq',
       [id],
     );
-    // msg_ + a version-7 UUID: its first 48 bits are the milliseconds at which the event was written.
-    for (const r of rows) {
-      expect(r.id).toMatch(/^msg_[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-      const ms = parseInt(r.id.slice(4, 12) + r.id.slice(13, 17), 16);
-      expect(ms).toBeGreaterThanOrEqual(before - 1_000); // the database's clock, not this process's
-      expect(ms).toBeLessThanOrEqual(Date.now() + 1_000);
-    }
     expect(rows.map((r) => r.type)).toEqual(['composio.connected_account.created', 'composio.connected_account.activated']);
     expect(rows[0]!.snapshot).toEqual(rows[1]!.snapshot);
     expect(rows[0]!.snapshot).toMatchObject({ id, status: 'ACTIVE' });

@@ -122,7 +122,7 @@ const RECORD_SQL = `
     RETURNING s.id, v.project_id, v.disable
   )
   INSERT INTO webhook_events (id, project_id, account_id, type, snapshot)
-  SELECT 'msg_' || latchkey_uuid7(), project_id, NULL, $14, jsonb_build_object('id', id, 'status', 'DISABLED', 'reason', $15::text)
+  SELECT 'msg_' || gen_random_uuid(), project_id, NULL, $14, jsonb_build_object('id', id, 'status', 'DISABLED', 'reason', $15::text)
     FROM subs WHERE disable`;
 
 export function webhooksRepository(db: Db, pool: pg.Pool) {

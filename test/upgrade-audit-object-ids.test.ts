@@ -5,17 +5,14 @@
  * list page's record written by this release is found by every account it names, old and new
  * together, newest first.
  */
-import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { applyMigrations } from '../src/db/migrate.js';
 import { createDatabase } from '../src/db/prisma.js';
-import { MIGRATIONS_DIR } from '../src/db/schema-engine.js';
 import { auditBuffer } from '../src/modules/audit/audit-buffer.js';
 import { auditRepository } from '../src/modules/audit/audit.repository.js';
 import { auditService } from '../src/modules/audit/audit.service.js';
 import { emptyDatabase } from './support/database.js';
+import { migrationsThrough } from './support/migrations.js';
 
 /** The last migration of the release that wrote one read record per listed account. */
 const PREVIOUS_RELEASE = '20261202072500_seal_proxy_files';
@@ -27,11 +24,8 @@ afterAll(async () => {
 });
 
 function previousReleaseMigrations(): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'latchkey-prev-migrations-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  for (const entry of readdirSync(MIGRATIONS_DIR)) {
-    if (entry === 'migration_lock.toml' || entry <= PREVIOUS_RELEASE) cpSync(path.join(MIGRATIONS_DIR, entry), path.join(dir, entry), { recursive: true });
-  }
+  const { dir, remove } = migrationsThrough(PREVIOUS_RELEASE);
+  cleanups.push(remove);
   return dir;
 }
 

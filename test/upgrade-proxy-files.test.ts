@@ -6,19 +6,19 @@
  * During a rolling upgrade an older replica may still write plaintext files: they download as they
  * are, and the maintenance run (the same sealing as at start-up) seals them.
  */
-import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { applyMigrations } from '../src/db/migrate.js';
 import { createDatabase } from '../src/db/prisma.js';
-import { MIGRATIONS_DIR } from '../src/db/schema-engine.js';
 import { newFileId } from '../src/lib/ids.js';
 import { projectsRepository } from '../src/modules/projects/projects.repository.js';
 import { projectsService } from '../src/modules/projects/projects.service.js';
 import { createTestContext } from './support/context.js';
 import { emptyDatabase } from './support/database.js';
+import { migrationsThrough } from './support/migrations.js';
 import { download } from './support/proxied-file.js';
 import { type ServerProcess, processSecrets, startServerProcess } from './support/server-process.js';
 
@@ -30,13 +30,9 @@ afterAll(async () => {
   for (const c of cleanups.reverse()) await c();
 });
 
-/** The migrations folder as the previous release shipped it. */
 function previousReleaseMigrations(): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'latchkey-prev-migrations-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  for (const entry of readdirSync(MIGRATIONS_DIR)) {
-    if (entry === 'migration_lock.toml' || entry <= PREVIOUS_RELEASE) cpSync(path.join(MIGRATIONS_DIR, entry), path.join(dir, entry), { recursive: true });
-  }
+  const { dir, remove } = migrationsThrough(PREVIOUS_RELEASE);
+  cleanups.push(remove);
   return dir;
 }
 

@@ -137,33 +137,14 @@ function fromListedRow(projectId: string, r: ListedRow): ListedAccount {
 
 function fromRow(r: FindRow): AccountRow {
   return {
-    id: r.id,
-    projectId: r.project_id,
-    authConfigId: r.auth_config_id,
-    toolkitSlug: r.toolkit_slug,
-    userId: r.user_id,
-    authScheme: r.auth_scheme,
-    status: r.status,
-    statusReason: r.status_reason,
-    state: r.state,
-    secretKeys: r.secret_keys,
-    alias: r.alias,
-    wordId: r.word_id,
+    ...fromListedRow(r.project_id, r),
     callbackUrl: r.callback_url,
-    accountType: r.account_type,
-    labels: r.labels,
-    aclAllowAllUsers: r.acl_allow_all_users,
-    aclAllowedUserIds: r.acl_allowed_user_ids,
-    aclNotAllowedUserIds: r.acl_not_allowed_user_ids,
     tokenExpiresAt: r.token_expires_at,
     refreshLeaseUntil: r.refresh_lease_until,
     refreshFailures: r.refresh_failures,
     nextRefreshAt: r.next_refresh_at,
     activatedAt: r.activated_at,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
     deletedAt: null,
-    authConfig: { isComposioManaged: r.is_composio_managed, status: r.config_status, deletedAt: null },
   };
 }
 

@@ -39,6 +39,8 @@ export type AuditRecord = Required<Omit<AuditEntry, 'detail' | 'requestId' | 'ob
 export type AuditTx = Prisma.TransactionClient | Pick<pg.PoolClient, 'query'>;
 
 export function resolveEntry(e: AuditEntry, at = new Date(), who = currentActor()): AuditRecord {
+  // Checked here, where the caller hears of it: in the batched INSERT a comma would split an id.
+  if (e.objectIds?.some((id) => id.includes(','))) throw new Error('audit object ids must not contain commas');
   return {
     id: newOrderedId('auditLog'),
     projectId: e.projectId,
@@ -68,11 +70,6 @@ const INSERT_MANY = `INSERT INTO audit_logs (id, project_id, actor, action, obje
          AS r(id, project_id, actor, action, object_id, outcome, request_id, detail, created_at, object_ids)`;
 
 const valuesOf = (r: AuditRecord) => [r.id, r.projectId, r.actor, r.action, r.objectId, r.outcome, r.requestId, r.detail === null ? null : JSON.stringify(r.detail), r.at];
-const joinedIds = (ids: string[] | null) => {
-  if (ids === null) return null;
-  if (ids.some((id) => id.includes(','))) throw new Error('audit object ids must not contain commas');
-  return ids.join(',');
-};
 
 /**
  * One statement that makes a change and appends its record: `changeSql` (an INSERT, UPDATE or
@@ -106,7 +103,7 @@ export function auditRepository(db: Db, pool: pg.Pool) {
     /** Appends records already resolved (the read buffer), in one statement. */
     async recordMany(records: AuditRecord[]): Promise<void> {
       if (!records.length) return;
-      const columns = records.map((r) => [...valuesOf(r), joinedIds(r.objectIds)]);
+      const columns = records.map((r) => [...valuesOf(r), r.objectIds?.join(',') ?? null]);
       const values = columns[0]!.map((_, i) => columns.map((row) => row[i]));
       await pool.query({ name: 'audit_log_record_many', text: INSERT_MANY, values });
     },

@@ -3,7 +3,8 @@
  * depend on how busy the machine is (unlike req/s), so it is what optimisations of the request path
  * are judged by. The real app and the bare ceiling run in this process; wrk (1 connection, 1 thread)
  * drives each endpoint for BENCH_CPU_S seconds and this process's CPU time is divided by the
- * requests served. With CPU_PROFILE=1 each endpoint's run is also written as a .cpuprofile.
+ * requests served; beside it, the CPU of the database's backends per request (bench/backend-cpu.ts:
+ * Linux, server on this machine). With CPU_PROFILE=1 each endpoint's run is also written as a .cpuprofile.
  * BENCH_CPU_CONNECTIONS (default 1) loads it with more connections, to see what concurrency adds
  * (garbage collection of many requests' objects at once, batched socket writes).
  */
@@ -19,8 +20,12 @@ import { openBenchDatabase, benchAppConfig, benchCrypto } from './database.js';
 import type { LoadSpec, LoadTarget } from './load-types.js';
 import { findWrk, startWrkRunner } from './wrk.js';
 import { seedConnectedAccounts } from './seed.js';
+import { backendCpu } from './backend-cpu.js';
 
-export type CpuRow = { label: string; cpuMsPerRequest: number; rps: number };
+export type CpuRow = { label: string; cpuMsPerRequest: number; rps: number; dbMsPerRequest?: number };
+
+/** The database's CPU over a run (bench/backend-cpu.ts), and what to wait for before it stops counting. */
+export type DbCpu = { sampler: () => ReturnType<typeof backendCpu>; settle: () => Promise<unknown> };
 
 const log = (m: string) => process.stdout.write(`[bench:cpu] ${m}\n`);
 
@@ -31,6 +36,7 @@ export async function cpuPerRequest(
   seconds: number,
   profile?: (label: string) => Promise<() => Promise<void>>,
   connections = 1,
+  db?: DbCpu,
 ): Promise<CpuRow[]> {
   const load = startWrkRunner(wrkPath, { threads: 1 });
   const out: CpuRow[] = [];
@@ -38,9 +44,20 @@ export async function cpuPerRequest(
     for (const t of targets) {
       const spec: LoadSpec = { title: t.label, url: t.url, headers: t.headers, connections, durationS: seconds, warmupS: 1, target: t.target };
       const stop = profile ? await profile(t.label) : undefined;
+      const dbCpu = db?.sampler();
+      await dbCpu?.start();
       const r = await load.run(spec);
       await stop?.();
-      out.push({ label: t.label, cpuMsPerRequest: (r.serverCpu / Math.max(1, r.rps)) * 1000, rps: r.rps });
+      // The database's share includes what the run left to write (the audit log's buffered records);
+      // requests are counted over the warm-up too, which ran at the same rate.
+      await db?.settle();
+      const dbS = dbCpu ? await dbCpu.stop() : undefined;
+      out.push({
+        label: t.label,
+        cpuMsPerRequest: (r.serverCpu / Math.max(1, r.rps)) * 1000,
+        rps: r.rps,
+        ...(dbS === undefined ? {} : { dbMsPerRequest: (dbS * 1000) / Math.max(1, r.rps * (spec.warmupS + seconds)) }),
+      });
     }
   } finally {
     load.close();
@@ -108,8 +125,15 @@ async function main() {
       { label: 'POST /connected_accounts', url: appUrl, headers: h, target: { kind: 'create', path: '/api/v3.1/connected_accounts', authConfigId, runId: randomBytes(3).toString('hex') } as LoadTarget },
     ].filter((t) => !only || t.label.includes(only));
     const connections = Number(process.env.BENCH_CPU_CONNECTIONS ?? 1);
-    const result = await cpuPerRequest(wrkPath, targets, seconds, profile, connections);
-    for (const r of result) log(`${r.label.padEnd(32)} ${r.cpuMsPerRequest.toFixed(3)} ms CPU/request (${Math.round(r.rps)} req/s at c=${connections})`);
+    const dbName = new URL(db.url).pathname.slice(1);
+    const result = await cpuPerRequest(wrkPath, targets, seconds, profile, connections, {
+      sampler: () => backendCpu(pool, dbName),
+      settle: () => app.services.audit.flush(),
+    });
+    for (const r of result) {
+      const dbMs = r.dbMsPerRequest === undefined ? '' : `, database ${r.dbMsPerRequest.toFixed(3)} ms`;
+      log(`${r.label.padEnd(32)} ${r.cpuMsPerRequest.toFixed(3)} ms CPU/request${dbMs} (${Math.round(r.rps)} req/s at c=${connections})`);
+    }
     await ceiling.close();
     await pool.end();
   } finally {

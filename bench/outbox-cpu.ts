@@ -14,7 +14,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { Session } from 'node:inspector/promises';
@@ -23,6 +23,7 @@ import { buildApp } from '../src/app.js';
 import { createDatabase } from '../src/db/prisma.js';
 import { startJobs } from '../src/jobs/queue.js';
 import { openBenchDatabase, benchAppConfig, benchCrypto } from './database.js';
+import { backendCpu } from './backend-cpu.js';
 import { drain, makeBacklog } from './outbox.js';
 import { seedConnectedAccounts, newLinearApiKey } from './seed.js';
 import { findWrk, startWrkRunner } from './wrk.js';
@@ -69,44 +70,6 @@ async function childReceiver() {
   };
 }
 
-/** CPU seconds of the database's client backends, sampled every 200 ms while it runs. */
-function backendCpu(pool: pg.Pool, dbName: string) {
-  const ticks = (pid: number) => {
-    try {
-      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      return Number(f[11]) + Number(f[12]);
-    } catch {
-      return null;
-    }
-  };
-  const first = new Map<number, number>();
-  const last = new Map<number, number>();
-  let fresh = false; // backends that appear after start count from 0
-  const sample = async () => {
-    const { rows } = await pool.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend'`, [dbName]);
-    for (const { pid } of rows) {
-      const t = ticks(pid);
-      if (t === null) continue;
-      if (!first.has(pid)) first.set(pid, fresh ? 0 : t);
-      last.set(pid, t);
-    }
-  };
-  let timer: NodeJS.Timeout | undefined;
-  return {
-    async start() {
-      await sample();
-      fresh = true;
-      timer = setInterval(() => void sample().catch(() => {}), 200);
-    },
-    async stop() {
-      clearInterval(timer);
-      await sample();
-      let sum = 0;
-      for (const [pid, t] of last) sum += t - first.get(pid)!;
-      return sum / 100; // clock ticks at 100 Hz
-    },
-  };
-}
 
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? NaN;
 

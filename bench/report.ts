@@ -103,7 +103,7 @@ export function goalRows(g: GoalInputs): GoalRow[] {
       goal: 'Read by id ≥ 0.80× the bare SELECT ceiling',
       figure: `${fmtRatio(readRatio)}× (${fmtRps(g.read.rps)} vs ${fmtRps(g.ceiling.rps)} req/s)`,
       met: readRatio >= 0.8,
-      reason: bound(g.ceiling, 'The ceiling') + (readRatio >= 0.8 ? '' : 'Per read the app also checks the API key, counts the rate limit, opens the sealed credentials, joins auth_configs and queues the read\'s audit record (a row and four index entries in PostgreSQL, which shares the machine); the ceiling does none of it. On this machine the ratio moved between 0.51 and 0.82 across one evening's full runs (the hand-written section).'),
+      reason: bound(g.ceiling, 'The ceiling') + (readRatio >= 0.8 ? '' : 'Per read the app also checks the API key, counts the rate limit, opens the sealed credentials, joins auth_configs and queues the read\'s audit record (a row and four index entries in PostgreSQL, which shares the machine); the ceiling does none of it. On this machine the ratio moved between 0.51 and 0.82 across one evening\'s full runs (the hand-written section).'),
     },
     {
       goal: 'Create ≥ 0.70× the bare INSERT reference',

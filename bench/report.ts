@@ -325,7 +325,7 @@ BENCH_DATABASE_URL=postgres://user@127.0.0.1:5432/postgres npm run bench   # an 
   \`BENCH_DURATION_S\` [10], \`BENCH_WARMUP_S\` [2], \`BENCH_CONNECTIONS\` [50], \`BENCH_BACKLOG\` [100000].
 - A whole run takes several minutes on a 2-core machine and stops by itself; a watchdog aborts it
   (cleaning up) after 19 minutes. It is not part of \`npm test\`. \`npm run bench:cpu\` (server CPU per
-  request, one request at a time, on a small table) is the quick, load-independent check while working;
+  request, and the database's, one request at a time, on a small table) is the quick, load-independent check while working;
   \`npm run bench:outbox\` is its counterpart for the webhook outbox (CPU per delivered event, in Node and
   in the database's backends, over a 20,000-event backlog; then the delay under creates);
   \`npm run bench:wal\` compares the previous and the current outbox trigger: the write-ahead log a

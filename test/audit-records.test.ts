@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { actingAs, operator } from '../src/modules/audit/audit-context.js';
 import { auditBuffer } from '../src/modules/audit/audit-buffer.js';
-import { auditRepository } from '../src/modules/audit/audit.repository.js';
+import { auditRepository, resolveEntry } from '../src/modules/audit/audit.repository.js';
 import { type TestContext, createTestContext } from './support/context.js';
 import { apiKeyAccount, linearConfig } from './support/factories.js';
 
@@ -196,6 +196,27 @@ describe('reads of secrets', () => {
     }
     const all = await records({ object_id: ctx.projectId, action: 'connected_account.list_secrets' });
     expect(all.filter((r) => r.object_ids?.some((id) => ids.includes(id)))).toHaveLength(1);
+  });
+
+  it('a record about several objects keeps them whichever way it is written (a transaction, a Prisma transaction, the buffer)', async () => {
+    const repo = auditRepository(ctx.db, ctx.pool);
+    const entry = (actor: string) => ({ projectId: ctx.projectId, action: 'connected_account.list_secrets' as const, objectId: ctx.projectId, objectIds: ['ca_many1', 'ca_many2'], actor });
+    const client = await ctx.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await repo.recordIn(client, entry('key_many_pg'));
+      await client.query('COMMIT');
+    } finally {
+      client.release();
+    }
+    await ctx.db.$transaction((tx) => repo.recordIn(tx, entry('key_many_prisma')));
+    await repo.recordMany([resolveEntry(entry('key_many_buffer'))]);
+    const found = await records({ object_id: 'ca_many2', action: 'connected_account.list_secrets' });
+    expect(found.map((r) => [r.actor, r.object_ids]).sort()).toEqual([
+      ['key_many_buffer', ['ca_many1', 'ca_many2']],
+      ['key_many_pg', ['ca_many1', 'ca_many2']],
+      ['key_many_prisma', ['ca_many1', 'ca_many2']],
+    ]);
   });
 
   it('buffered records are written on close, one statement for many', async () => {

@@ -16,7 +16,7 @@ export type AuditEntry = {
   /**
    * For a record about several objects (one list page that returned credentials: `objectId` is then
    * the project): the objects, found by GET /audit_logs?object_id= as if each had its own record.
-   * Latchkey's own ids only (no commas). Read records only: the buffer writes it, `record` does not.
+   * Latchkey's own ids only (no commas).
    */
   objectIds?: string[];
   outcome?: AuditOutcome;
@@ -55,21 +55,23 @@ export function resolveEntry(e: AuditEntry, at = new Date(), who = currentActor(
   };
 }
 
-const COLUMNS = '(id, project_id, actor, action, object_id, outcome, request_id, detail, created_at)';
-const INSERT_ONE = `INSERT INTO audit_logs ${COLUMNS} VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9)`;
+const COLUMNS = '(id, project_id, actor, action, object_id, outcome, request_id, detail, created_at, object_ids)';
+const INSERT_ONE = `INSERT INTO audit_logs ${COLUMNS} VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10::text[])`;
 /**
  * Many records in one statement (the read buffer's flush). Binding ten arrays costs pg's element
  * escaping in this process; one JSON array instead (json_to_recordset) was measured at 1-2 µs less
  * here and 3-10 µs more in PostgreSQL per record, which shares the machine: arrays stay. A record's
  * object_ids travel comma-joined (unnest would flatten an array of arrays) and are split here.
  */
-const INSERT_MANY = `INSERT INTO audit_logs (id, project_id, actor, action, object_id, outcome, request_id, detail, created_at, object_ids)
+const INSERT_MANY = `INSERT INTO audit_logs ${COLUMNS}
   SELECT id, project_id, actor, action, object_id, outcome, request_id, detail, created_at, string_to_array(object_ids, ',')
     FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::varchar[], $5::varchar[], $6::varchar[],
                 $7::varchar[], $8::jsonb[], $9::timestamptz[], $10::text[])
          AS r(id, project_id, actor, action, object_id, outcome, request_id, detail, created_at, object_ids)`;
 
-const valuesOf = (r: AuditRecord) => [r.id, r.projectId, r.actor, r.action, r.objectId, r.outcome, r.requestId, r.detail === null ? null : JSON.stringify(r.detail), r.at];
+/** A record's values in COLUMNS order but the last; `valuesOf` adds object_ids as an array, INSERT_MANY comma-joined. */
+const scalarValuesOf = (r: AuditRecord) => [r.id, r.projectId, r.actor, r.action, r.objectId, r.outcome, r.requestId, r.detail === null ? null : JSON.stringify(r.detail), r.at];
+const valuesOf = (r: AuditRecord) => [...scalarValuesOf(r), r.objectIds];
 
 /**
  * One statement that makes a change and appends its record: `changeSql` (an INSERT, UPDATE or
@@ -81,7 +83,7 @@ const valuesOf = (r: AuditRecord) => [r.id, r.projectId, r.actor, r.action, r.ob
 export function auditedStatement(changeSql: string, changeValues: unknown[], entry: AuditEntry): { text: string; values: unknown[] } {
   const n = changeValues.length;
   const p = (i: number, type: string) => `$${n + i}::${type}`;
-  const select = [p(1, 'varchar'), p(2, 'varchar'), p(3, 'varchar'), p(4, 'varchar'), p(5, 'varchar'), p(6, 'varchar'), p(7, 'varchar'), p(8, 'jsonb'), p(9, 'timestamptz')].join(', ');
+  const select = [p(1, 'varchar'), p(2, 'varchar'), p(3, 'varchar'), p(4, 'varchar'), p(5, 'varchar'), p(6, 'varchar'), p(7, 'varchar'), p(8, 'jsonb'), p(9, 'timestamptz'), p(10, 'text[]')].join(', ');
   return {
     text: `WITH change AS (${changeSql} RETURNING 1) INSERT INTO audit_logs ${COLUMNS} SELECT ${select} FROM change`,
     values: [...changeValues, ...valuesOf(resolveEntry(entry))],
@@ -103,7 +105,7 @@ export function auditRepository(db: Db, pool: pg.Pool) {
     /** Appends records already resolved (the read buffer), in one statement. */
     async recordMany(records: AuditRecord[]): Promise<void> {
       if (!records.length) return;
-      const columns = records.map((r) => [...valuesOf(r), r.objectIds?.join(',') ?? null]);
+      const columns = records.map((r) => [...scalarValuesOf(r), r.objectIds?.join(',') ?? null]);
       const values = columns[0]!.map((_, i) => columns.map((row) => row[i]));
       await pool.query({ name: 'audit_log_record_many', text: INSERT_MANY, values });
     },

@@ -30,6 +30,8 @@ export type RunInfo = {
   rowsBeforeMeasuring: number;
   connections: number;
   durationS: number;
+  /** Turns that compared runs share (interleaved). */
+  slices: number;
   warmupS: number;
   deepRows: number;
   backlog: number;
@@ -322,7 +324,8 @@ BENCH_DATABASE_URL=postgres://user@127.0.0.1:5432/postgres npm run bench   # an 
   is started in a temporary folder that is removed afterwards.
 - It needs \`wrk\` (Debian: \`apt-get install wrk\`); without it the run says so and stops.
 - Optional knobs (defaults in brackets; the README records the values used): \`BENCH_ROWS\` [1000000],
-  \`BENCH_DURATION_S\` [10], \`BENCH_WARMUP_S\` [2], \`BENCH_CONNECTIONS\` [50], \`BENCH_BACKLOG\` [100000].
+  \`BENCH_DURATION_S\` [10], \`BENCH_WARMUP_S\` [2], \`BENCH_CONNECTIONS\` [50], \`BENCH_BACKLOG\` [100000],
+  \`BENCH_SLICES\` [5] (the turns compared runs share).
 - A whole run takes several minutes on a 2-core machine and stops by itself; a watchdog aborts it
   (cleaning up) after 19 minutes. It is not part of \`npm test\`. \`npm run bench:cpu\` (server CPU per
   request, and the database's, one request at a time, on a small table) is the quick, load-independent check while working;
@@ -358,17 +361,18 @@ BENCH_DATABASE_URL=postgres://user@127.0.0.1:5432/postgres npm run bench   # an 
    no validation, no decryption. The same server has the write reference: seal + one INSERT into a trigger-less copy of the table.
    Both in the benchmark's process; the load generator runs in its own.
 4. **Load.** wrk (native, 2 threads), ${info.connections} connections, ${info.warmupS} s warm-up then ${info.durationS} s measured per
-   endpoint, in this order: ceiling, read by id, first list page, deep list page, the write
-   reference, create, create with the previous outbox trigger (before/after, same run), the write
-   reference again, ceiling again.
+   endpoint. Runs that are compared with each other share their time in ${info.slices} turns (ABBA…, the
+   order reversed every other turn), so that a machine whose speed drifts during the run slows both
+   sides alike: the ceiling with the read by id; the first list page with the deep one; the write
+   reference with the create and the create under the previous outbox trigger (before/after, same
+   turns; the trigger is swapped before each of their turns). Each run's figures add up its turns;
+   its p50/p99 merge the turns' latency distributions (each turn reports 380 quantiles).
    The list runs read credentials, so each page queues one audit record naming its 50 accounts:
    after them the run waits for the audit log to be written, then runs \`VACUUM (ANALYZE) audit_logs\`,
    so that the vacuum of those rows does not fall inside the create runs.
    Lua scripts rotate reads by id (app and ceiling alike) over every seeded id from a random start
    per thread, and give every create a distinct user_id and a fresh \`api_key\`. The list pages ask for
-   \`limit=50\` in the default order (\`order_by=created_at\`, desc). The read ceiling used for the ratios is the **higher**
-   of its two runs; creates are compared with the higher of the write reference's two runs. req/s counts responses below 400;
-   p50/p99 are wrk's latency percentiles. Every row shows the CPU wrk used against the CPU of the
+   \`limit=50\` in the default order (\`order_by=created_at\`, desc). req/s counts responses below 400. Every row shows the CPU wrk used against the CPU of the
    servers' process: when the generator needs as much as the server, the server is not the limit,
    and the row says "client-bound". (An earlier version used autocannon, a Node.js generator that
    could not saturate the ceiling and so flattered the ratios.)

@@ -13,7 +13,7 @@ import { createDatabase } from '../src/db/prisma.js';
 import { type Ceiling, startCeiling } from './ceiling.js';
 import { type BenchDatabase, openBenchDatabase, benchAppConfig, benchCrypto } from './database.js';
 import type { LoadSpec, LoadTarget } from './load-types.js';
-import { type WrkResult, type WrkRunner, findWrk, startWrkRunner } from './wrk.js';
+import { type InterleavedResult, type WrkResult, type WrkRunner, findWrk, startWrkRunner } from './wrk.js';
 import { drain, makeBacklog, pendingEvents, startReceiver } from './outbox.js';
 import { previousOutboxTrigger, currentOutboxTrigger } from './triggers.js';
 import { startJobs } from '../src/jobs/queue.js';
@@ -36,6 +36,8 @@ const BACKLOG = intEnv('BENCH_BACKLOG', 100_000, 1_000, 200_000);
 const DURATION_S = intEnv('BENCH_DURATION_S', 10, 1, 30);
 const WARMUP_S = intEnv('BENCH_WARMUP_S', 2, 0, 10);
 const CONNECTIONS = intEnv('BENCH_CONNECTIONS', 50, 1, 500);
+/** Turns in which the runs compared with each other share their measured time (wrk.ts, interleaved). */
+const SLICES = intEnv('BENCH_SLICES', 5, 1, 10);
 const API_CREATED = 300;
 const DEEP_ROWS = Math.min(50_000, Math.floor(ROWS / 2000) * 1000);
 
@@ -291,19 +293,32 @@ async function main() {
   const load: WrkRunner = startWrkRunner(wrkPath);
   cleanups.push({ name: 'load generator', fn: () => load.close() });
   const rotation = shuffle(seeded.ids);
-  const run = async (title: string, url: string, target: LoadTarget, headers: Record<string, string> = { 'x-api-key': apiKey }) => {
-    const spec: LoadSpec = { title, url, headers, connections: CONNECTIONS, durationS: DURATION_S, warmupS: WARMUP_S, target };
-    const r = await load.run(spec);
-    log(
-      `${title}: ${Math.floor(r.rps)} req/s, p99 ${r.p99} ms, CPU wrk ${r.clientCpu.toFixed(2)} / servers ${r.serverCpu.toFixed(2)} cores` +
-        `${r.ok === r.total && !r.errors ? '' : ` (${r.total - r.ok} non-2xx, ${r.errors} errors)`}`,
-    );
-    return r;
+  const spec = (title: string, url: string, target: LoadTarget, headers: Record<string, string> = { 'x-api-key': apiKey }): LoadSpec => ({
+    title,
+    url,
+    headers,
+    connections: CONNECTIONS,
+    durationS: DURATION_S,
+    warmupS: WARMUP_S,
+    target,
+  });
+  /** Runs compared with each other share the run's time in turns: a machine that drifts slows them alike. */
+  const measure = async (specs: (LoadSpec & { before?: () => Promise<unknown> })[]) => {
+    const rs = await load.interleaved(specs, SLICES);
+    for (const r of rs) {
+      log(
+        `${r.title}: ${Math.floor(r.rps)} req/s (turns ${r.sliceRps.map((x) => Math.floor(x)).join(', ')}), p99 ${r.p99} ms, CPU wrk ${r.clientCpu.toFixed(2)} / servers ${r.serverCpu.toFixed(2)} cores` +
+          `${r.ok === r.total && !r.errors ? '' : ` (${r.total - r.ok} non-2xx, ${r.errors} errors)`}`,
+      );
+    }
+    return rs;
   };
-  const results: { endpoint: string; result: WrkResult; isCeiling?: boolean; isWriteRef?: boolean }[] = [];
-  const ceilingTarget: LoadTarget = { kind: 'get', paths: rotation.map(ceiling.path) };
-  results.push({ endpoint: 'ceiling: bare Fastify + pg, GET one row by id (1st run)', result: await run('ceiling (1st run)', ceiling.url, ceilingTarget, {}), isCeiling: true });
-  const getById = await run('GET /connected_accounts/{id}', appUrl, { kind: 'get', paths: rotation.map((id) => `/api/v3.1/connected_accounts/${id}`) });
+  const results: { endpoint: string; result: WrkResult; isCeiling?: boolean }[] = [];
+  const [ceilingRun, getById] = (await measure([
+    spec('ceiling', ceiling.url, { kind: 'get', paths: rotation.map(ceiling.path) }, {}),
+    spec('GET /connected_accounts/{id}', appUrl, { kind: 'get', paths: rotation.map((id) => `/api/v3.1/connected_accounts/${id}`) }),
+  ])) as [InterleavedResult, InterleavedResult];
+  results.push({ endpoint: 'ceiling: bare Fastify + pg, GET one row by id', result: ceilingRun, isCeiling: true });
   results.push({ endpoint: 'GET /api/v3.1/connected_accounts/{id}', result: getById });
   // A page that returns credentials is a read of secrets: one audit record naming its accounts, queued
   // and written in batches. Counted here so the report can say whether the log kept up with the pages.
@@ -312,9 +327,11 @@ async function main() {
   app.server.on('request', countListPages);
   await app.services.audit.flush(); // the reads by id's records, out of the count
   const auditBefore = await listSecretRecords(pool);
-  const firstPage = await run('list, first page', appUrl, { kind: 'get', paths: ['/api/v3.1/connected_accounts?limit=50'] });
+  const [firstPage, deepPage] = (await measure([
+    spec('list, first page', appUrl, { kind: 'get', paths: ['/api/v3.1/connected_accounts?limit=50'] }),
+    spec('list, deep page', appUrl, { kind: 'get', paths: [`/api/v3.1/connected_accounts?limit=50&cursor=${deepCursor}`] }),
+  ])) as [InterleavedResult, InterleavedResult];
   results.push({ endpoint: 'GET /api/v3.1/connected_accounts?limit=50 (first page)', result: firstPage });
-  const deepPage = await run('list, deep page', appUrl, { kind: 'get', paths: [`/api/v3.1/connected_accounts?limit=50&cursor=${deepCursor}`] });
   results.push({ endpoint: `GET /api/v3.1/connected_accounts?limit=50&cursor=… (${DEEP_ROWS.toLocaleString('en-US')} rows deep)`, result: deepPage });
   app.server.off('request', countListPages);
   const auditQueued = app.services.audit.pendingReads();
@@ -333,36 +350,22 @@ async function main() {
       `${audit.queuedAtEnd} were still queued when the load stopped (written in ${audit.catchUpS.toFixed(1)} s)`,
   );
   // The list runs wrote thousands of audit rows and their index entries: their vacuum happens here rather than
-  // inside the create runs. (Checkpoints still come when they come: the write reference is measured
-  // before and after the creates, so both sides meet the database in the same states.)
+  // inside the create runs. (Checkpoints still come when they come: the write reference and the creates
+  // share their time in turns, so both meet the database in the same states.)
   await pool.query('VACUUM (ANALYZE) audit_logs');
-  const writeRefTarget: LoadTarget = { kind: 'create', path: ceiling.createPath, authConfigId, runId: randomBytes(3).toString('hex') };
-  const writeRef1 = await run('reference: bare INSERT (1st run)', ceiling.url, writeRefTarget, {});
-  results.push({ endpoint: 'reference: bare Fastify + pg, POST = seal + one INSERT (1st run)', result: writeRef1, isWriteRef: true });
   const rowsBeforeCreate = Number((await pool.query<{ n: string }>('SELECT count(*) AS n FROM connected_accounts')).rows[0]!.n);
-  const create = await run('POST /connected_accounts', appUrl, {
-    kind: 'create',
-    path: '/api/v3.1/connected_accounts',
-    authConfigId,
-    runId: randomBytes(3).toString('hex'),
-  });
-  results.push({ endpoint: 'POST /api/v3.1/connected_accounts (API_KEY)', result: create });
-  const rowsAfterCreate = Number((await pool.query<{ n: string }>('SELECT count(*) AS n FROM connected_accounts')).rows[0]!.n);
-  // Before/after in the same run: the outbox trigger as the migration before the current one defined it.
-  await pool.query(previousOutboxTrigger());
-  const createBefore = await run('POST /connected_accounts, previous trigger', appUrl, {
-    kind: 'create',
-    path: '/api/v3.1/connected_accounts',
-    authConfigId,
-    runId: randomBytes(3).toString('hex'),
-  });
+  const createTarget = (): LoadTarget => ({ kind: 'create', path: '/api/v3.1/connected_accounts', authConfigId, runId: randomBytes(3).toString('hex') });
+  // Before/after in the same turns: the outbox trigger as the migration before the current one defined it.
+  const [writeRef, create, createBefore] = (await measure([
+    spec('reference: bare INSERT', ceiling.url, { kind: 'create', path: ceiling.createPath, authConfigId, runId: randomBytes(3).toString('hex') }, {}),
+    { ...spec('POST /connected_accounts', appUrl, createTarget()), before: () => pool.query(currentOutboxTrigger()) },
+    { ...spec('POST /connected_accounts, previous trigger', appUrl, createTarget()), before: () => pool.query(previousOutboxTrigger()) },
+  ])) as [InterleavedResult, InterleavedResult, InterleavedResult];
   await pool.query(currentOutboxTrigger());
+  const rowsAfterCreate = Number((await pool.query<{ n: string }>('SELECT count(*) AS n FROM connected_accounts')).rows[0]!.n);
+  results.push({ endpoint: 'reference: bare Fastify + pg, POST = seal + one INSERT', result: writeRef });
+  results.push({ endpoint: 'POST /api/v3.1/connected_accounts (API_KEY)', result: create });
   results.push({ endpoint: 'POST /api/v3.1/connected_accounts, with the previous outbox trigger (before)', result: createBefore });
-  const writeRef2 = await run('reference: bare INSERT (2nd run)', ceiling.url, { ...writeRefTarget, runId: randomBytes(3).toString('hex') }, {});
-  results.push({ endpoint: 'reference: bare Fastify + pg, POST = seal + one INSERT (2nd run)', result: writeRef2, isWriteRef: true });
-  // Creates are compared with the higher of the two (as reads are with the higher ceiling run).
-  const writeRef = writeRef2.rps > writeRef1.rps ? writeRef2 : writeRef1;
-  results.push({ endpoint: 'ceiling: bare Fastify + pg, GET one row by id (2nd run)', result: await run('ceiling (2nd run)', ceiling.url, ceilingTarget, {}), isCeiling: true });
 
   // --- the outbox -----------------------------------------------------------------------------
   // Whatever the create runs left pending first (not measured), then two backlogs made by real state
@@ -514,9 +517,12 @@ async function main() {
   })();
 
   // --- report -------------------------------------------------------------------------------
-  const ceilingRuns = results.filter((r) => r.isCeiling).map((r) => r.result.rps);
-  const ceilingRps = Math.max(...ceilingRuns);
-  const drift = (ceilingRps - Math.min(...ceilingRuns)) / ceilingRps;
+  const ceilingRps = ceilingRun.rps;
+  /** How far apart a run's turns were, and the ratio of two runs turn by turn. */
+  const spread = (r: InterleavedResult) => (Math.max(...r.sliceRps) - Math.min(...r.sliceRps)) / Math.max(...r.sliceRps);
+  const turnRatios = (a: InterleavedResult, b: InterleavedResult) => a.sliceRps.map((x, i) => x / b.sliceRps[i]!);
+  const range = (xs: number[]) => `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}×`;
+  const drift = spread(ceilingRun);
   const rows: Row[] = results.map((r) => ({
     endpoint: r.endpoint,
     result: r.result,
@@ -546,12 +552,13 @@ async function main() {
             `${busyAtStart > 0.1 ? ` on a machine already ${(busyAtStart * 100).toFixed(0)}% busy before it started` : ''}; it shows the pipeline works end to end. Re-measure on an idle machine with the defaults.`,
         ]
       : []),
-    `Ratios use the higher ceiling run (${Math.floor(ceilingRps).toLocaleString('en-US')} req/s); the two ceiling runs differ by ${(drift * 100).toFixed(1)}%` +
-      (drift > 0.15 ? ' — the machine\'s load changed during the run, so read the ratios with care.' : '.'),
+    `Runs compared with each other were measured in ${SLICES} interleaved turns of ${Math.max(1, Math.round(DURATION_S / SLICES))} s each (ceiling and read; first and deep page; write reference, create and create with the previous trigger), the order reversed every other turn, so that the machine's drift falls on both sides. ` +
+      `The ceiling's turns differ by up to ${(drift * 100).toFixed(1)}%${drift > 0.15 ? ' — the machine\'s speed changed during the run' : ''}; turn by turn, read / ceiling was ${range(turnRatios(getById, ceilingRun))}, ` +
+      `deep / first page ${range(turnRatios(deepPage, firstPage))} and create / write reference ${range(turnRatios(create, writeRef))}. p50 and p99 of interleaved runs merge their turns' latency distributions.`,
     `CPU use by other processes, sampled over 1 s: ${(busyAtStart * 100).toFixed(0)}% before the run, ${(busyAtEnd * 100).toFixed(0)}% after it (the bench's own servers idle; above a few % means something else was using the machine and the numbers are pessimistic).`,
     `The write reference does what the ceiling does for reads: no auth, no validation, one statement into a copy of connected_accounts with its indexes but no trigger (no outbox); it seals the val like the app. Creates are compared with it.`,
     `Load generator: wrk, ${CONNECTIONS} connections, 2 threads. "CPU" is the cores wrk used against the cores the bench process (both servers) used while measuring; PostgreSQL's share is the rest. A run is marked client-bound when wrk used at least as much CPU as the servers.`,
-    `The create run (warm-up included) added ${(rowsAfterCreate - rowsBeforeCreate).toLocaleString('en-US')} accounts (the write reference more); the ceiling's 2nd run and the single-request probes ran on the larger table.`,
+    `The two create runs (warm-ups included) added ${(rowsAfterCreate - rowsBeforeCreate).toLocaleString('en-US')} accounts (the write reference more, to its own table); the single-request probes ran on the larger table.`,
     `The two list runs (warm-ups included) served ${audit.pages.toLocaleString('en-US')} pages of 50 accounts whose credentials the key sees: ${audit.written.toLocaleString('en-US')} audit records of list reads were written (one a page: ${audit.pages.toLocaleString('en-US')} expected), naming ${audit.accountsNamed.toLocaleString('en-US')} accounts (${(audit.pages * 50).toLocaleString('en-US')} expected); ${audit.queuedAtEnd.toLocaleString('en-US')} were still queued when the load stopped, written ${audit.catchUpS.toFixed(1)} s later.`,
     `Paging ${DEEP_ROWS.toLocaleString('en-US')} rows with limit=1000 through the API to get the deep cursor took ${pagingS.toFixed(1)} s (${Math.round((pagingS * 1000) / (DEEP_ROWS / 1000))} ms a page).`,
   ];
@@ -570,15 +577,15 @@ async function main() {
     rowsBeforeMeasuring: rowsMeasured,
     connections: CONNECTIONS,
     durationS: DURATION_S,
+    slices: SLICES,
     warmupS: WARMUP_S,
     deepRows: DEEP_ROWS,
     backlog: BACKLOG,
     seedMs: seeded.ms,
     totalS: (performance.now() - started) / 1000,
   };
-  const ceilingBest = results.filter((r) => r.isCeiling).reduce((a, b) => (b.result.rps > a.result.rps ? b : a)).result;
   const goalTable = goalsTable(
-    goalRows({ read: getById, ceiling: ceilingBest, create, writeRef, first: firstPage, deep: deepPage, rows: rowsMeasured, outbox, startup, openUs }),
+    goalRows({ read: getById, ceiling: ceilingRun, create, writeRef, first: firstPage, deep: deepPage, rows: rowsMeasured, outbox, startup, openUs }),
   );
   process.stdout.write(`\n${consoleTable(rows)}\n\n${goalTable}\n\n`);
   for (const p of probes) process.stdout.write(`single request: ${p.label}: median ${p.medianMs.toFixed(2)} ms, p90 ${p.p90Ms.toFixed(2)} ms\n`);

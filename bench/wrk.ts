@@ -20,7 +20,86 @@ export type WrkResult = LoadResult & {
   serverCpu: number;
 };
 
-export type WrkRunner = { run: (spec: LoadSpec) => Promise<WrkResult>; close: () => void };
+/** A run measured in slices interleaved with other runs: its slices' req/s, in turn order. */
+export type InterleavedResult = WrkResult & { sliceRps: number[] };
+
+export type WrkRunner = {
+  run: (spec: LoadSpec) => Promise<WrkResult>;
+  /**
+   * The specs measured turn by turn (A B, B A, A B, …), each for durationS/slices seconds a turn, so
+   * that a machine whose speed drifts during the run slows them alike. `before` runs before each of
+   * a spec's turns (and its warm-up).
+   */
+  interleaved: (specs: (LoadSpec & { before?: () => Promise<unknown> })[], slices: number) => Promise<InterleavedResult[]>;
+  close: () => void;
+};
+
+/** What one wrk run reported. */
+type Slice = {
+  requests: number;
+  durationS: number;
+  status: number;
+  socketErrors: number;
+  timeouts: number;
+  max: number;
+  /** wrk's own p50, p90 and p99 (µs). */
+  exact: [number, number, number];
+  /** Latency in µs at each point of QUANTILE_GRID. */
+  q: number[];
+  /** CPU seconds wrk and this process used over the `sampledS` seconds sampled. */
+  clientCpuS: number;
+  serverCpuS: number;
+  sampledS: number;
+};
+
+/** The latency (µs) below which a fraction `f` of all slices' requests fell, each slice's grid points weighted by its requests. */
+export function mergedQuantile(slices: { requests: number; q: number[] }[], f: number): number {
+  const points: { v: number; w: number }[] = [];
+  for (const s of slices) {
+    for (let k = 0; k < QUANTILE_GRID.length; k++) {
+      const lo = k === 0 ? 0 : (QUANTILE_GRID[k - 1]! + QUANTILE_GRID[k]!) / 2;
+      const hi = k === QUANTILE_GRID.length - 1 ? 1 : (QUANTILE_GRID[k]! + QUANTILE_GRID[k + 1]!) / 2;
+      points.push({ v: s.q[k]!, w: s.requests * (hi - lo) });
+    }
+  }
+  points.sort((a, b) => a.v - b.v);
+  const total = points.reduce((a, p) => a + p.w, 0);
+  let seen = 0;
+  for (const p of points) {
+    seen += p.w;
+    if (seen >= f * total) return p.v;
+  }
+  return points.at(-1)?.v ?? 0;
+}
+
+function merged(title: string, slices: Slice[]): WrkResult {
+  const sum = (f: (s: Slice) => number) => slices.reduce((a, s) => a + f(s), 0);
+  const requests = sum((s) => s.requests);
+  const status = sum((s) => s.status);
+  const durationS = sum((s) => s.durationS);
+  const sampledS = sum((s) => s.sampledS);
+  const ok = Math.max(0, requests - status);
+  // A single slice's own percentiles are wrk's exact ones; merged, they come from the grid.
+  const [p50, p90, p99] = slices.length === 1 ? slices[0]!.exact : [0.5, 0.9, 0.99].map((f) => mergedQuantile(slices, f));
+  return {
+    title,
+    rps: ok / durationS,
+    p50: p50! / 1000,
+    p90: p90! / 1000,
+    p99: p99! / 1000,
+    max: Math.max(...slices.map((s) => s.max)) / 1000,
+    total: requests,
+    ok,
+    non2xx: status,
+    errors: sum((s) => s.socketErrors),
+    timeouts: sum((s) => s.timeouts),
+    durationS,
+    // wrk counts responses with status > 399 as errors; it does not break them down by code.
+    statusCodes: (status ? { '4xx/5xx': status } : {}) as Record<string, number>,
+    clientCpu: sum((s) => s.clientCpuS) / sampledS,
+    serverCpu: sum((s) => s.serverCpuS) / sampledS,
+  };
+}
 
 /** wrk's path, or null when it is not installed (the bench installs nothing itself). */
 export function findWrk(): string | null {
@@ -28,16 +107,29 @@ export function findWrk(): string | null {
   return r.status === 0 && r.stdout.trim() ? r.stdout.trim() : null;
 }
 
+/**
+ * The latency quantiles each run reports (fractions): every 0.5% up to 90%, then every 0.05%. Runs
+ * interleaved in slices are merged from these (each slice's points weighted by its requests), so a
+ * merged p99 is exact to within one step, 0.05%.
+ */
+export const QUANTILE_GRID: number[] = [
+  ...Array.from({ length: 180 }, (_, i) => (i + 0.5) * 0.005),
+  ...Array.from({ length: 200 }, (_, i) => 0.9 + (i + 0.5) * 0.0005),
+];
+
 // setup() runs in the main Lua state, once per thread: it numbers the threads (random seeds, user ids).
 const DONE = `
 local threads = 0
 setup = function(thread) threads = threads + 1; thread:set("tid", threads) end
+local grid = { ${QUANTILE_GRID.map((q) => (q * 100).toFixed(3)).join(', ')} }
 
 done = function(summary, latency, requests)
   local e = summary.errors
-  io.write(string.format('\\nRESULT {"requests":%d,"duration_us":%d,"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d,"p50":%d,"p90":%d,"p99":%d,"max":%d}\\n',
+  local q = {}
+  for k = 1, #grid do q[k] = string.format('%d', latency:percentile(grid[k])) end
+  io.write(string.format('\\nRESULT {"requests":%d,"duration_us":%d,"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d,"p50":%d,"p90":%d,"p99":%d,"max":%d,"q":[%s]}\\n',
     summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max, table.concat(q, ',')))
 end
 `;
 
@@ -46,10 +138,10 @@ const headerLines = (headers: Record<string, string>) =>
     .map(([k, v]) => `wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`)
     .join('\n');
 
-function script(spec: LoadSpec, dir: string): string {
+function script(spec: LoadSpec, dir: string, n = 0): string {
   const t = spec.target;
   if (t.kind === 'get') {
-    const file = path.join(dir, 'paths.txt');
+    const file = path.join(dir, `paths-${n}.txt`);
     writeFileSync(file, t.paths.join('\n') + '\n');
     // Every thread reads the file and starts at its own random offset, so threads do not move in step.
     return `${headerLines(spec.headers)}
@@ -106,7 +198,7 @@ export function startWrkRunner(wrkPath: string, o: { threads?: number } = {}): W
   const live = new Set<ReturnType<typeof spawn>>();
 
   function once(spec: LoadSpec, seconds: number, file: string) {
-    return new Promise<{ out: string; clientCpu: number; serverCpu: number; wallS: number }>((resolve, reject) => {
+    return new Promise<{ out: string; clientCpu: number; serverCpu: number; sampledS: number }>((resolve, reject) => {
       const args = ['-t', String(threads), '-c', String(Math.max(threads, spec.connections)), '-d', `${seconds}s`, '--timeout', '10s', '-s', file, spec.url];
       const child = spawn(wrkPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
       live.add(child);
@@ -134,42 +226,61 @@ export function startWrkRunner(wrkPath: string, o: { threads?: number } = {}): W
         if (code !== 0) return reject(new Error(`wrk exited with ${code}: ${err.trim()}`));
         const wallS = (lastAt - t0) / 1000 || seconds;
         const server = serverAtLast.user + serverAtLast.system - s0.user - s0.system;
-        resolve({ out, clientCpu: lastCpu / wallS, serverCpu: server / 1e6 / wallS, wallS: (performance.now() - t0) / 1000 });
+        resolve({ out, clientCpu: lastCpu / wallS, serverCpu: server / 1e6 / wallS, sampledS: wallS });
       });
     });
   }
 
+  /** One measured run of `seconds` (the script already written), as wrk reported it. */
+  async function slice(spec: LoadSpec, seconds: number, file: string): Promise<Slice> {
+    const r = await once(spec, seconds, file);
+    const line = r.out.split('\n').find((l) => l.startsWith('RESULT '));
+    if (!line) throw new Error(`wrk printed no result:\n${r.out}`);
+    const j = JSON.parse(line.slice(7)) as Record<string, number> & { q: number[] };
+    return {
+      requests: j.requests!,
+      durationS: j.duration_us! / 1e6,
+      status: j.status!,
+      socketErrors: j.connect! + j.read! + j.write!,
+      timeouts: j.timeout!,
+      max: j.max!,
+      exact: [j.p50!, j.p90!, j.p99!],
+      q: j.q,
+      clientCpuS: r.clientCpu * r.sampledS,
+      serverCpuS: r.serverCpu * r.sampledS,
+      sampledS: r.sampledS,
+    };
+  }
+
+  /** Each spec's warm-up, then its measured time in `slices` turns (whole seconds: wrk's -d), the order reversed every other turn. */
+  async function interleaved(specs: (LoadSpec & { before?: () => Promise<unknown> })[], slices: number): Promise<InterleavedResult[]> {
+    const files = specs.map((spec, i) => {
+      const file = path.join(dir, `script-${i}.lua`);
+      writeFileSync(file, script(spec, dir, i));
+      return file;
+    });
+    for (const [i, spec] of specs.entries()) {
+      await spec.before?.();
+      if (spec.warmupS > 0) await once(spec, spec.warmupS, files[i]!);
+    }
+    const got: Slice[][] = specs.map(() => []);
+    for (let turn = 0; turn < slices; turn++) {
+      const order = specs.map((_, i) => i);
+      if (turn % 2 === 1) order.reverse();
+      for (const i of order) {
+        await specs[i]!.before?.();
+        got[i]!.push(await slice(specs[i]!, Math.max(1, Math.round(specs[i]!.durationS / slices)), files[i]!));
+      }
+    }
+    return specs.map((spec, i) => ({ ...merged(spec.title, got[i]!), sliceRps: got[i]!.map((x) => Math.max(0, x.requests - x.status) / x.durationS) }));
+  }
+
   return {
     async run(spec) {
-      const file = path.join(dir, 'script.lua');
-      writeFileSync(file, script(spec, dir));
-      if (spec.warmupS > 0) await once(spec, spec.warmupS, file);
-      const r = await once(spec, spec.durationS, file);
-      const line = r.out.split('\n').find((l) => l.startsWith('RESULT '));
-      if (!line) throw new Error(`wrk printed no result:\n${r.out}`);
-      const j = JSON.parse(line.slice(7)) as Record<string, number>;
-      const durationS = j.duration_us! / 1e6;
-      const socketErrors = j.connect! + j.read! + j.write! + j.timeout!;
-      const ok = Math.max(0, j.requests! - j.status!);
-      return {
-        title: spec.title,
-        rps: ok / durationS,
-        p50: j.p50! / 1000,
-        p90: j.p90! / 1000,
-        p99: j.p99! / 1000,
-        max: j.max! / 1000,
-        total: j.requests!,
-        ok,
-        non2xx: j.status!,
-        errors: socketErrors - j.timeout!,
-        timeouts: j.timeout!,
-        durationS,
-        // wrk counts responses with status > 399 as errors; it does not break them down by code.
-        statusCodes: (j.status ? { '4xx/5xx': j.status } : {}) as Record<string, number>,
-        clientCpu: r.clientCpu,
-        serverCpu: r.serverCpu,
-      };
+      const [r] = await interleaved([spec], 1);
+      return r!;
     },
+    interleaved,
     close() {
       for (const c of live) c.kill('SIGTERM');
       rmSync(dir, { recursive: true, force: true });

@@ -2,7 +2,7 @@
  * The load generator: wrk (native, multi-threaded, event-driven), so that it can saturate even the
  * bare ceiling on a small machine; a Node.js generator (autocannon) could not, and held the ceiling
  * back to about its own speed, which flattered every ratio. A Lua script rotates GET paths over a
- * file of ids or builds a distinct POST body per request, and reports its percentiles as JSON.
+ * file of paths or builds a distinct POST body per request, and reports its percentiles as JSON.
  *
  * Each run also samples the CPU time wrk used (from /proc) and the CPU time this process (where the
  * servers run) used over the same window: a generator using about as much CPU as the server it loads
@@ -141,17 +141,28 @@ const headerLines = (headers: Record<string, string>) =>
 function script(spec: LoadSpec, dir: string, n = 0): string {
   const t = spec.target;
   if (t.kind === 'get') {
+    // The paths as one string of fixed-width records, not a Lua table of a million strings: every
+    // Lua state (wrk's and each thread's) loads it in one read, and the garbage collector has one
+    // object to mark instead of a million (the table cost wrk as much CPU as the server it loaded).
     const file = path.join(dir, `paths-${n}.txt`);
-    writeFileSync(file, t.paths.join('\n') + '\n');
-    // Every thread reads the file and starts at its own random offset, so threads do not move in step.
+    const width = Math.max(...t.paths.map((p) => p.length));
+    const padded = t.paths.some((p) => p.length !== width);
+    writeFileSync(file, t.paths.map((p) => p.padEnd(width, ' ')).join('\n') + '\n');
+    // Every thread starts at its own random record, so threads do not move in step.
     return `${headerLines(spec.headers)}
-local paths = {}
+local f = assert(io.open(${JSON.stringify(file)}, "rb"))
+local blob = f:read("*a")
+f:close()
+local w = ${width + 1}
+local count = #blob / w
 local i = 0
-for line in io.lines(${JSON.stringify(file)}) do paths[#paths + 1] = line end
-init = function(args) math.randomseed(os.time() * 1000 + tid); i = math.random(#paths) end
+init = function(args) math.randomseed(os.time() * 1000 + tid); i = math.random(count) end
 request = function()
-  i = i % #paths + 1
-  return wrk.format("GET", paths[i])
+  i = i % count + 1
+  local o = (i - 1) * w + 1
+  local p = blob:sub(o, o + w - 2)
+  ${padded ? 'p = p:match("^(%S+)")' : ''}
+  return wrk.format("GET", p)
 end
 ${DONE}`;
   }

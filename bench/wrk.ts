@@ -145,7 +145,7 @@ function script(spec: LoadSpec, dir: string, n = 0): string {
     // Lua state (wrk's and each thread's) loads it in one read, and the garbage collector has one
     // object to mark instead of a million (the table cost wrk as much CPU as the server it loaded).
     const file = path.join(dir, `paths-${n}.txt`);
-    const width = Math.max(...t.paths.map((p) => p.length));
+    const width = t.paths.reduce((m, p) => Math.max(m, p.length), 0);
     const padded = t.paths.some((p) => p.length !== width);
     writeFileSync(file, t.paths.map((p) => p.padEnd(width, ' ')).join('\n') + '\n');
     // Every thread starts at its own random record, so threads do not move in step.

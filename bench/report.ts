@@ -80,6 +80,9 @@ export type GoalInputs = {
 export type GoalRow = { goal: string; figure: string; met: boolean; reason: string };
 
 const bound = (r: WrkResult, what: string) => (clientBound(r) ? `${what} was client-bound (wrk used as much CPU as the servers): the ratio understates it. ` : '');
+/** Why a ratio at or above its goal does not count: the reference was not limited by CPU. */
+const unsaturated = (r: WrkResult, what: string) =>
+  `Not conclusive: the machine was ${Math.round(r.machineBusy * 100)}% busy during ${what}'s run (all cores, every process), so ${what} was not limited by CPU but by round trips, as the app was; the ratio overstates the app. A goal counts as met only against a reference that kept the machine at least ${Math.round(MACHINE_SATURATED * 100)}% busy. `;
 
 /**
  * Why a page costs more than 6 reads: every listed account's credentials are opened (AES-256-GCM,
@@ -104,14 +107,18 @@ export function goalRows(g: GoalInputs): GoalRow[] {
     {
       goal: 'Read by id ≥ 0.80× the bare SELECT ceiling',
       figure: `${fmtRatio(readRatio)}× (${fmtRps(g.read.rps)} vs ${fmtRps(g.ceiling.rps)} req/s)`,
-      met: readRatio >= 0.8,
-      reason: bound(g.ceiling, 'The ceiling') + (readRatio >= 0.8 ? '' : 'Per read the app also checks the API key, counts the rate limit, opens the sealed credentials, joins auth_configs and queues the read\'s audit record (a row and four index entries in PostgreSQL, which shares the machine); the ceiling does none of it. On this machine the ratio moved between 0.51 and 0.82 across one evening\'s full runs (the hand-written section).'),
+      met: readRatio >= 0.8 && !clientBound(g.ceiling) && saturated(g.ceiling),
+      reason:
+        bound(g.ceiling, 'The ceiling') +
+        (readRatio >= 0.8
+          ? saturated(g.ceiling) ? '' : unsaturated(g.ceiling, 'the ceiling')
+          : 'Per read the app also checks the API key, counts the rate limit, opens the sealed credentials, joins auth_configs and queues the read\'s audit record (a row and four index entries in PostgreSQL, which shares the machine); the ceiling does none of it. On this machine the ratio has ranged from 0.51 to 0.92 across full runs (the hand-written section).'),
     },
     {
       goal: 'Create ≥ 0.70× the bare INSERT reference',
       figure: `${fmtRatio(createRatio)}× (${fmtRps(g.create.rps)} vs ${fmtRps(g.writeRef.rps)} req/s)`,
-      met: createRatio >= 0.7,
-      reason: bound(g.writeRef, 'The reference') + (createRatio >= 0.7 ? '' : 'Per create the database also writes three rows the reference does not (the outbox\'s two events, each with the account\'s snapshot, and the audit record) and their ten index entries, in the same statement so none is lost; this process adds validation, the API-key check and the auth-config check.'),
+      met: createRatio >= 0.7 && !clientBound(g.writeRef) && saturated(g.writeRef),
+      reason: bound(g.writeRef, 'The reference') + (createRatio >= 0.7 ? (saturated(g.writeRef) ? '' : unsaturated(g.writeRef, 'the reference')) : 'Per create the database also writes three rows the reference does not (the outbox\'s two events, each with the account\'s snapshot, and the audit record) and their ten index entries, in the same statement so none is lost; this process adds validation, the API-key check and the auth-config check.'),
     },
     {
       goal: 'List limit=50: first and deep page within 1.2× (req/s and p99)',
@@ -195,6 +202,13 @@ function failures(r: WrkResult) {
 
 /** The load generator was the bottleneck when it used at least as much CPU as the servers. */
 export const clientBound = (r: WrkResult) => r.clientCpu >= r.serverCpu;
+/**
+ * A reference is CPU-bound when the machine was (nearly) fully busy while it ran. On a machine whose
+ * round trips are slow (scheduling, system calls), both servers can wait on their pools with cores
+ * idle: then neither is limited by its own work, and their ratio says little.
+ */
+export const MACHINE_SATURATED = 0.85;
+export const saturated = (r: WrkResult) => r.machineBusy >= MACHINE_SATURATED;
 
 function cells(row: Row) {
   const r = row.result;
@@ -205,12 +219,12 @@ function cells(row: Row) {
     fmtMs(r.p99),
     row.ratio === null ? '—' : `${fmtRatio(row.ratio)}×`,
     row.writeRatio === null ? '—' : `${fmtRatio(row.writeRatio)}×`,
-    `${r.clientCpu.toFixed(2)} / ${r.serverCpu.toFixed(2)}${clientBound(r) ? ' client-bound' : ''}`,
+    `${r.clientCpu.toFixed(2)} / ${r.serverCpu.toFixed(2)} / ${Math.round(r.machineBusy * 100)}%${clientBound(r) ? ' client-bound' : ''}`,
     failures(r),
   ];
 }
 
-const HEAD = ['endpoint', 'req/s', 'p50 ms', 'p99 ms', 'vs read ceiling', 'vs bare INSERT', 'CPU wrk / servers', 'non-2xx / errors'];
+const HEAD = ['endpoint', 'req/s', 'p50 ms', 'p99 ms', 'vs read ceiling', 'vs bare INSERT', 'CPU wrk / servers / machine', 'non-2xx / errors'];
 
 export function consoleTable(rows: Row[]): string {
   const data = [HEAD, ...rows.map(cells)];
@@ -374,7 +388,9 @@ BENCH_DATABASE_URL=postgres://user@127.0.0.1:5432/postgres npm run bench   # an 
    per thread, and give every create a distinct user_id and a fresh \`api_key\`. The list pages ask for
    \`limit=50\` in the default order (\`order_by=created_at\`, desc). req/s counts responses below 400. Every row shows the CPU wrk used against the CPU of the
    servers' process: when the generator needs as much as the server, the server is not the limit,
-   and the row says "client-bound". (An earlier version used autocannon, a Node.js generator that
+   and the row says "client-bound". It also shows how busy the whole machine was: a reference that
+   leaves cores idle is limited by round trips, not by its work, and a ratio to it counts for no goal
+   (under ${Math.round(MACHINE_SATURATED * 100)}%). (An earlier version used autocannon, a Node.js generator that
    could not saturate the ceiling and so flattered the ratios.)
 5. **Single-request latency** (concurrency 1, after the load runs): the median and p90 of sequential
    requests, which isolates per-request cost from queueing.

@@ -18,7 +18,19 @@ export type WrkResult = LoadResult & {
   /** CPU seconds per second used by wrk and by the bench process (the servers) while measuring. */
   clientCpu: number;
   serverCpu: number;
+  /**
+   * The share of the machine's CPU time (all cores, every process) that was busy while measuring. A
+   * reference that leaves the machine idle is not limited by CPU, and a ratio to it says little.
+   */
+  machineBusy: number;
 };
+
+/** Busy and total CPU time of the whole machine since boot, in clock ticks (/proc/stat). */
+function machineCpu(): { busy: number; total: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = f.slice(0, 8).reduce((a, b) => a + b, 0); // user … steal (guest time is already in user)
+  return { busy: total - f[3]! - f[4]!, total }; // minus idle and iowait
+}
 
 /** A run measured in slices interleaved with other runs: its slices' req/s, in turn order. */
 export type InterleavedResult = WrkResult & { sliceRps: number[] };
@@ -49,6 +61,7 @@ type Slice = {
   /** CPU seconds wrk and this process used over the `sampledS` seconds sampled. */
   clientCpuS: number;
   serverCpuS: number;
+  machineBusy: number;
   sampledS: number;
 };
 
@@ -98,6 +111,7 @@ function merged(title: string, slices: Slice[]): WrkResult {
     statusCodes: (status ? { '4xx/5xx': status } : {}) as Record<string, number>,
     clientCpu: sum((s) => s.clientCpuS) / sampledS,
     serverCpu: sum((s) => s.serverCpuS) / sampledS,
+    machineBusy: sum((s) => s.machineBusy * s.sampledS) / sampledS,
   };
 }
 
@@ -209,7 +223,7 @@ export function startWrkRunner(wrkPath: string, o: { threads?: number } = {}): W
   const live = new Set<ReturnType<typeof spawn>>();
 
   function once(spec: LoadSpec, seconds: number, file: string) {
-    return new Promise<{ out: string; clientCpu: number; serverCpu: number; sampledS: number }>((resolve, reject) => {
+    return new Promise<{ out: string; clientCpu: number; serverCpu: number; machineBusy: number; sampledS: number }>((resolve, reject) => {
       const args = ['-t', String(threads), '-c', String(Math.max(threads, spec.connections)), '-d', `${seconds}s`, '--timeout', '10s', '-s', file, spec.url];
       const child = spawn(wrkPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
       live.add(child);
@@ -222,12 +236,15 @@ export function startWrkRunner(wrkPath: string, o: { threads?: number } = {}): W
       let lastCpu = 0;
       let serverAtLast = s0;
       let lastAt = t0;
+      const m0 = machineCpu();
+      let machineAtLast = m0;
       // wrk's CPU time can only be read while it runs: sample it, and the servers' alongside.
       const sampler = setInterval(() => {
         const c = child.pid ? procCpu(child.pid) : null;
         if (c === null) return;
         lastCpu = c;
         serverAtLast = process.cpuUsage();
+        machineAtLast = machineCpu();
         lastAt = performance.now();
       }, 100);
       child.on('error', reject);
@@ -237,7 +254,8 @@ export function startWrkRunner(wrkPath: string, o: { threads?: number } = {}): W
         if (code !== 0) return reject(new Error(`wrk exited with ${code}: ${err.trim()}`));
         const wallS = (lastAt - t0) / 1000 || seconds;
         const server = serverAtLast.user + serverAtLast.system - s0.user - s0.system;
-        resolve({ out, clientCpu: lastCpu / wallS, serverCpu: server / 1e6 / wallS, sampledS: wallS });
+        const machineBusy = (machineAtLast.busy - m0.busy) / Math.max(1, machineAtLast.total - m0.total);
+        resolve({ out, clientCpu: lastCpu / wallS, serverCpu: server / 1e6 / wallS, machineBusy, sampledS: wallS });
       });
     });
   }
@@ -259,6 +277,7 @@ export function startWrkRunner(wrkPath: string, o: { threads?: number } = {}): W
       q: j.q,
       clientCpuS: r.clientCpu * r.sampledS,
       serverCpuS: r.serverCpu * r.sampledS,
+      machineBusy: r.machineBusy,
       sampledS: r.sampledS,
     };
   }

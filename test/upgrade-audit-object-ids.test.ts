@@ -52,7 +52,8 @@ describe('upgrading the audit log to records about several objects', () => {
       );
     }
 
-    expect(await applyMigrations(db.url)).toEqual([NEW_MIGRATION]);
+    // Upgraded to this checkout's migrations: the one under test first, then any later ones.
+    expect((await applyMigrations(db.url))[0]).toBe(NEW_MIGRATION);
 
     const repo = auditRepository(clients.db, clients.pool);
     const buffer = auditBuffer({ write: repo.recordMany, flushEveryMs: 60_000 });

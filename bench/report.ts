@@ -42,6 +42,9 @@ export type RunInfo = {
 export type Goals = {
   readRatio: number;
   createRatio: number;
+  /** The verdicts of the goals table (readGoalMet, createGoalMet). */
+  readMet: boolean;
+  createMet: boolean;
   deepVsFirst: number;
   ceilingRps: number;
   getRps: number;
@@ -82,7 +85,7 @@ export type GoalRow = { goal: string; figure: string; met: boolean; reason: stri
 const bound = (r: WrkResult, what: string) => (clientBound(r) ? `${what} was client-bound (wrk used as much CPU as the servers): the ratio understates it. ` : '');
 /** Why a ratio at or above its goal does not count: the reference was not limited by CPU. */
 const unsaturated = (r: WrkResult, what: string) =>
-  `Not conclusive: the machine was ${Math.round(r.machineBusy * 100)}% busy during ${what}'s run (all cores, every process), so ${what} was not limited by CPU but by round trips, as the app was; the ratio overstates the app. A goal counts as met only against a reference that kept the machine at least ${Math.round(MACHINE_SATURATED * 100)}% busy. `;
+  `Not conclusive: the machine was only ${Math.round(r.machineBusy * 100)}% busy during ${what}'s run (all cores, every process), so ${what} was held back by waiting (round trips, wake-ups), not by its own work, and the app waits the same way: the ratio overstates the app. A ratio goal counts as met only against a reference that kept the machine at least ${Math.round(MACHINE_SATURATED * 100)}% busy. `;
 
 /**
  * Why a page costs more than 6 reads: every listed account's credentials are opened (AES-256-GCM,
@@ -107,7 +110,7 @@ export function goalRows(g: GoalInputs): GoalRow[] {
     {
       goal: 'Read by id ≥ 0.80× the bare SELECT ceiling',
       figure: `${fmtRatio(readRatio)}× (${fmtRps(g.read.rps)} vs ${fmtRps(g.ceiling.rps)} req/s)`,
-      met: readRatio >= 0.8 && !clientBound(g.ceiling) && saturated(g.ceiling),
+      met: readGoalMet(g.read, g.ceiling),
       reason:
         bound(g.ceiling, 'The ceiling') +
         (readRatio >= 0.8
@@ -117,7 +120,7 @@ export function goalRows(g: GoalInputs): GoalRow[] {
     {
       goal: 'Create ≥ 0.70× the bare INSERT reference',
       figure: `${fmtRatio(createRatio)}× (${fmtRps(g.create.rps)} vs ${fmtRps(g.writeRef.rps)} req/s)`,
-      met: createRatio >= 0.7 && !clientBound(g.writeRef) && saturated(g.writeRef),
+      met: createGoalMet(g.create, g.writeRef),
       reason: bound(g.writeRef, 'The reference') + (createRatio >= 0.7 ? (saturated(g.writeRef) ? '' : unsaturated(g.writeRef, 'the reference')) : 'Per create the database also writes three rows the reference does not (the outbox\'s two events, each with the account\'s snapshot, and the audit record) and their ten index entries, in the same statement so none is lost; this process adds validation, the API-key check and the auth-config check.'),
     },
     {
@@ -209,6 +212,10 @@ export const clientBound = (r: WrkResult) => r.clientCpu >= r.serverCpu;
  */
 export const MACHINE_SATURATED = 0.85;
 export const saturated = (r: WrkResult) => r.machineBusy >= MACHINE_SATURATED;
+/** A ratio goal is met when the ratio reaches it against a reference that was the limit: not client-bound, the machine busy. */
+const ratioMet = (ratio: number, goal: number, reference: WrkResult) => ratio >= goal && !clientBound(reference) && saturated(reference);
+export const readGoalMet = (read: WrkResult, ceiling: WrkResult) => ratioMet(read.rps / ceiling.rps, 0.8, ceiling);
+export const createGoalMet = (create: WrkResult, writeRef: WrkResult) => ratioMet(create.rps / writeRef.rps, 0.7, writeRef);
 
 function cells(row: Row) {
   const r = row.result;
@@ -243,11 +250,11 @@ const verdict = (ok: boolean) => (ok ? '**met**' : '**not met**');
 
 export function standing(g: Goals, diag: OperationDiag[]): string {
   // The same criteria as the Goals table (goalRows).
-  const readOk = g.readRatio >= 0.8;
+  const readOk = g.readMet;
   const depth = Math.max(g.deepVsFirst, 1 / Math.max(0.001, g.deepVsFirst));
   const p99Depth = Math.max(g.firstP99 / Math.max(0.001, g.deepP99), g.deepP99 / Math.max(0.001, g.firstP99));
   const deepOk = depth <= 1.2 && p99Depth <= 1.2;
-  const createOk = g.createRatio >= 0.7;
+  const createOk = g.createMet;
   const met = [readOk, deepOk, createOk].filter(Boolean).length;
   const op = (name: string) => diag.find((d) => d.operation === name)?.statements ?? [];
   const labels = (sts: OperationDiag['statements']) => sts.map((st) => st.label).join(', ');
@@ -261,7 +268,8 @@ export function standing(g: Goals, diag: OperationDiag[]): string {
   const count = first.find((st) => st.label.startsWith('COUNT'));
   return [
     `Three of the goals above, with what lies behind them (the same criteria as the Goals table): on this run ${met} of the 3 ${met === 1 ? 'is' : 'are'} met.`,
-    `Read by id (goal ≥ 0.80× the ceiling): ${verdict(readOk)} — ${fmtRps(g.getRps)} req/s against the ceiling's ${fmtRps(g.ceilingRps)}, ${fmtRatio(g.readRatio)}×. ` +
+    `Read by id (goal ≥ 0.80× the ceiling): ${verdict(readOk)} — ${fmtRps(g.getRps)} req/s against the ceiling's ${fmtRps(g.ceilingRps)}, ${fmtRatio(g.readRatio)}×` +
+      `${!readOk && g.readRatio >= 0.8 ? ' (not conclusive: the ceiling was not the limit, see the Goals table)' : ''}. ` +
       `It sends ${read.length} statement${read.length === 1 ? '' : 's'} (${labels(read)}) where the ceiling sends one, ` +
       `then checks the API key, opens the sealed credentials, queues the read's audit record (one row written later, with four index entries, in PostgreSQL, which shares the machine) and serialises the response.`,
     `Deep list pages as fast as the first (goal: within 1.2× of each other in req/s and in p99): ${verdict(deepOk)} — ` +
@@ -271,7 +279,7 @@ export function standing(g: Goals, diag: OperationDiag[]): string {
       ` A list page is 50 decrypted accounts, so it is not expected to approach the one-row ceiling (its ratio is shown for completeness); its goal is only that depth costs nothing.`,
     `Create (goal ≥ 0.70× the bare INSERT reference, measured the same way): ${verdict(createOk)} — ${fmtRps(g.createRps)} req/s against the reference's ${fmtRps(g.writeRefRps)}, ${fmtRatio(g.createRatio)}×. ` +
       `It sends ${create.length} statement${create.length === 1 ? '' : 's'} (${labels(create)}). ` +
-      `Both pay the webhook outbox: a trigger on connected_accounts writes each change's events (for a create, "created" and "activated") in the same transaction, so no event is lost. ` +
+      `A create pays the webhook outbox, which the reference does not: a trigger on connected_accounts writes each change's events (for a create, "created" and "activated") in the same transaction, so no event is lost. ` +
       `With the previous trigger (a to_jsonb snapshot per event, one INSERT each), the same create run reached ${fmtRps(g.createBeforeRps)} req/s (${fmtRatio(g.createBeforeRps / g.writeRefRps)}× the reference); ` +
       `the current one builds the snapshot once per change and writes the change's events in one INSERT.`,
   ].join('\n\n');

@@ -18,7 +18,7 @@ import { drain, makeBacklog, pendingEvents, startReceiver } from './outbox.js';
 import { previousOutboxTrigger, currentOutboxTrigger } from './triggers.js';
 import { startJobs } from '../src/jobs/queue.js';
 import { diagnose } from './diagnose.js';
-import { MACHINE_SATURATED, type Goals, type OutboxResults, type Probe, type Row, type StartupFigures, consoleTable, goalRows, goalsTable, outboxStanding, standing, writeReadme } from './report.js';
+import { MACHINE_SATURATED, createGoalMet, readGoalMet, type Goals, type OutboxResults, type Probe, type Row, type StartupFigures, consoleTable, goalRows, goalsTable, outboxStanding, standing, writeReadme } from './report.js';
 import { measureStartup } from './startup.js';
 import { newLinearApiKey, seedConnectedAccounts } from './seed.js';
 
@@ -538,6 +538,8 @@ async function main() {
     writeRefRps: writeRef.rps,
     readRatio: getById.rps / ceilingRps,
     createRatio: create.rps / writeRef.rps,
+    readMet: readGoalMet(getById, ceilingRun),
+    createMet: createGoalMet(create, writeRef),
     createBeforeRps: createBefore.rps,
     deepVsFirst: deepPage.rps / firstPage.rps,
     firstP99: firstPage.p99,

@@ -169,7 +169,7 @@ export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) 
   const catalogue = deps.catalogue ?? builtInCatalogue();
   const toolkits = toolkitsService({
     catalogue,
-    repo: toolkitsRepository(deps.db),
+    repo: toolkitsRepository(deps.db, deps.pool),
     managedSchemes: (slug) => {
       const def = catalogue.get(slug);
       return def ? managedSchemesOf(def, managedAuth) : [];

@@ -23,17 +23,11 @@ afterAll(async () => {
   for (const c of cleanups.reverse()) await c();
 });
 
-function previousReleaseMigrations(): string {
-  const { dir, remove } = migrationsThrough(PREVIOUS_RELEASE);
-  cleanups.push(remove);
-  return dir;
-}
-
 describe('upgrading the audit log to records about several objects', () => {
   it("keeps the previous release's records as they were and finds old and new records by account", async () => {
     const db = await emptyDatabase();
     cleanups.push(db.drop);
-    expect((await applyMigrations(db.url, previousReleaseMigrations())).at(-1)).toBe(PREVIOUS_RELEASE);
+    expect((await applyMigrations(db.url, migrationsThrough(PREVIOUS_RELEASE))).at(-1)).toBe(PREVIOUS_RELEASE);
 
     // As the previous release wrote them: a list page of two accounts was two read records.
     const clients = createDatabase(db.url, 2);

@@ -30,12 +30,6 @@ afterAll(async () => {
   for (const c of cleanups.reverse()) await c();
 });
 
-function previousReleaseMigrations(): string {
-  const { dir, remove } = migrationsThrough(PREVIOUS_RELEASE);
-  cleanups.push(remove);
-  return dir;
-}
-
 async function query<T extends pg.QueryResultRow>(url: string, sql: string, values: unknown[] = []) {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
@@ -50,7 +44,7 @@ describe('upgrading to sealed proxy files', () => {
   it('a plaintext file of the previous release is sealed when the server starts, and still downloads', async () => {
     const db = await emptyDatabase();
     cleanups.push(db.drop);
-    const applied = await applyMigrations(db.url, previousReleaseMigrations());
+    const applied = await applyMigrations(db.url, migrationsThrough(PREVIOUS_RELEASE));
     expect(applied.at(-1)).toBe(PREVIOUS_RELEASE);
 
     // The previous release's data: a project with an API key, and a binary response it kept.

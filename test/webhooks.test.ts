@@ -14,7 +14,8 @@ import { buildApp } from '../src/app.js';
 import { createDatabase } from '../src/db/prisma.js';
 import { startJobs, type Jobs } from '../src/jobs/queue.js';
 import { createCrypto } from '../src/lib/crypto.js';
-import { ORGANIZATION_ID, SUBSCRIPTION_DISABLED, backoffMs } from '../src/modules/webhooks/dispatcher.js';
+import { createEgress } from '../src/modules/egress/egress.js';
+import { ORGANIZATION_ID, SUBSCRIPTION_DISABLED, backoffMs, webhookDispatcher } from '../src/modules/webhooks/dispatcher.js';
 import { webhooksRepository } from '../src/modules/webhooks/webhooks.repository.js';
 import { EVENT_TYPES } from '../src/modules/webhooks/webhooks.schemas.js';
 import { TEST_CONFIG, TEST_SECRETS, type TestContext, createTestContext } from './support/context.js';
@@ -541,6 +542,58 @@ describe('outbox durability', () => {
     const [d] = await deliveries(t, sub.id);
     expect(d).toMatchObject({ id: row.id, status: 'SUCCEEDED' });
     expect(d!.attempts).toHaveLength(1);
+  });
+
+  it('one pass sends what it fanned out, even when its first claim returns after the fan-out ended', async () => {
+    const t = await tenant();
+    const r = await receiver();
+    const sub = await subscribe(t, r.url, [CA('created')]);
+    await createAccount(t);
+
+    // The real repository, with the timing a busy machine can produce: the deliverer's first claim
+    // runs before the fan-out commits, and returns (empty) only after the fan-out has finished.
+    const real = webhooksRepository(ctx.db, ctx.pool);
+    let firstClaimRan!: () => void;
+    const firstClaimHasRun = new Promise<void>((resolve) => (firstClaimRan = resolve));
+    let fanOutEnded!: () => void;
+    const fanOutHasEnded = new Promise<void>((resolve) => (fanOutEnded = resolve));
+    let claims = 0;
+    const repo: typeof real = {
+      ...real,
+      withFanOutLock: async (fn) => {
+        await firstClaimHasRun;
+        return real.withFanOutLock(fn);
+      },
+      pendingEvents: async (q, take) => {
+        const events = await real.pendingEvents(q, take);
+        if (!events.length) fanOutEnded();
+        return events;
+      },
+      claimDue: async (limit) => {
+        const claimed = await real.claimDue(limit);
+        if (++claims === 1) {
+          firstClaimRan();
+          await fanOutHasEnded;
+          await new Promise((resolve) => setTimeout(resolve, 50)); // the fan-out's pass has ended too
+        }
+        return claimed;
+      },
+    };
+    const dispatcher = webhookDispatcher({
+      repo,
+      crypto: createCrypto(TEST_SECRETS),
+      maskedView: ctx.app.services.connectedAccounts.maskedView,
+      authConfigState: async () => null,
+      egress: createEgress({ allowPrivate: true, allowLoopback: false, timeoutMs: 1000 }),
+      settings: { disableAfter: 5 },
+    });
+
+    const pass = await dispatcher.runOnce();
+    expect(claims).toBeGreaterThan(1);
+    expect(pass.fannedOut).toBeGreaterThanOrEqual(1);
+    expect(pass.delivered).toBe(pass.fannedOut);
+    expect(r.received).toHaveLength(1);
+    expect((await deliveries(t, sub.id))[0]).toMatchObject({ status: 'SUCCEEDED' });
   });
 });
 

@@ -310,13 +310,19 @@ export function webhookDispatcher(deps: {
       const fanned = signal();
       let fanDone = false;
       let deliverDone = false;
+      // Deliveries the fan-out committed since the deliverer's last claim began. A claim that began
+      // before such a commit may not have seen it, even when it returns after the fan-out has ended.
+      let committedSinceClaim = false;
       const fan = async () => {
         let n = 0;
         try {
           for (let batches = 1; ; batches++) {
             const r = await fanOutBatch(FAN_OUT_BATCH);
             n += r.deliveries;
-            if (r.deliveries) fanned.fire();
+            if (r.deliveries) {
+              committedSinceClaim = true;
+              fanned.fire();
+            }
             if (!r.events || batches >= FAN_OUT_BATCHES_PER_RUN || deliverDone) break;
             if (r.events < FAN_OUT_BATCH) await new Promise((resolve) => setTimeout(resolve, FAN_OUT_PAUSE_MS));
           }
@@ -330,10 +336,11 @@ export function webhookDispatcher(deps: {
         let n = 0;
         try {
           for (let batches = 1; ; batches++) {
+            committedSinceClaim = false;
             const claimed = await deliverDue();
             n += claimed;
             if (batches >= DELIVERY_BATCHES_PER_RUN) break;
-            if (claimed === DELIVERY_BATCH) continue;
+            if (claimed === DELIVERY_BATCH || committedSinceClaim) continue;
             if (fanDone) break;
             await fanned.wait(); // the fan-out's next batch (or its end)
           }

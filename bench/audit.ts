@@ -7,10 +7,7 @@
  * does not depend on how busy the machine is.
  * Uses BENCH_DATABASE_URL's server when set, otherwise an embedded PostgreSQL (bench/database.ts).
  */
-import type { AddressInfo } from 'node:net';
-import { buildApp } from '../src/app.js';
-import { createDatabase } from '../src/db/prisma.js';
-import { openBenchDatabase, benchAppConfig, benchCrypto } from './database.js';
+import { openBenchApp, runBench } from './harness.js';
 import { clientBound } from './report.js';
 import { findWrk, startWrkRunner } from './wrk.js';
 
@@ -19,14 +16,9 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20);
 const log = (m: string) => process.stderr.write(`${m}\n`);
 
 async function main() {
-  const db = await openBenchDatabase(log);
-  const clients = createDatabase(db.url, 10);
-  const config = benchAppConfig();
-  const crypto = benchCrypto();
-  const app = await buildApp({ config, db: clients.db, pool: clients.pool, crypto });
+  const bench = await openBenchApp(log);
+  const { app, clients, url: appUrl } = bench;
   try {
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    const appUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
     const { project, apiKey } = await app.services.projects.createProject('bench-audit');
     const masked = await app.services.projects.createKey(project.id, 'masked', { masked: true });
     const call = async (path: string, body: object) => {
@@ -71,21 +63,8 @@ async function main() {
     const audited = results.filter((x) => x.name.startsWith('plain')).reduce((n, x) => n + x.r.ok, 0);
     log(`audit records written: ${recorded} for ${audited} plain-key reads in the measured windows (the warm-ups' reads are recorded as well); the last flush took ${flushMs} ms`);
   } finally {
-    await app.close();
-    await clients.close();
-    await db.stop();
+    await bench.close();
   }
 }
 
-const watchdog = setTimeout(() => {
-  log('bench:audit took too long; aborting');
-  process.exit(1);
-}, 180_000);
-watchdog.unref();
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    log(String((err as Error)?.stack ?? err));
-    process.exit(1);
-  },
-);
+runBench('bench:audit', main, { watchdogMs: 180_000 });

@@ -10,13 +10,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { Session } from 'node:inspector/promises';
 import pg from 'pg';
-import { buildApp } from '../src/app.js';
-import { createDatabase } from '../src/db/prisma.js';
 import { startCeiling } from './ceiling.js';
-import { openBenchDatabase, benchAppConfig, benchCrypto } from './database.js';
+import { openBenchApp, runBench } from './harness.js';
 import type { LoadSpec, LoadTarget } from './load-types.js';
 import { findWrk, startWrkRunner } from './wrk.js';
 import { seedConnectedAccounts } from './seed.js';
@@ -70,14 +67,9 @@ async function main() {
   if (!wrkPath) throw new Error('wrk is not installed');
   const rows = Number(process.env.BENCH_ROWS ?? 20_000);
   const seconds = Number(process.env.BENCH_CPU_S ?? 5);
-  const db = await openBenchDatabase(log);
-  const crypto = benchCrypto();
-  const clients = createDatabase(db.url, 10);
-  const config = benchAppConfig();
-  const app = await buildApp({ config, db: clients.db, pool: clients.pool, crypto });
+  const bench = await openBenchApp(log);
+  const { app, crypto, db, url: appUrl } = bench;
   try {
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    const appUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
     const { project, apiKey } = await app.services.projects.createProject('bench');
     const ac = await fetch(`${appUrl}/api/v3.1/auth_configs`, {
       method: 'POST',
@@ -137,15 +129,8 @@ async function main() {
     await ceiling.close();
     await pool.end();
   } finally {
-    await app.close();
-    await clients.close();
-    await db.stop();
+    await bench.close();
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  main().catch((err: unknown) => {
-    process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
-    process.exit(1);
-  });
-}
+if (import.meta.url === `file://${process.argv[1]}`) runBench('bench:cpu', main);

@@ -11,13 +11,10 @@
  * [10] s a variant in BENCH_SLICES [5] interleaved turns (the schema swapped before each turn).
  */
 import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import pg from 'pg';
-import { buildApp } from '../src/app.js';
-import { createDatabase } from '../src/db/prisma.js';
 import { startCeiling } from './ceiling.js';
-import { openBenchDatabase, benchAppConfig, benchCrypto } from './database.js';
+import { openBenchApp, runBench } from './harness.js';
 import type { LoadSpec } from './load-types.js';
 import { findWrk, startWrkRunner } from './wrk.js';
 
@@ -40,15 +37,11 @@ async function main() {
   const wrkPath = findWrk();
   if (!wrkPath) throw new Error('wrk is needed (Debian: apt-get install wrk)');
   log(`load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  const db = await openBenchDatabase(log);
-  const crypto = benchCrypto();
-  const clients = createDatabase(db.url, 10);
-  const app = await buildApp({ config: benchAppConfig(), db: clients.db, pool: clients.pool, crypto });
-  const pool = new pg.Pool({ connectionString: db.url, max: 2 });
+  const bench = await openBenchApp(log);
+  const { app, crypto, url: appUrl } = bench;
+  const pool = new pg.Pool({ connectionString: bench.db.url, max: 2 });
   const load = startWrkRunner(wrkPath);
   try {
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    const appUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
     const { project, apiKey } = await app.services.projects.createProject('bench');
     const ac = await app.inject({
       method: 'POST',
@@ -58,7 +51,7 @@ async function main() {
     });
     const authConfigId = (ac.json() as { auth_config: { id: string } }).auth_config.id;
     await pool.query('CREATE TABLE bench_insert_reference (LIKE connected_accounts INCLUDING ALL)');
-    const ceiling = await startCeiling(db.url, { projectId: project.id, crypto, insertInto: 'bench_insert_reference' });
+    const ceiling = await startCeiling(bench.db.url, { projectId: project.id, crypto, insertInto: 'bench_insert_reference' });
 
     const shipped = (await pool.query<{ d: string }>("SELECT pg_get_functiondef('latchkey_connected_account_events'::regproc) AS d")).rows[0]!.d;
     const oneEvent = shipped.replace('unnest(kinds) WITH ORDINALITY', 'unnest(kinds[1:1]) WITH ORDINALITY');
@@ -101,13 +94,8 @@ async function main() {
   } finally {
     load.close();
     await pool.end();
-    await app.close();
-    await clients.close();
-    await db.stop();
+    await bench.close();
   }
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
-  process.exit(1);
-});
+runBench('bench:create', main);

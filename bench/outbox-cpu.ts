@@ -15,14 +15,11 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { Session } from 'node:inspector/promises';
 import pg from 'pg';
-import { buildApp } from '../src/app.js';
-import { createDatabase } from '../src/db/prisma.js';
 import { startJobs } from '../src/jobs/queue.js';
-import { openBenchDatabase, benchAppConfig, benchCrypto } from './database.js';
+import { openBenchApp, runBench } from './harness.js';
 import { backendCpu } from './backend-cpu.js';
 import { drain, makeBacklog } from './outbox.js';
 import { seedConnectedAccounts, newLinearApiKey } from './seed.js';
@@ -80,15 +77,11 @@ async function main() {
   const sustainedS = num('BENCH_SUSTAINED_S', 8);
   const connections = num('BENCH_CONNECTIONS', 20);
   log(`load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  const db = await openBenchDatabase(log);
-  const crypto = benchCrypto();
-  const clients = createDatabase(db.url, 10);
-  const app = await buildApp({ config: benchAppConfig({ WEBHOOKS_ALLOW_PRIVATE_URLS: true }), db: clients.db, pool: clients.pool, crypto });
+  const bench = await openBenchApp(log, { config: { WEBHOOKS_ALLOW_PRIVATE_URLS: true } });
+  const { app, crypto, db, url: appUrl } = bench;
   const receiver = await childReceiver();
   const pool = new pg.Pool({ connectionString: db.url, max: 2 });
   try {
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    const appUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
     const { project, apiKey } = await app.services.projects.createProject('bench');
     const api = async (method: string, path: string, body?: unknown) => {
       const res = await fetch(appUrl + path, { method, headers: { 'x-api-key': apiKey, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
@@ -191,13 +184,8 @@ async function main() {
   } finally {
     receiver.close();
     await pool.end();
-    await app.close();
-    await clients.close();
-    await db.stop();
+    await bench.close();
   }
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
-  process.exit(1);
-});
+runBench('bench:outbox', main);

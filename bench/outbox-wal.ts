@@ -12,12 +12,9 @@
  */
 import os from 'node:os';
 import pg from 'pg';
-import { buildApp } from '../src/app.js';
-import { createDatabase } from '../src/db/prisma.js';
-import { openBenchDatabase, benchAppConfig, benchCrypto } from './database.js';
+import { openBenchApp, runBench } from './harness.js';
 import { newLinearApiKey } from './seed.js';
 import { currentOutboxTrigger, previousOutboxTrigger } from './triggers.js';
-import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { findWrk, startWrkRunner } from './wrk.js';
 
@@ -28,10 +25,9 @@ async function main() {
   const events = num('BENCH_EVENTS', 1_000_000);
   const creates = num('BENCH_CREATES', 4_000);
   log(`load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  const db = await openBenchDatabase(log);
-  const clients = createDatabase(db.url, 4);
-  const app = await buildApp({ config: benchAppConfig(), db: clients.db, pool: clients.pool, crypto: benchCrypto() });
-  const pool = new pg.Pool({ connectionString: db.url, max: 1 });
+  const bench = await openBenchApp(log, { poolSize: 4 });
+  const { app, url } = bench;
+  const pool = new pg.Pool({ connectionString: bench.db.url, max: 1 });
   try {
     const { project, apiKey } = await app.services.projects.createProject('bench');
     const headers = { 'x-api-key': apiKey, 'content-type': 'application/json' };
@@ -70,8 +66,6 @@ async function main() {
     const wrkPath = findWrk();
     const loadS = num('BENCH_LOAD_S', 8);
     if (wrkPath && loadS > 0) {
-      await app.listen({ host: '127.0.0.1', port: 0 });
-      const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
       const load = startWrkRunner(wrkPath);
       try {
         const runs: [string, string][] = [
@@ -106,13 +100,8 @@ async function main() {
     }
   } finally {
     await pool.end();
-    await app.close();
-    await clients.close();
-    await db.stop();
+    await bench.close();
   }
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
-  process.exit(1);
-});
+runBench('bench:wal', main);

@@ -9,9 +9,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { buildApp } from '../src/app.js';
-import { createDatabase } from '../src/db/prisma.js';
-import { openBenchDatabase, benchAppConfig, benchCrypto } from './database.js';
+import { openBenchApp, runBench } from './harness.js';
 import type { LoadTarget } from './load-types.js';
 import { clientBound } from './report.js';
 import { findWrk, startWrkRunner } from './wrk.js';
@@ -28,17 +26,9 @@ async function main() {
   await new Promise<void>((r) => provider.listen(0, '127.0.0.1', r));
   const providerUrl = `http://127.0.0.1:${(provider.address() as AddressInfo).port}`;
 
-  const db = await openBenchDatabase(log);
-  const clients = createDatabase(db.url, 10);
-  const config = benchAppConfig({
-    EGRESS_ALLOW_PRIVATE_ADDRESSES: true,
-    PROXY_ACCOUNT_RATE_LIMIT: 1_000_000_000,
-  });
-  const crypto = benchCrypto();
-  const app = await buildApp({ config, db: clients.db, pool: clients.pool, crypto });
+  const bench = await openBenchApp(log, { config: { EGRESS_ALLOW_PRIVATE_ADDRESSES: true, PROXY_ACCOUNT_RATE_LIMIT: 1_000_000_000 } });
+  const { app, url: appUrl } = bench;
   try {
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    const appUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
     const { apiKey } = await app.services.projects.createProject('bench-proxy');
     const call = async (path: string, body: object) => {
       const res = await fetch(`${appUrl}/api/v3.1${path}`, { method: 'POST', headers: { 'x-api-key': apiKey, 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -88,22 +78,9 @@ async function main() {
       );
     }
   } finally {
-    await app.close();
-    await clients.close();
-    await db.stop();
+    await bench.close();
     provider.close();
   }
 }
 
-const watchdog = setTimeout(() => {
-  log('bench:proxy took too long; aborting');
-  process.exit(1);
-}, 180_000);
-watchdog.unref();
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    log(String((err as Error)?.stack ?? err));
-    process.exit(1);
-  },
-);
+runBench('bench:proxy', main, { watchdogMs: 180_000 });

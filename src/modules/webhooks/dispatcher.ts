@@ -295,7 +295,7 @@ export function webhookDispatcher(deps: {
     fanOut,
     deliverDue,
     /** Drops delivered events (and their deliveries and attempts) older than the retention. */
-    prune: (retentionMs = EVENT_RETENTION_MS) => repo.prune(new Date(Date.now() - retentionMs)),
+    prune: (retentionMs = EVENT_RETENTION_MS, batch?: number) => repo.prune(new Date(Date.now() - retentionMs), batch),
     /**
      * One pass: fan-out and delivery run side by side. The fan-out looks for new events again as soon
      * as it has committed a batch (after FAN_OUT_PAUSE_MS when the batch was not full, so that a

@@ -125,6 +125,25 @@ const RECORD_SQL = `
   SELECT 'msg_' || gen_random_uuid(), project_id, NULL, $14, jsonb_build_object('id', id, 'status', 'DISABLED', 'reason', $15::text)
     FROM subs WHERE disable`;
 
+/** Events read per statement of the retention walk. */
+const PRUNE_BATCH = 2_000;
+/**
+ * One step of the retention walk: the next `$3` events after seq `$2`, of which those older than `$1`,
+ * fanned out and with no pending delivery are deleted. Returns how many went, the last seq read and
+ * whether the step saw any event older than `$1` (the walk goes on while it does).
+ */
+const PRUNE_SQL = `
+  WITH step AS (
+    SELECT id, seq, created_at, dispatched_at FROM webhook_events WHERE seq > $2::bigint ORDER BY seq LIMIT $3
+  ), gone AS (
+    DELETE FROM webhook_events e USING step s
+     WHERE e.id = s.id AND s.created_at < $1 AND s.dispatched_at IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = s.id AND d.status = 'PENDING')
+    RETURNING 1
+  )
+  SELECT (SELECT count(*) FROM gone)::int AS dropped, (SELECT max(seq) FROM step)::text AS last,
+         (SELECT bool_or(created_at < $1) FROM step) AS any_old`;
+
 export function webhooksRepository(db: Db, pool: pg.Pool) {
   return {
     /** Changes made for a project carry their audit record (`alongside`), written in their transaction. */
@@ -289,9 +308,24 @@ export function webhooksRepository(db: Db, pool: pg.Pool) {
       db.webhookDelivery.findFirst({ where: { id, projectId, subscriptionId } }),
     createDelivery: (data: Prisma.WebhookDeliveryUncheckedCreateInput, alongside: Alongside) =>
       writeWith(db, (tx) => tx.webhookDelivery.create({ data }), () => true, alongside),
-    /** Old, fanned-out events and finished deliveries are kept for a while, then dropped. */
-    async prune(olderThan: Date) {
-      await db.webhookEvent.deleteMany({ where: { createdAt: { lt: olderThan }, dispatchedAt: { not: null }, deliveries: { none: { status: 'PENDING' } } } });
+    /**
+     * Drops fanned-out events older than `olderThan` that have no pending delivery (their deliveries
+     * and attempts go with them, by cascade), walking the outbox oldest first along seq, `batch` rows
+     * a statement, until a batch holds no event that old. Events are written in time order, so the
+     * walk reads little more than what it drops: a run with nothing to drop reads one batch where a
+     * filter on created_at read the whole table (170-280 ms at 1,000,000 events; bench/README.md).
+     * Returns how many events it dropped.
+     */
+    async prune(olderThan: Date, batch = PRUNE_BATCH): Promise<number> {
+      let after = '0';
+      let dropped = 0;
+      for (;;) {
+        const { rows } = await pool.query<{ dropped: number; last: string | null; any_old: boolean | null }>(PRUNE_SQL, [olderThan, after, batch]);
+        const r = rows[0]!;
+        dropped += r.dropped;
+        if (!r.any_old || r.last === null) return dropped;
+        after = r.last;
+      }
     },
   };
 }

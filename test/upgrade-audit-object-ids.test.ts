@@ -5,33 +5,21 @@
  * list page's record written by this release is found by every account it names, old and new
  * together, newest first.
  */
-import { afterAll, describe, expect, it } from 'vitest';
-import { applyMigrations } from '../src/db/migrate.js';
-import { createDatabase } from '../src/db/prisma.js';
+import { describe, expect, it } from 'vitest';
 import { auditBuffer } from '../src/modules/audit/audit-buffer.js';
 import { auditRepository } from '../src/modules/audit/audit.repository.js';
 import { auditService } from '../src/modules/audit/audit.service.js';
-import { emptyDatabase } from './support/database.js';
-import { migrationsThrough } from './support/migrations.js';
+import { databaseOfRelease } from './support/migrations.js';
 
 /** The last migration of the release that wrote one read record per listed account. */
 const PREVIOUS_RELEASE = '20261202072500_seal_proxy_files';
 const NEW_MIGRATION = '20261202150000_audit_object_ids';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
-
 describe('upgrading the audit log to records about several objects', () => {
   it("keeps the previous release's records as they were and finds old and new records by account", async () => {
-    const db = await emptyDatabase();
-    cleanups.push(db.drop);
-    expect((await applyMigrations(db.url, migrationsThrough(PREVIOUS_RELEASE))).at(-1)).toBe(PREVIOUS_RELEASE);
+    const { clients, upgrade } = await databaseOfRelease(PREVIOUS_RELEASE);
 
     // As the previous release wrote them: a list page of two accounts was two read records.
-    const clients = createDatabase(db.url, 2);
-    cleanups.push(() => clients.close());
     await clients.pool.query(`INSERT INTO projects (id, name, updated_at) VALUES ('proj_upgraded', 'upgraded', now())`);
     const old = [
       ['al_old_change', 'connected_account.create', 'ca_first', '{"status":"ACTIVE"}', '2026-12-01T10:00:00Z'],
@@ -47,7 +35,7 @@ describe('upgrading the audit log to records about several objects', () => {
     }
 
     // Upgraded to this checkout's migrations: the one under test first, then any later ones.
-    expect((await applyMigrations(db.url))[0]).toBe(NEW_MIGRATION);
+    expect((await upgrade())[0]).toBe(NEW_MIGRATION);
 
     const repo = auditRepository(clients.db, clients.pool);
     const buffer = auditBuffer({ write: repo.recordMany, flushEveryMs: 60_000 });

@@ -5,30 +5,16 @@
  * cascade now finds an event's deliveries through the index instead of reading all of them), and
  * the recent rows read back unchanged.
  */
-import { afterAll, describe, expect, it } from 'vitest';
-import { applyMigrations } from '../src/db/migrate.js';
-import { createDatabase } from '../src/db/prisma.js';
+import { describe, expect, it } from 'vitest';
 import { webhooksRepository } from '../src/modules/webhooks/webhooks.repository.js';
-import { emptyDatabase } from './support/database.js';
-import { migrationsThrough } from './support/migrations.js';
+import { databaseOfRelease } from './support/migrations.js';
 
 const PREVIOUS_RELEASE = '20261202180000_outbox_history_by_account';
 const NEW_MIGRATION = '20261203070534_deliveries_by_event';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
-
 describe('upgrading the outbox with an index of deliveries by event', () => {
   it("prunes the previous release's old events with their deliveries and keeps the recent ones", async () => {
-    const db = await emptyDatabase();
-    cleanups.push(db.drop);
-    expect((await applyMigrations(db.url, migrationsThrough(PREVIOUS_RELEASE))).at(-1)).toBe(PREVIOUS_RELEASE);
-
-    const clients = createDatabase(db.url, 2);
-    cleanups.push(() => clients.close());
-    const q = (text: string, values: unknown[] = []) => clients.pool.query(text, values);
+    const { clients, q, upgrade } = await databaseOfRelease(PREVIOUS_RELEASE);
     await q(`INSERT INTO projects (id, name, updated_at) VALUES ('proj_old', 'old', now())`);
     await q(`INSERT INTO webhook_subscriptions (id, project_id, url, enabled_events, secret, updated_at)
              VALUES ('ws_old', 'proj_old', 'https://hooks.example.test/in', '{}', 'sealed-secret', now())`);
@@ -46,7 +32,7 @@ describe('upgrading the outbox with an index of deliveries by event', () => {
     const before = (await q(`SELECT id, status, attempts FROM webhook_deliveries WHERE event_seq > 1000 ORDER BY event_seq`)).rows;
 
     // Upgraded to this checkout's migrations: the one under test first, then any later ones.
-    expect((await applyMigrations(db.url))[0]).toBe(NEW_MIGRATION);
+    expect((await upgrade())[0]).toBe(NEW_MIGRATION);
     await q('ANALYZE webhook_deliveries');
 
     // The cascade's lookup (PostgreSQL deletes an event's deliveries by event_id) uses the index.

@@ -4,30 +4,16 @@
  * history queries, and those queries find an account's rows through the new indexes instead of
  * reading every retained event (a parallel sequential scan: 0.5 s at 2,000,000 events).
  */
-import { afterAll, describe, expect, it } from 'vitest';
-import { applyMigrations } from '../src/db/migrate.js';
-import { createDatabase } from '../src/db/prisma.js';
+import { describe, expect, it } from 'vitest';
 import { webhookHistoryRepository } from '../src/modules/webhooks/webhook-history.repository.js';
-import { emptyDatabase } from './support/database.js';
-import { migrationsThrough } from './support/migrations.js';
+import { databaseOfRelease } from './support/migrations.js';
 
 const PREVIOUS_RELEASE = '20261202150000_audit_object_ids';
 const NEW_MIGRATION = '20261202180000_outbox_history_by_account';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
-
 describe('upgrading the outbox with indexes by account', () => {
   it("keeps the previous release's events and deliveries and finds an account's through the new indexes", async () => {
-    const db = await emptyDatabase();
-    cleanups.push(db.drop);
-    expect((await applyMigrations(db.url, migrationsThrough(PREVIOUS_RELEASE))).at(-1)).toBe(PREVIOUS_RELEASE);
-
-    const clients = createDatabase(db.url, 2);
-    cleanups.push(() => clients.close());
-    const q = (text: string, values: unknown[] = []) => clients.pool.query(text, values);
+    const { clients, q, upgrade } = await databaseOfRelease(PREVIOUS_RELEASE);
     await q(`INSERT INTO projects (id, name, updated_at) VALUES ('proj_old', 'old', now())`);
     await q(`INSERT INTO webhook_subscriptions (id, project_id, url, enabled_events, secret, updated_at)
              VALUES ('ws_old', 'proj_old', 'https://hooks.example.test/in', '{}', 'sealed-secret', now())`);
@@ -43,7 +29,7 @@ describe('upgrading the outbox with indexes by account', () => {
                FROM webhook_events e`);
 
     // Upgraded to this checkout's migrations: the one under test first, then any later ones.
-    expect((await applyMigrations(db.url))[0]).toBe(NEW_MIGRATION);
+    expect((await upgrade())[0]).toBe(NEW_MIGRATION);
     await q('ANALYZE webhook_events');
     await q('ANALYZE webhook_deliveries');
 

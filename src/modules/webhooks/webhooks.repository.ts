@@ -313,7 +313,7 @@ export function webhooksRepository(db: Db, pool: pg.Pool) {
      * and attempts go with them, by cascade), walking the outbox oldest first along seq, `batch` rows
      * a statement, until a batch holds no event that old. Events are written in time order, so the
      * walk reads little more than what it drops: a run with nothing to drop reads one batch where a
-     * filter on created_at read the whole table (170-280 ms at 1,000,000 events; bench/README.md).
+     * filter on created_at read the whole table (185-279 ms at 1,000,000 events; bench/README.md).
      * Returns how many events it dropped.
      */
     async prune(olderThan: Date, batch = PRUNE_BATCH): Promise<number> {

@@ -31,6 +31,7 @@ async function main() {
         proxy: app.services.proxy,
         audit: app.services.audit,
         refreshAheadMs: config.OAUTH_REFRESH_AHEAD_MS,
+        refreshConcurrency: config.OAUTH_REFRESH_CONCURRENCY,
         log,
       })
     : undefined;

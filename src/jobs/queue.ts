@@ -1,7 +1,7 @@
 /**
  * Background jobs on pg-boss (a Postgres-backed job engine): every replica runs workers, and each
  * job is asked for by every replica on a timer but run once (pg-boss singletons). Two jobs:
- * `oauth-maintenance` (once a minute: refresh OAuth tokens ahead of expiry, fail abandoned redirects
+ * `oauth-maintenance` (once a minute: refresh OAuth tokens ahead of expiry, several at a time, fail abandoned redirects
  * and links, prune old webhook events, expired proxy files, old proxy call records and audit records past retention) and `webhook-dispatch` (every second: deliver the outbox).
  * Refreshes are single-flight through the account's lease, so overlapping runs are safe.
  *
@@ -126,6 +126,8 @@ export async function startJobs(o: {
   /** How many dispatch runs this process may have going at once (default DISPATCH_WORKERS). */
   dispatchWorkers?: number;
   refreshAheadMs: number;
+  /** Token refreshes run at once by the maintenance job (1 unless given). */
+  refreshConcurrency?: number;
   log: Log;
   /** Seconds between maintenance runs (60); 0 runs it only when a job is sent by hand. */
   maintenanceEverySeconds?: number;
@@ -142,6 +144,7 @@ export async function startJobs(o: {
   const loops: Promise<void>[] = [];
   const timers: NodeJS.Timeout[] = [];
 
+  const maintenanceEvery = o.maintenanceEverySeconds ?? 60;
   await boss.createQueue(OAUTH_MAINTENANCE);
   loops.push(
     workLoop(
@@ -149,7 +152,9 @@ export async function startJobs(o: {
       OAUTH_MAINTENANCE,
       2000,
       async () => {
-        const r = { ...(await o.oauth.sweep({ aheadMs: o.refreshAheadMs, batch: 200 })), links_expired: (await o.links?.expireUnused()) ?? 0 };
+        // The refreshes may take half the period, batch after batch; the prunes follow.
+        const refresh = { aheadMs: o.refreshAheadMs, batch: 200, concurrency: o.refreshConcurrency, budgetMs: (maintenanceEvery || 60) * 500 };
+        const r = { ...(await o.oauth.sweep({ ...refresh, signal: stopping.signal })), links_expired: (await o.links?.expireUnused()) ?? 0 };
         if (r.expired || r.refreshed || r.links_expired) o.log.info(r, 'oauth maintenance');
         await o.webhooks?.prune();
         await o.proxy?.prune();
@@ -160,7 +165,6 @@ export async function startJobs(o: {
       stopping.signal,
     ),
   );
-  const maintenanceEvery = o.maintenanceEverySeconds ?? 60;
   // Asked for every 10 s (so a replica that just started, or an outage that just ended, soon asks),
   // run once per period.
   if (maintenanceEvery > 0) timers.push(tick(boss, OAUTH_MAINTENANCE, Math.min(10_000, maintenanceEvery * 1000), maintenanceEvery, o.log));

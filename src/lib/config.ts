@@ -42,6 +42,8 @@ const EnvSchema = z
     OAUTH_REFRESH_MARGIN_MS: int(0, 3_600_000).default(120_000),
     /** The background job refreshes tokens expiring within this many milliseconds. */
     OAUTH_REFRESH_AHEAD_MS: int(60_000, 86_400_000).default(600_000),
+    /** How many token refreshes the background job runs at once (each waits on a provider). */
+    OAUTH_REFRESH_CONCURRENCY: int(1, 64).default(8),
     /** Origins allowed to embed the hosted Connect Link page in a frame (CSP frame-ancestors), e.g. https://app.example.com. */
     LINK_FRAME_ANCESTORS: z
       .string()

@@ -43,6 +43,9 @@ export const fail = {
 
 export async function startProvider() {
   let tokenDelayMs = 0;
+  // Token requests being answered right now, and the most there have been at once.
+  let tokensInFlight = 0;
+  let mostTokensInFlight = 0;
   // OAuth2Server's parts, assembled here so that token requests can be held back (delayTokens):
   // the mock answers inside its own handler, synchronously after its last hook, so a delay has to
   // sit in front of the handler rather than in a hook.
@@ -51,7 +54,12 @@ export async function startProvider() {
   const http = new HttpServer((req, res) => {
     // The revocation hook gets only the request; it may answer through this.
     (req as unknown as { lkResponse?: ServerResponse }).lkResponse = res;
-    const delay = req.method === 'POST' && req.url?.startsWith('/token') ? tokenDelayMs : 0;
+    const isToken = req.method === 'POST' && !!req.url?.startsWith('/token');
+    if (isToken) {
+      mostTokensInFlight = Math.max(mostTokensInFlight, ++tokensInFlight);
+      res.on('close', () => void tokensInFlight--);
+    }
+    const delay = isToken ? tokenDelayMs : 0;
     if (delay > 0) void sleep(delay).then(() => service.requestHandler(req, res));
     else void service.requestHandler(req, res);
   });
@@ -131,6 +139,8 @@ export async function startProvider() {
         u.searchParams.set('error', 'access_denied');
         u.searchParams.set('error_description', description);
       }),
+    /** The most token requests the provider was answering at once since the last reset. */
+    mostTokensInFlight: () => mostTokensInFlight,
     /** Delay every token response by `ms` (0 to stop). */
     delayTokens: (ms: number) => void (tokenDelayMs = ms),
     /** Forget scripts and delays (between tests). */
@@ -139,6 +149,7 @@ export async function startProvider() {
       revokeScripts.length = 0;
       consentScripts.length = 0;
       tokenDelayMs = 0;
+      mostTokensInFlight = 0;
     },
     stop: () => http.stop(),
   };

@@ -58,6 +58,11 @@ export const OAUTH_SECRET_FIELDS = ['access_token', 'refresh_token', 'id_token',
 
 /** Revocation answers that mean the grant was already dead at the provider (after an earlier revocation). */
 const ALREADY_DEAD = ['invalid_token', 'invalid_grant'];
+/**
+ * How long an account with nothing to refresh with (no refresh token) is left out of refreshes.
+ * A new consent ends it at once (its tokens clear `next_refresh_at`); the daily look costs one lease.
+ */
+const SET_ASIDE_MS = 24 * 3600_000;
 
 /** What a refresh run under the lease did, for the caller that asked for it. */
 type RefreshOutcome = { row: AccountRow; failure?: string };
@@ -252,8 +257,11 @@ export function oauthService(deps: {
     const mints = !!deps.renewer?.handles(row.authScheme);
     const refreshToken = typeof val.refresh_token === 'string' ? val.refresh_token : undefined;
     const cfg = await deps.findConfig(row.projectId, row.authConfigId);
+    // Nothing to refresh with: set the account aside, or every sweep would ask for it first (its
+    // expiry is the oldest) and every read near expiry would take the lease for nothing.
+    const setAside = { backoff: { refreshFailures: row.refreshFailures, nextRefreshAt: new Date(Date.now() + SET_ASIDE_MS) } };
     if (!(refreshToken || mints) || !cfg) {
-      await accounts.releaseLease(row);
+      await accounts.releaseLease(row, setAside);
       const reason = refreshToken || mints ? 'auth_config_deleted' : 'no_refresh_token';
       deps.onRefresh?.('skipped', reason);
       return reason;
@@ -264,7 +272,7 @@ export function oauthService(deps: {
         return undefined;
       }
       if (!refreshToken) {
-        await accounts.releaseLease(row);
+        await accounts.releaseLease(row, setAside);
         return 'no_refresh_token';
       }
       const strategy = strategyFor(row.authScheme);
@@ -520,24 +528,56 @@ export function oauthService(deps: {
       return revoked;
     },
 
-    /** Background maintenance: refresh ahead of expiry, fail abandoned redirects. */
-    async sweep(opts: { aheadMs: number; batch: number }) {
+    /**
+     * Background maintenance: fail abandoned redirects, then refresh the live tokens expiring
+     * within `aheadMs`, soonest first, `concurrency` accounts at a time. Without `budgetMs`, one
+     * batch; with it, batch after batch until none is due, and no account is started once
+     * `budgetMs` has passed or `signal` aborted (those started finish: a slow provider holds a run
+     * for one timeout past its budget, not a timeout per account). An account that fails is
+     * logged and left to its backoff; the others go on.
+     */
+    async sweep(opts: { aheadMs: number; batch: number; concurrency?: number; budgetMs?: number; signal?: AbortSignal }) {
       const expired = await accounts.failStaleInitiated(new Date(Date.now() - settings.attemptTtlMs), STATUS_REASONS.initiationTimeout(settings.attemptTtlMs));
       await repo.pruneAttempts();
       await deps.pruneParked?.();
+      const before = new Date(Date.now() + opts.aheadMs);
+      const until = opts.budgetMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + opts.budgetMs;
+      const over = () => Date.now() >= until || !!opts.signal?.aborted;
+      // Accounts handled in this run are not asked for again: a token that lives less than
+      // `aheadMs` is due again as soon as it is refreshed, and one whose lease another process
+      // held may still look due.
+      const handled: string[] = [];
       let refreshed = 0;
-      for (const { id, projectId } of await repo.dueForRefresh(new Date(Date.now() + opts.aheadMs), opts.batch)) {
-        const row = await deps.findAccount(projectId, id);
-        if (row) {
-          await this.fresh(row, opts.aheadMs);
-          refreshed++;
-        }
-      }
+      do {
+        const due = await repo.dueForRefresh(before, opts.batch, handled);
+        if (!due.length) break;
+        handled.push(...due.map((a) => a.id));
+        await eachConcurrently(due, opts.concurrency ?? 1, async ({ id, projectId }) => {
+          if (over()) return;
+          try {
+            const row = await deps.findAccount(projectId, id);
+            if (!row) return;
+            await this.fresh(row, opts.aheadMs);
+            refreshed++;
+          } catch (err) {
+            deps.log?.('token refresh sweep: an account could not be refreshed', { account: id, error: (err as Error)?.name ?? 'unexpected' });
+          }
+        });
+      } while (opts.budgetMs !== undefined && !over());
       return { expired, refreshed };
     },
   };
 }
 export type OAuthService = ReturnType<typeof oauthService>;
+
+/** Runs `work` on every item, at most `limit` at a time. */
+async function eachConcurrently<T>(items: T[], limit: number, work: (item: T) => Promise<void>) {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+}
 
 /** A callback that names no usable attempt: shown as a page, never redirected anywhere. */
 export class CallbackError extends Error {

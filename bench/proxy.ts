@@ -6,9 +6,17 @@
  * from wrk (bench/wrk.ts), as in `npm run bench`. The provider runs in this process beside Latchkey,
  * so "server CPU" counts both: the direct row is the provider alone, the proxied rows both.
  * Uses BENCH_DATABASE_URL's server when set, otherwise an embedded PostgreSQL (bench/database.ts).
+ * BENCH_PROXY_TLS=1 serves the provider over HTTPS, as real providers are (a P-256 certificate made
+ * with openssl for this run, trusted by this process alone through tls.setDefaultCACertificates).
  */
-import http from 'node:http';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import http, { type RequestListener } from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import tls from 'node:tls';
 import { openBenchApp, runBench } from './harness.js';
 import type { LoadTarget } from './load-types.js';
 import { clientBound } from './report.js';
@@ -18,13 +26,30 @@ const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20);
 const log = (m: string) => process.stderr.write(`${m}\n`);
 
+const TLS = process.env.BENCH_PROXY_TLS === '1';
+
+/** The provider's server: plain HTTP, or HTTPS with a certificate for 127.0.0.1 that this process trusts. */
+function providerServer(handler: RequestListener) {
+  if (!TLS) return http.createServer(handler);
+  const dir = mkdtempSync(join(tmpdir(), 'latchkey-bench-tls-'));
+  try {
+    const [key, cert] = [join(dir, 'key.pem'), join(dir, 'cert.pem')];
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+    const pem = { key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') };
+    tls.setDefaultCACertificates([...tls.getCACertificates('default'), pem.cert]);
+    return https.createServer(pem, handler);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main() {
-  const provider = http.createServer((_req, res) => {
+  const provider = providerServer((_req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end('{"id":"item_1","name":"A thing","tags":["a","b","c"]}');
   });
   await new Promise<void>((r) => provider.listen(0, '127.0.0.1', r));
-  const providerUrl = `http://127.0.0.1:${(provider.address() as AddressInfo).port}`;
+  const providerUrl = `${TLS ? 'https' : 'http'}://127.0.0.1:${(provider.address() as AddressInfo).port}`;
 
   const bench = await openBenchApp(log, { config: { EGRESS_ALLOW_PRIVATE_ADDRESSES: true, PROXY_ACCOUNT_RATE_LIMIT: 1_000_000_000 } });
   const { app, url: appUrl } = bench;
@@ -67,7 +92,7 @@ async function main() {
       load.close();
     }
     const direct = results[0]!.r;
-    log(`${CONNECTIONS} connections, ${DURATION_S} s each after 1 s of warm-up, wrk`);
+    log(`${CONNECTIONS} connections, ${DURATION_S} s each after 1 s of warm-up, wrk; the provider over ${TLS ? 'HTTPS' : 'HTTP'}`);
     log('| target | p50 ms | p99 ms | added p50 / p99 ms | req/s | vs direct | server CPU ms per request | CPU wrk / server | errors |');
     log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
     for (const { name, r } of results) {

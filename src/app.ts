@@ -314,6 +314,7 @@ export function buildServices(deps: AppDeps, log: (msg: string, extra?: object) 
       resolve: deps.resolveHost,
       // Only binary_body.url downloads are buffered by the guard's fetch: they become request bodies.
       maxResponseBytes: c.PROXY_MAX_REQUEST_BYTES,
+      keepAlive: true,
     }),
     settings: {
       publicUrl: c.publicUrl,

@@ -7,7 +7,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EgressRefusedError, type Resolver, createEgress } from '../src/modules/egress/egress.js';
+import { EgressRefusedError, IDLE_CONNECTION_MS, type Resolver, createEgress } from '../src/modules/egress/egress.js';
 import { acmeToolkit } from './support/oauth-app.js';
 import { type TestContext, createTestContext } from './support/context.js';
 import { expectEnvelope } from './support/expect.js';
@@ -26,6 +26,8 @@ async function target(handler: (req: http.IncomingMessage, res: http.ServerRespo
     handler(req, res);
   });
   server.on('connection', () => t.connections++);
+  // Idle connections kept a minute, as load balancers do: closing them is the client's part.
+  server.keepAliveTimeout = 60_000;
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   t.port = (server.address() as AddressInfo).port;
   t.url = `http://127.0.0.1:${t.port}`;
@@ -121,6 +123,21 @@ describe('the checked fetch (dial time)', () => {
     const egress = createEgress({ allowPrivate: true, allowLoopback: false, timeoutMs: 200 });
     await expect(egress.fetch(`${slow.url}/slow`)).rejects.toMatchObject({ name: 'TimeoutError' });
   });
+
+  it('keeps connections alive: reused while in use, closed once idle for IDLE_CONNECTION_MS, and a slower answer still arrives', async () => {
+    const egress = createEgress({ allowPrivate: true, allowLoopback: false, timeoutMs: IDLE_CONNECTION_MS * 3, keepAlive: true });
+    const busy = await newTarget();
+    const slow = await newTarget((_q, s) => void setTimeout(() => s.end('late'), IDLE_CONNECTION_MS + 500));
+    const reuse = async () => {
+      for (let i = 0; i < 3; i++) expect(await (await egress.fetch(`${busy.url}/r${i}`)).text()).toBe('ok');
+      expect(busy.connections).toBe(1);
+      await new Promise((r) => setTimeout(r, IDLE_CONNECTION_MS + 500));
+      expect(await (await egress.fetch(`${busy.url}/after-idle`)).text()).toBe('ok');
+      expect(busy.connections).toBe(2);
+    };
+    const late = async () => expect(await (await egress.fetch(`${slow.url}/late`)).text()).toBe('late');
+    await Promise.all([reuse(), late()]);
+  }, 20_000);
 });
 
 describe('custom toolkits (save time and dial time)', () => {

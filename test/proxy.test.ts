@@ -446,3 +446,39 @@ describe('the egress guard', () => {
     }
   });
 });
+
+describe('connections to the provider', () => {
+  const call = (endpoint: string, method = 'GET', body?: object) => proxy({ connected_account_id: accounts.keyed, endpoint, method, ...(body ? { body } : {}) });
+
+  it('calls reuse a kept-alive connection instead of opening one each', async () => {
+    const opened = api.connections();
+    for (let i = 0; i < 5; i++) expect((await call(`/item/${i}`)).status).toBe(200);
+    for (let i = 0; i < 3; i++) expect((await get(`/connected_accounts/${accounts.keyed}/proxy/item`)).status).toBe(200);
+    expect(api.connections() - opened).toBeLessThanOrEqual(1);
+  });
+
+  it('a GET whose kept-alive connection the provider drops is sent again on another; a POST is not sent twice', async () => {
+    expect((await call('/warm')).status).toBe(200);
+    let seen = api.seen.length;
+    const opened = api.connections();
+    api.dropReused(1);
+    const again = await call('/again');
+    expect(again.status, JSON.stringify(again.body)).toBe(200);
+    expect(again.body.data).toMatchObject({ path: '/v1/again', method: 'GET' });
+    expect(api.seen.length - seen).toBe(1);
+    // On another connection: one left in the pool by earlier calls, or a new one.
+    expect(api.connections() - opened).toBeLessThanOrEqual(1);
+
+    // A POST may have reached the provider: it is not sent again, the caller hears the provider
+    // could not be reached.
+    expect((await call('/warm')).status).toBe(200);
+    seen = api.seen.length;
+    api.dropReused(1);
+    const created = await call('/create', 'POST', { name: 'once' });
+    expect(created.status).toBe(502);
+    expect(slug(created)).toBe('Proxy_UpstreamUnreachable');
+    expect(api.seen.length).toBe(seen);
+    api.dropReused(0);
+    expect((await call('/after')).status).toBe(200);
+  });
+});

@@ -1,7 +1,8 @@
 /**
  * A provider's API for proxy tests: a small node:http server on 127.0.0.1 that shows what reached
  * it (method, path, query, headers, body) and can answer statuses, text, bytes, slowly, or in
- * pieces held back until the test releases them.
+ * pieces held back until the test releases them. It counts the connections opened to it, and can
+ * drop a kept-alive connection as a request arrives on it.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,7 +17,19 @@ export async function startProviderApi(opts: { authorize?: (req: IncomingMessage
   let held = new Promise<void>((r) => (release = r));
   let streamFinished = false;
 
+  // Connections opened to it, requests each has carried, and how many reused ones to drop.
+  let connections = 0;
+  const served = new WeakMap<object, number>();
+  let dropReused = 0;
+
   const server = http.createServer((req, res: ServerResponse) => {
+    const before = served.get(req.socket) ?? 0;
+    served.set(req.socket, before + 1);
+    if (before > 0 && dropReused > 0) {
+      // As a server closing an idle kept-alive connection while the request is on its way.
+      dropReused--;
+      return req.socket.destroy();
+    }
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -71,6 +84,7 @@ export async function startProviderApi(opts: { authorize?: (req: IncomingMessage
       }
     });
   });
+  server.on('connection', () => void connections++);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
   return {
@@ -81,6 +95,10 @@ export async function startProviderApi(opts: { authorize?: (req: IncomingMessage
     /** Let a held /stream response send the rest of its body. */
     release: () => release(),
     streamFinished: () => streamFinished,
+    /** Connections opened to the provider so far. */
+    connections: () => connections,
+    /** The next `n` requests that arrive on a connection already used are dropped with it, unanswered. */
+    dropReused: (n: number) => void (dropReused = n),
     rearm: () => {
       streamFinished = false;
       held = new Promise<void>((r) => (release = r));

@@ -27,10 +27,18 @@ export type EgressOptions = EgressPolicy & {
   /**
    * Reuse connections (HTTP keep-alive). Safe: a connection is checked when it is opened, and a
    * reused one still goes to the address that was checked. Webhook deliveries use it (a new
-   * connection per event was most of a delivery's cost to a busy receiver).
+   * connection per event was most of a delivery's cost to a busy receiver), and the proxy (a new
+   * TLS connection per call costs two round trips to the provider and a handshake).
    */
   keepAlive?: boolean;
 };
+
+/**
+ * An idle kept-alive connection is closed after this long (sooner when the server's Keep-Alive
+ * header says so): before most servers close theirs (Node's 5 s, load balancers' 60 s), so that a
+ * request seldom meets a connection its server is closing.
+ */
+export const IDLE_CONNECTION_MS = 4_000;
 
 /** The only error the guard itself raises: the destination is not one this server calls. */
 export class EgressRefusedError extends Error {
@@ -99,7 +107,7 @@ export function createEgress(opts: EgressOptions) {
   }
 
   /** node:http(s) agents that check every connection they open; for callers that stream (the proxy). */
-  const agentOptions = { keepAlive: opts.keepAlive ?? false };
+  const agentOptions = opts.keepAlive ? { keepAlive: true, timeout: IDLE_CONNECTION_MS } : { keepAlive: false };
   const agents = { http: guard(new http.Agent(agentOptions)), https: guard(new https.Agent(agentOptions)) };
 
   /**

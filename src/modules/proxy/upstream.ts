@@ -55,11 +55,37 @@ export function upstreamError(err: unknown): AppError {
 
 const timeoutError = () => Object.assign(new Error('timed out'), { name: 'TimeoutError' });
 
+/** RFC 9110 §9.2.2: methods a client may send again when it cannot tell whether the first arrived. */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
+/** A kept-alive connection the provider closed as the request went out (the request never got there). */
+class ClosedConnectionError extends Error {
+  constructor(readonly original: unknown) {
+    super('the provider closed a kept-alive connection');
+  }
+}
+
 /**
- * Sends one request and resolves with the response once its headers arrive. The timeout covers the
- * wait for the headers; after that the socket's idle timeout (the same value) guards the body.
+ * Sends one request and resolves with the response once its headers arrive. Connections are kept
+ * alive (the egress guard's agents): when the provider closed the reused one as the request went
+ * out, an idempotent request with a replayable body is sent again, on another connection; any
+ * other request fails as unreachable (it may have reached the provider).
  */
-export function send(egress: Egress, r: UpstreamRequest): Promise<IncomingMessage> {
+export async function send(egress: Egress, r: UpstreamRequest): Promise<IncomingMessage> {
+  const replayable = IDEMPOTENT.has(r.method.toUpperCase()) && (r.body === undefined || Buffer.isBuffer(r.body));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await sendOnce(egress, r);
+    } catch (err) {
+      if (!(err instanceof ClosedConnectionError)) throw err;
+      // Each closed connection leaves the pool; past a few, the provider is refusing, not idling out.
+      if (!replayable || attempt >= 3) throw err.original;
+    }
+  }
+}
+
+/** One request on one connection. The timeout covers the wait for the headers; after that the socket's idle timeout (the same value) guards the body. */
+function sendOnce(egress: Egress, r: UpstreamRequest): Promise<IncomingMessage> {
   const isHttps = r.url.protocol === 'https:';
   return new Promise((resolve, reject) => {
     const req = (isHttps ? https : http).request(r.url, {
@@ -69,9 +95,10 @@ export function send(egress: Egress, r: UpstreamRequest): Promise<IncomingMessag
     });
     const timer = setTimeout(() => req.destroy(timeoutError()), r.timeoutMs);
     req.setTimeout(r.timeoutMs, () => req.destroy(timeoutError()));
-    req.on('error', (err) => {
+    req.on('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      reject(err);
+      const closed = req.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE');
+      reject(closed ? new ClosedConnectionError(err) : err);
     });
     req.on('response', (res) => {
       clearTimeout(timer);

@@ -30,6 +30,17 @@ function withDatabase(url: string, db: string) {
   return u.toString();
 }
 
+/** The stop() of every benchmark database open in this process, for a run that is aborted. */
+const openDatabases = new Set<() => Promise<void>>();
+
+/**
+ * Drops every benchmark database this process still has open (and stops an embedded server): what
+ * an aborted run does instead of its own teardown, which may be stuck behind the work it aborts.
+ */
+export async function stopOpenBenchDatabases(): Promise<void> {
+  for (const stop of [...openDatabases].reverse()) await stop().catch(() => {});
+}
+
 export async function openBenchDatabase(log: (m: string) => void): Promise<BenchDatabase> {
   let serverUrl = process.env.BENCH_DATABASE_URL;
   let stopServer = async () => {};
@@ -66,15 +77,21 @@ export async function openBenchDatabase(log: (m: string) => void): Promise<Bench
   const adminUrl = serverUrl;
   let created = false;
   const stop = async () => {
-    if (created) {
-      // Let the pools' closing connections finish before forcing the rest off.
-      await new Promise((r) => setTimeout(r, 250));
-      const c = new pg.Client({ connectionString: adminUrl });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).finally(() => c.end());
-      created = false;
+    openDatabases.delete(stop);
+    try {
+      if (created) {
+        // Let the pools' closing connections finish before forcing the rest off.
+        await new Promise((r) => setTimeout(r, 250));
+        const c = new pg.Client({ connectionString: adminUrl });
+        await c.connect();
+        await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).finally(() => c.end());
+        created = false;
+      }
+    } finally {
+      // An embedded server is stopped and its folder removed even when the drop failed (a Ctrl-C
+      // reaches the embedded server too, which may already have shut down).
+      await stopServer();
     }
-    await stopServer();
   };
   try {
     const admin = new pg.Client({ connectionString: adminUrl });
@@ -87,6 +104,7 @@ export async function openBenchDatabase(log: (m: string) => void): Promise<Bench
     } finally {
       await admin.end();
     }
+    openDatabases.add(stop);
     const url = withDatabase(adminUrl, name);
     const applied = await applyMigrations(url);
     log(`database ${name}: applied ${applied.length} migrations (PostgreSQL ${version})`);

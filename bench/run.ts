@@ -122,8 +122,10 @@ async function main() {
   // exiting, which would cut the cleanup below short (no DROP DATABASE, temp folder left behind).
   // Our handler stops the embedded server itself, as the last step of the cleanup.
   for (const sig of ['SIGINT', 'SIGTERM'] as const) for (const l of process.listeners(sig)) process.off(sig, l);
-  process.once('SIGINT', () => void abort('interrupted', 130));
-  process.once('SIGTERM', () => void abort('terminated', 143));
+  // `on`, not `once`: a terminal's Ctrl-C reaches tsx too, which passes it on, and a second signal
+  // with no listener would end the process mid-cleanup (abort runs once).
+  process.on('SIGINT', () => void abort('interrupted', 130));
+  process.on('SIGTERM', () => void abort('terminated', 143));
 
   const wrkPath = findWrk();
   if (!wrkPath) {

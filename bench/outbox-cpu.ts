@@ -32,13 +32,17 @@ const num = (name: string, dflt: number) => Number(process.env[name] ?? dflt);
 async function childReceiver() {
   const code = `
     const http = require('node:http');
-    let received = 0, delays = [];
+    let received = 0, delays = [], probed = false;
     const server = http.createServer((req, res) => {
       const chunks = [];
       req.on('data', (c) => chunks.push(c));
       req.on('end', () => {
         received++;
-        try { delays.push(Date.now() - Date.parse(JSON.parse(Buffer.concat(chunks).toString()).timestamp)); } catch {}
+        try {
+          const event = JSON.parse(Buffer.concat(chunks).toString());
+          delays.push(Date.now() - Date.parse(event.timestamp));
+          if (event.data && event.data.user_id === 'probe') probed = true;
+        } catch {}
         res.writeHead(204).end();
       });
     });
@@ -46,7 +50,7 @@ async function childReceiver() {
     server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
     process.on('message', (m) => {
       if (m === 'reset') { received = 0; delays = []; process.send({ reset: true }); }
-      if (m === 'stats') process.send({ received, delays });
+      if (m === 'stats') process.send({ received, delays, probed });
     });`;
   const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const next = () => new Promise<Record<string, unknown>>((resolve) => child.once('message', (m) => resolve(m as Record<string, unknown>)));
@@ -56,7 +60,7 @@ async function childReceiver() {
     async stats() {
       const p = next();
       child.send('stats');
-      return (await p) as { received: number; delays: number[] };
+      return (await p) as { received: number; delays: number[]; probed: boolean };
     },
     async reset() {
       const p = next();
@@ -135,8 +139,11 @@ async function main() {
       const jobs = await startJobs({ databaseUrl: db.url, oauth: app.services.oauth, webhooks: dispatcher, refreshAheadMs: 600_000, log: { info: () => {}, warn: (o, m) => log(`jobs: ${m} ${JSON.stringify(o)}`) } });
       try {
         await api('POST', '/api/v3.1/connected_accounts', { auth_config: { id: authConfigId }, connection: { user_id: 'probe', state: { authScheme: 'API_KEY', val: { api_key: newLinearApiKey() } } } });
+        // Until the probe's own event arrived: the receiver's count still held the drains' events, so
+        // waiting for "one received" did not wait at all, and the probe's event was counted among the
+        // creates' (one delivered more than created).
         const by = performance.now() + 30_000;
-        while ((await receiver.stats()).received < 1 && performance.now() < by) await new Promise((r) => setTimeout(r, 50));
+        while (!(await receiver.stats()).probed && performance.now() < by) await new Promise((r) => setTimeout(r, 50));
         await receiver.reset();
         const count = async () => Number((await pool.query<{ n: string }>('SELECT count(*) AS n FROM connected_accounts')).rows[0]!.n);
         const before = await count();

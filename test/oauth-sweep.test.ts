@@ -99,6 +99,18 @@ describe('the refresh sweep', () => {
     expect(provider.mostTokensInFlight()).toBeLessThanOrEqual(2);
   });
 
+  it('an account that cannot be refreshed does not stop the others', async () => {
+    await env.ctx.pool.query(`UPDATE connected_accounts SET token_expires_at = now() + interval '1 day'`);
+    const broken = await expiredAccount(30);
+    const due = [await expiredAccount(20), await expiredAccount(10)];
+    // Its credentials no longer open (as after a key left the keyring too early).
+    await env.ctx.pool.query(`UPDATE connected_accounts SET state = 'lk1.gone.AAAA.AAAA.AAAA' WHERE id = $1`, [broken.id]);
+    const run = await refreshesDuring(() => sweep({ batch: 10, concurrency: 1 }));
+    expect(run.refreshTokens.toSorted()).toEqual(due.map((a) => a.refreshToken).toSorted());
+    expect(run.result.refreshed).toBe(2);
+    expect(env.ctx.logs()).toContain(`token refresh sweep: an account could not be refreshed`);
+  });
+
   it('starts no account once its time is up, and leaves the rest for the next run', async () => {
     await env.ctx.pool.query(`UPDATE connected_accounts SET token_expires_at = now() + interval '1 day'`);
     const due = [];

@@ -12,6 +12,7 @@
  * - Accounts are read, sealed and written through the connected-accounts store (`accounts`); this
  *   module writes only its own attempts, inside the store's transaction where they go together.
  */
+import { isDatabaseUnavailable } from '../../db/errors.js';
 import type { ManagedCredentials } from '../../lib/config.js';
 import type { Crypto } from '../../lib/crypto.js';
 import { AppError } from '../../lib/errors.js';
@@ -542,7 +543,10 @@ export function oauthService(deps: {
       await deps.pruneParked?.();
       const before = new Date(Date.now() + opts.aheadMs);
       const until = opts.budgetMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + opts.budgetMs;
-      const over = () => Date.now() >= until || !!opts.signal?.aborted;
+      // The database going away ends the run (the job engine reports the outage once), rather
+      // than every account after it failing and being logged in turn.
+      let outage: unknown;
+      const over = () => Date.now() >= until || !!opts.signal?.aborted || outage !== undefined;
       // Accounts handled in this run are not asked for again: a token that lives less than
       // `aheadMs` is due again as soon as it is refreshed, and one whose lease another process
       // held may still look due.
@@ -560,9 +564,11 @@ export function oauthService(deps: {
             await this.fresh(row, opts.aheadMs);
             refreshed++;
           } catch (err) {
-            deps.log?.('token refresh sweep: an account could not be refreshed', { account: id, error: (err as Error)?.name ?? 'unexpected' });
+            if (isDatabaseUnavailable(err)) outage ??= err;
+            else deps.log?.('token refresh sweep: an account could not be refreshed', { account: id, error: (err as Error)?.name ?? 'unexpected' });
           }
         });
+        if (outage !== undefined) throw outage;
       } while (opts.budgetMs !== undefined && !over());
       return { expired, refreshed };
     },

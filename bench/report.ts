@@ -357,7 +357,9 @@ BENCH_DATABASE_URL=postgres://user@127.0.0.1:5432/postgres npm run bench   # an 
   create writes, and creates/s under load; \`npm run bench:create\` measures what the create's gap to the
   bare INSERT is made of (creates as shipped, without connected_accounts' two foreign keys, with one
   outbox event a create, and without both, interleaved with the reference).
-  \`BENCH_CPU_CONNECTIONS\` [1] runs \`bench:cpu\` under more connections.
+  \`BENCH_CPU_CONNECTIONS\` [1] runs \`bench:cpu\` under more connections. \`npm run bench:proxy\` measures
+  the provider proxy against a loopback provider (\`BENCH_PROXY_TLS=1\`: over HTTPS). An aborted
+  focused benchmark (watchdog, Ctrl-C) drops its databases too.
 - Everything listens on 127.0.0.1 only. Run it on an otherwise idle machine: the servers, PostgreSQL
   and the load generator share the same cores, so absolute numbers are lower than on a real
   deployment; the ratios to the ceiling are the point.

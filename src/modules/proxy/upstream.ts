@@ -58,7 +58,10 @@ const timeoutError = () => Object.assign(new Error('timed out'), { name: 'Timeou
 /** RFC 9110 §9.2.2: methods a client may send again when it cannot tell whether the first arrived. */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
-/** A kept-alive connection the provider closed as the request went out (the request never got there). */
+/**
+ * A reused connection that failed as the request went out: most likely the provider closed it while
+ * idle, but whether the request reached the provider cannot be told.
+ */
 class ClosedConnectionError extends Error {
   constructor(readonly original: unknown) {
     super('the provider closed a kept-alive connection');
@@ -84,7 +87,10 @@ export async function send(egress: Egress, r: UpstreamRequest): Promise<Incoming
   }
 }
 
-/** One request on one connection. The timeout covers the wait for the headers; after that the socket's idle timeout (the same value) guards the body. */
+/**
+ * One request on one connection. The timeout covers the wait for the headers; after that the
+ * socket's idle timeout (the same value) guards the body.
+ */
 function sendOnce(egress: Egress, r: UpstreamRequest): Promise<IncomingMessage> {
   const isHttps = r.url.protocol === 'https:';
   return new Promise((resolve, reject) => {
